@@ -1,0 +1,253 @@
+//! Findings and verify reports, for people (text) and scripts (JSON, per the contract).
+
+use std::fmt::Write as _;
+
+use serde::Serialize;
+
+use crate::layer::Layer;
+use crate::modstate::{
+    compare_layer, evaluate, Cause, Evaluation, FileCheck, FileStatus, NodeView,
+};
+
+/// How serious a finding is. Any `Error` means the module will not be loaded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// For information.
+    Info,
+    /// Worth a look; does not change the verdict.
+    Warning,
+    /// The module will not be loaded (or the node will not boot the config).
+    Error,
+}
+
+/// One thing verify found.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Finding {
+    /// How serious.
+    pub severity: Severity,
+    /// Stable kebab-case code.
+    pub code: String,
+    /// For people.
+    pub message: String,
+    /// The node path or the config location involved.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    /// What decided it (file and JSON path, MachineConfig, layer…).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub origin: Option<String>,
+}
+
+impl Finding {
+    /// A finding with no path or origin.
+    pub fn new(severity: Severity, code: &str, message: impl Into<String>) -> Finding {
+        Finding {
+            severity,
+            code: code.to_string(),
+            message: message.into(),
+            path: None,
+            origin: None,
+        }
+    }
+
+    /// The same finding with a path.
+    pub fn at(mut self, path: impl Into<String>) -> Finding {
+        self.path = Some(path.into());
+        self
+    }
+
+    fn from_cause(severity: Severity, c: &Cause) -> Finding {
+        Finding {
+            severity,
+            code: c.code.to_string(),
+            message: c.message.clone(),
+            path: c.path.clone(),
+            origin: c.origin.clone(),
+        }
+    }
+}
+
+/// The verify result for one target (and, for several pools, one pool of it).
+#[derive(Clone, Debug, Serialize)]
+pub struct TargetReport {
+    /// The target as the user named it.
+    pub target: String,
+    /// Its kind.
+    pub kind: String,
+    /// The pool/role this result is for, where the target has several.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
+    /// The layer checked.
+    pub layer: String,
+    /// The module checked.
+    pub module: String,
+    /// Whether the module will be loaded at boot.
+    pub enabled: bool,
+    /// Whether every layer file is byte-identical (and of the same mode).
+    pub identical: bool,
+    /// Each layer file against the node.
+    pub files: Vec<FileCheck>,
+    /// Everything found, most serious first.
+    pub findings: Vec<Finding>,
+}
+
+/// Evaluate a view with a layer and fold the target's own findings in: the one way every target
+/// turns what a node will see into a report.
+pub fn assess(
+    target: &str,
+    kind: &str,
+    role: Option<String>,
+    view: &NodeView,
+    layer: &Layer,
+    mut findings: Vec<Finding>,
+) -> TargetReport {
+    let ev: Evaluation = evaluate(view, &layer.module);
+    let files = compare_layer(view, layer);
+    findings.extend(
+        ev.blocks
+            .iter()
+            .map(|c| Finding::from_cause(Severity::Error, c)),
+    );
+    findings.extend(
+        ev.unknown
+            .iter()
+            .map(|c| Finding::from_cause(Severity::Error, c)),
+    );
+    if ev.loads.is_empty() {
+        findings.push(Finding::new(
+            Severity::Error,
+            "module-not-listed",
+            format!(
+                "nothing lists {} for loading at boot (no modules-load.d entry, no modules_load= argument)",
+                layer.module
+            ),
+        ));
+    }
+    findings.extend(
+        ev.loads
+            .iter()
+            .map(|c| Finding::from_cause(Severity::Info, c)),
+    );
+    if view.kernels.is_none() {
+        findings.push(Finding::new(
+            Severity::Info,
+            "kernel-not-visible",
+            format!(
+                "this target carries no kernel: the image must ship the {} module (RHEL CoreOS does; Fedora CoreOS lacks kernel-modules-extra)",
+                layer.module
+            ),
+        ));
+    }
+    for c in &files {
+        let (code, what) = match c.status {
+            FileStatus::Identical => continue,
+            FileStatus::Differs => ("layer-file-differs", "differs from the layer"),
+            FileStatus::Missing => ("layer-file-missing", "is not written"),
+            FileStatus::Unknown => ("layer-file-unknown", "cannot be seen offline"),
+        };
+        let mut f = Finding::new(
+            Severity::Warning,
+            code,
+            format!(
+                "{} {what} (layer sha256 {} mode {}, node sha256 {} mode {})",
+                c.path,
+                c.expected_sha256,
+                c.expected_mode,
+                c.actual_sha256.as_deref().unwrap_or("-"),
+                c.actual_mode.as_deref().unwrap_or("-"),
+            ),
+        )
+        .at(c.path.clone());
+        f.origin = c.origin.clone();
+        findings.push(f);
+    }
+    findings.sort_by(|a, b| b.severity.cmp(&a.severity));
+    let enabled = ev.enabled() && !findings.iter().any(|f| f.severity == Severity::Error);
+    TargetReport {
+        target: target.to_string(),
+        kind: kind.to_string(),
+        role,
+        layer: layer.name.clone(),
+        module: layer.module.clone(),
+        enabled,
+        identical: files.iter().all(|c| c.status == FileStatus::Identical),
+        files,
+        findings,
+    }
+}
+
+/// A whole verify run.
+#[derive(Serialize)]
+pub struct Report<'a> {
+    /// One object per target (per pool), in the order given.
+    pub targets: &'a [TargetReport],
+}
+
+/// Render reports as JSON (one object with `targets`).
+pub fn to_json(reports: &[TargetReport]) -> String {
+    let mut s = serde_json::to_string_pretty(&Report { targets: reports })
+        .unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"));
+    s.push('\n');
+    s
+}
+
+/// Render reports for people. `verbose` adds info findings.
+pub fn to_text(reports: &[TargetReport], verbose: bool) -> String {
+    let mut out = String::new();
+    for r in reports {
+        let role = r
+            .role
+            .as_deref()
+            .map(|p| format!(" [pool {p}]"))
+            .unwrap_or_default();
+        let verdict = if r.enabled { "enabled" } else { "NOT enabled" };
+        let _ = writeln!(
+            out,
+            "{} ({}){role}: {} {verdict}",
+            r.target, r.kind, r.module
+        );
+        for c in &r.files {
+            let status = match c.status {
+                FileStatus::Identical => "identical",
+                FileStatus::Differs => "differs",
+                FileStatus::Missing => "missing",
+                FileStatus::Unknown => "unknown",
+            };
+            let _ = writeln!(out, "  {status:<9} {}", c.path);
+        }
+        for f in r
+            .findings
+            .iter()
+            .filter(|f| verbose || f.severity != Severity::Info)
+        {
+            let sev = match f.severity {
+                Severity::Error => "error",
+                Severity::Warning => "warning",
+                Severity::Info => "info",
+            };
+            let _ = write!(out, "  {sev}[{}]: {}", f.code, f.message);
+            if let Some(o) = &f.origin {
+                let _ = write!(out, " (from {o})");
+            }
+            out.push('\n');
+        }
+    }
+    out
+}
+
+impl TargetReport {
+    /// The report for a target that could not be read at all (exit status 2).
+    pub fn failed(target: &str, layer: &Layer, message: String) -> TargetReport {
+        TargetReport {
+            target: target.to_string(),
+            kind: "unknown".to_string(),
+            role: None,
+            layer: layer.name.clone(),
+            module: layer.module.clone(),
+            enabled: false,
+            identical: false,
+            files: Vec::new(),
+            findings: vec![Finding::new(Severity::Error, "bad-input", message)],
+        }
+    }
+}

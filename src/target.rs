@@ -1,0 +1,216 @@
+//! Targets: what a TARGET argument names, how its kind is detected, and the apply/verify funnel
+//! from each kind to the layer model and the shared evaluation.
+
+use std::fmt;
+use std::path::Path;
+
+use anyhow::{bail, Result};
+use clap::ValueEnum;
+
+use crate::ignition::{self, Spec};
+use crate::jsontext::parse_strict;
+use crate::layer::Layer;
+use crate::machineconfig::{strip_position, McFile};
+use crate::modstate::NodeView;
+use crate::report::{assess, Finding, Severity, TargetReport};
+
+/// The kinds of target.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Kind {
+    /// An Ignition config (JSON with `ignition.version`).
+    Ignition,
+    /// A YAML or JSON file with at least one `kind: MachineConfig` document.
+    Machineconfig,
+    /// An openshift-install directory.
+    InstallDir,
+    /// `oci:DIR[:TAG]`, an OCI image layout.
+    Oci,
+    /// A root filesystem archive (`.tar`, `.tar.gz`, `.tgz`).
+    Tar,
+    /// A directory holding an OS root filesystem.
+    Tree,
+}
+
+impl fmt::Display for Kind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let s = match self {
+            Kind::Ignition => "ignition",
+            Kind::Machineconfig => "machineconfig",
+            Kind::InstallDir => "install-dir",
+            Kind::Oci => "oci",
+            Kind::Tar => "tar",
+            Kind::Tree => "tree",
+        };
+        f.write_str(s)
+    }
+}
+
+/// Detect a target's kind from its name and, for files, its first bytes.
+pub fn detect(target: &str, content: Option<&[u8]>) -> Result<Kind> {
+    if target.starts_with("oci:") {
+        return Ok(Kind::Oci);
+    }
+    let lower = target.to_ascii_lowercase();
+    if [".tar", ".tar.gz", ".tgz"]
+        .iter()
+        .any(|s| lower.ends_with(s))
+    {
+        return Ok(Kind::Tar);
+    }
+    let p = Path::new(target);
+    if target != "-" && p.is_dir() {
+        let installer = [
+            "install-config.yaml",
+            "agent-config.yaml",
+            "manifests",
+            "openshift",
+            "bootstrap.ign",
+            "metadata.json",
+        ];
+        if installer.iter().any(|n| p.join(n).exists()) {
+            return Ok(Kind::InstallDir);
+        }
+        return Ok(Kind::Tree);
+    }
+    let Some(bytes) = content else {
+        bail!("{target}: cannot tell what kind of target this is; use --kind");
+    };
+    Ok(sniff(bytes))
+}
+
+/// Tell an Ignition config from a MachineConfig file by content.
+fn sniff(bytes: &[u8]) -> Kind {
+    let head = &bytes[..bytes.len().min(64 << 10)];
+    let text = String::from_utf8_lossy(head);
+    let t = text.trim_start_matches('\u{feff}').trim_start();
+    if t.starts_with('{') && !t.contains("\"MachineConfig\"") {
+        Kind::Ignition
+    } else {
+        Kind::Machineconfig
+    }
+}
+
+/// The outcome of applying a layer to a file target.
+pub struct FileApply {
+    /// The new bytes (equal to the input when nothing changed).
+    pub bytes: Vec<u8>,
+    /// Whether anything changed.
+    pub changed: bool,
+    /// What changed, for people.
+    pub changes: Vec<String>,
+    /// Warnings.
+    pub warnings: Vec<String>,
+}
+
+fn parse_ignition(name: &str, bytes: &[u8]) -> Result<(serde_json::Value, Spec)> {
+    let value = parse_strict(bytes).map_err(|e| {
+        anyhow::anyhow!(
+            "{name}:{}:{}: {}",
+            e.line(),
+            e.column(),
+            strip_position(&e.to_string())
+        )
+    })?;
+    let spec = ignition::spec_of(&value).map_err(|p| anyhow::anyhow!("{name}: {p}"))?;
+    Ok((value, spec))
+}
+
+/// Typed validation of a 3.x config; errors and unused-key warnings, with the file's name.
+fn typed_problems(name: &str, bytes: &[u8], spec: Spec) -> (Option<String>, Vec<String>) {
+    if spec.legacy() {
+        return (None, Vec::new());
+    }
+    match ignition::validate_typed(bytes) {
+        Ok(w) => (
+            None,
+            w.into_iter().map(|w| format!("{name}: {w}")).collect(),
+        ),
+        Err(e) => (Some(format!("{name}: {e}")), Vec::new()),
+    }
+}
+
+/// Apply a layer to a file target's bytes.
+pub fn apply_file(
+    name: &str,
+    kind: Kind,
+    bytes: &[u8],
+    layer: &Layer,
+    roles: &[String],
+) -> Result<FileApply> {
+    match kind {
+        Kind::Ignition => {
+            let (value, spec) = parse_ignition(name, bytes)?;
+            if let Some(p) = ignition::check(&value, spec).into_iter().next() {
+                bail!("{name}: {p}");
+            }
+            let (err, mut warnings) = typed_problems(name, bytes, spec);
+            if let Some(e) = err {
+                bail!("{e}");
+            }
+            let plan =
+                ignition::plan(&value, spec, layer).map_err(|p| anyhow::anyhow!("{name}: {p}"))?;
+            warnings.extend(plan.warnings.iter().map(|w| format!("{name}: {w}")));
+            let out = ignition::apply_text(bytes, &[], &plan);
+            Ok(FileApply {
+                changed: out != bytes,
+                bytes: out,
+                changes: plan.changes,
+                warnings,
+            })
+        }
+        Kind::Machineconfig => {
+            let file = McFile::parse(name, bytes)?;
+            let (out, changes, warnings) = file.apply(layer, roles)?;
+            let changed = out.as_deref().is_some_and(|o| o != bytes);
+            Ok(FileApply {
+                bytes: out.unwrap_or_else(|| bytes.to_vec()),
+                changed,
+                changes,
+                warnings,
+            })
+        }
+        other => bail!("{name}: applying to {other} targets is not supported by this version"),
+    }
+}
+
+/// Verify a file target's bytes.
+pub fn verify_file(
+    name: &str,
+    kind: Kind,
+    bytes: &[u8],
+    layer: &Layer,
+    roles: &[String],
+) -> Result<Vec<TargetReport>> {
+    match kind {
+        Kind::Ignition => {
+            let (value, spec) = parse_ignition(name, bytes)?;
+            let problems: Vec<String> = ignition::check(&value, spec)
+                .iter()
+                .map(|p| format!("{name}: {p}"))
+                .collect();
+            if !problems.is_empty() {
+                bail!("{}", problems.join("\n"));
+            }
+            let (err, warnings) = typed_problems(name, bytes, spec);
+            if let Some(e) = err {
+                bail!("{e}");
+            }
+            let mut findings: Vec<Finding> = warnings
+                .into_iter()
+                .map(|w| Finding::new(Severity::Warning, "unused-key", w))
+                .collect();
+            let mut view = NodeView::rhcos(layer);
+            ignition::overlay(&value, spec, name, &mut view, &mut findings);
+            Ok(vec![assess(name, "ignition", None, &view, layer, findings)])
+        }
+        Kind::Machineconfig => {
+            let file = McFile::parse(name, bytes)?;
+            let problems = file.problems();
+            if !problems.is_empty() {
+                bail!("{}", problems.join("\n"));
+            }
+            Ok(file.verify(name, layer, roles))
+        }
+        other => bail!("{name}: verifying {other} targets is not supported by this version"),
+    }
+}

@@ -1,0 +1,274 @@
+//! The command line as users drive it: outputs, in-place writes, dry runs, layers, completions.
+
+mod common;
+
+use std::io::Write;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::process::Stdio;
+
+fn ok(args: &[&str]) -> String {
+    match common::run_modlayer(args) {
+        Ok(r) => String::from_utf8(r.stdout).unwrap(),
+        Err(t) => panic!("{t}"),
+    }
+}
+
+#[test]
+fn render_machineconfig_default_is_the_documented_object() {
+    let out = ok(&["render", "machineconfig"]);
+    assert_eq!(
+        out,
+        std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/testdata/render/machineconfig-worker.yaml"
+        ))
+        .unwrap()
+    );
+    // Stable across runs.
+    assert_eq!(out, ok(&["render", "machineconfig"]));
+}
+
+#[test]
+fn render_names_and_roles() {
+    let out = ok(&[
+        "render",
+        "machineconfig",
+        "--role",
+        "master",
+        "--role",
+        "worker",
+        "--name",
+        "sctp",
+    ]);
+    assert!(
+        out.contains("name: sctp-master\n") && out.contains("name: sctp-worker\n"),
+        "{out}"
+    );
+    assert_eq!(out.matches("\n---\n").count(), 1);
+    let one = ok(&[
+        "render",
+        "machineconfig",
+        "--role",
+        "infra",
+        "--name",
+        "99-infra-sctp",
+    ]);
+    assert!(
+        (one.contains("name: 99-infra-sctp\n") || one.contains("name: \"99-infra-sctp\"\n"))
+            && one.contains("machineconfiguration.openshift.io/role: infra\n"),
+        "{one}"
+    );
+    let dccp = ok(&["render", "machineconfig", "--module", "dccp"]);
+    assert!(
+        dccp.contains("/etc/modules-load.d/dccp-load.conf")
+            && dccp.contains("data:,dccp")
+            && dccp.contains("name: load-dccp-module-worker"),
+        "{dccp}"
+    );
+}
+
+#[test]
+fn render_butane() {
+    let out = ok(&["render", "butane", "--openshift-version", "4.14"]);
+    assert!(
+        out.starts_with("variant: openshift\nversion: 4.14.0\n"),
+        "{out}"
+    );
+    assert!(
+        out.contains("mode: 0644")
+            && out.contains("inline: \"sctp\"")
+            && out.contains("inline: \"\""),
+        "{out}"
+    );
+    let fcos = ok(&["render", "butane", "--variant", "fcos"]);
+    assert!(
+        fcos.starts_with("variant: fcos\n") && !fcos.contains("metadata"),
+        "{fcos}"
+    );
+    if common::have(common::Oracle::PyYaml) {
+        let docs = common::yaml11_documents(&out).unwrap();
+        assert_eq!(docs[0]["storage"]["files"][1]["contents"]["inline"], "sctp");
+        assert_eq!(docs[0]["storage"]["files"][1]["mode"], 420);
+    }
+}
+
+#[test]
+fn layers_lists_sctp() {
+    let out = ok(&["layers"]);
+    assert!(out.starts_with("sctp\tmodule sctp\t"), "{out}");
+    assert!(
+        out.contains("\t0644\t/etc/modules-load.d/sctp-load.conf\t4 bytes\n"),
+        "{out}"
+    );
+    assert!(
+        out.contains("\t0644\t/etc/modprobe.d/sctp-blacklist.conf\t0 bytes\n"),
+        "{out}"
+    );
+}
+
+#[test]
+fn layer_from_a_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("layer.toml"),
+        "module = \"tipc\"\n[[file]]\npath = \"/etc/modprobe.d/tipc-blacklist.conf\"\nmode = \"0644\"\ncontents = \"\"\n[[file]]\npath = \"/etc/modules-load.d/tipc.conf\"\nmode = \"0600\"\ncontents_file = \"load.conf\"\n",
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("load.conf"), "tipc\n").unwrap();
+    let out = ok(&[
+        "render",
+        "ignition",
+        "--layer",
+        dir.path().to_str().unwrap(),
+    ]);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        v["storage"]["files"][1]["path"],
+        "/etc/modules-load.d/tipc.conf"
+    );
+    assert_eq!(v["storage"]["files"][1]["mode"], 384);
+    assert_eq!(
+        v["storage"]["files"][1]["contents"]["source"],
+        "data:,tipc%0A"
+    );
+}
+
+#[test]
+fn in_place_is_atomic_keeps_mode_and_breaks_hardlinks() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = dir.path().join("a.ign");
+    let b = dir.path().join("b.ign");
+    std::fs::write(&a, b"{\"ignition\":{\"version\":\"3.2.0\"}}\n").unwrap();
+    std::fs::set_permissions(&a, std::fs::Permissions::from_mode(0o600)).unwrap();
+    std::fs::hard_link(&a, &b).unwrap();
+    let ino = std::fs::metadata(&a).unwrap().ino();
+    ok(&["apply", "--in-place", a.to_str().unwrap()]);
+    let m = std::fs::metadata(&a).unwrap();
+    assert_ne!(m.ino(), ino, "written through the existing inode");
+    assert_eq!(m.mode() & 0o7777, 0o600);
+    assert_eq!(
+        std::fs::read(&b).unwrap(),
+        b"{\"ignition\":{\"version\":\"3.2.0\"}}\n"
+    );
+    let patched = std::fs::read(&a).unwrap();
+    assert!(patched.ends_with(b"}\n"));
+    // A second run changes nothing, not even the inode.
+    let ino = m.ino();
+    ok(&["apply", "--in-place", a.to_str().unwrap()]);
+    assert_eq!(std::fs::metadata(&a).unwrap().ino(), ino);
+    assert_eq!(std::fs::read(&a).unwrap(), patched);
+}
+
+#[test]
+fn output_file_stdin_and_dry_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("in.ign");
+    let out = dir.path().join("out.ign");
+    let text = b"{\"ignition\":{\"version\":\"3.2.0\"}}";
+    std::fs::write(&src, text).unwrap();
+    ok(&["apply", src.to_str().unwrap(), "-o", out.to_str().unwrap()]);
+    assert_eq!(std::fs::read(&src).unwrap(), text);
+    let written = std::fs::read(&out).unwrap();
+    let mut child = common::modlayer()
+        .args(["apply", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(text).unwrap();
+    let piped = child.wait_with_output().unwrap();
+    assert!(piped.status.success());
+    assert_eq!(piped.stdout, written);
+    let dry = ok(&["apply", "--dry-run", src.to_str().unwrap()]);
+    assert!(
+        dry.contains("would add /etc/modules-load.d/sctp-load.conf"),
+        "{dry}"
+    );
+    assert!(dry.contains("+{\"ignition\""), "{dry}");
+    assert_eq!(std::fs::read(&src).unwrap(), text);
+    let dry2 = ok(&["apply", "--dry-run", out.to_str().unwrap()]);
+    assert!(dry2.contains("nothing to change"), "{dry2}");
+}
+
+#[test]
+fn several_targets_need_in_place() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = dir.path().join("a.ign");
+    std::fs::write(&a, b"{\"ignition\":{\"version\":\"3.2.0\"}}").unwrap();
+    let out = common::modlayer()
+        .arg("apply")
+        .arg(&a)
+        .arg(&a)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--in-place"));
+}
+
+#[test]
+fn verify_json_follows_the_contract() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = dir.path().join("good.ign");
+    let bad = dir.path().join("bad.ign");
+    std::fs::write(&good, ok(&["render", "ignition"])).unwrap();
+    std::fs::write(&bad, b"{\"ignition\":{\"version\":\"3.2.0\"}}").unwrap();
+    let out = common::modlayer()
+        .args(["verify", "--format", "json"])
+        .arg(&good)
+        .arg(&bad)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let t = v["targets"].as_array().unwrap();
+    assert_eq!(t.len(), 2);
+    assert_eq!(t[0]["target"], good.to_str().unwrap());
+    assert_eq!(t[0]["kind"], "ignition");
+    assert_eq!(t[0]["enabled"], true);
+    assert_eq!(t[1]["enabled"], false);
+    for f in t[1]["findings"].as_array().unwrap() {
+        assert!(["error", "warning", "info"].contains(&f["severity"].as_str().unwrap()));
+        let code = f["code"].as_str().unwrap();
+        assert!(
+            code.chars().all(|c| c.is_ascii_lowercase() || c == '-'),
+            "{code}"
+        );
+        assert!(f["message"].is_string());
+    }
+    let strict = dir.path().join("strict.ign");
+    std::fs::write(&strict, br#"{"ignition":{"version":"3.2.0"},"storage":{"files":[{"path":"/etc/modprobe.d/sctp-blacklist.conf","contents":{"source":"data:,"},"mode":420,"overwrite":true},{"path":"/etc/modules-load.d/sctp-load.conf","contents":{"source":"data:,sctp%0A"},"mode":420,"overwrite":true}]}}"#).unwrap();
+    assert_eq!(
+        common::modlayer()
+            .arg("verify")
+            .arg(&strict)
+            .output()
+            .unwrap()
+            .status
+            .code(),
+        Some(0)
+    );
+    assert_eq!(
+        common::modlayer()
+            .args(["verify", "--strict"])
+            .arg(&strict)
+            .output()
+            .unwrap()
+            .status
+            .code(),
+        Some(1)
+    );
+}
+
+#[test]
+fn completions_and_man_page() {
+    let bash = ok(&["completions", "bash"]);
+    assert!(
+        bash.contains("modlayer") && bash.contains("--ignition-version"),
+        "bash completion"
+    );
+    let man = ok(&["man"]);
+    assert!(
+        man.contains(".TH modlayer") && man.contains("verify"),
+        "{man}"
+    );
+}
