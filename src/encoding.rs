@@ -38,6 +38,16 @@ pub fn encode_data_url(bytes: &[u8]) -> String {
 
 /// Decode a `data:` URL (RFC 2397: `data:,`, `%XX` escapes, `;base64,`, media types and parameters).
 pub fn decode_data_url(url: &str) -> Result<Vec<u8>> {
+    // Fast path for the common large case (installer-made configs carry megabytes of plain
+    // base64): decode directly; anything unusual goes through the full WHATWG processing.
+    if let Some((meta, payload)) = url.get(5..).and_then(|rest| rest.split_once(',')) {
+        if meta.trim_end().to_ascii_lowercase().ends_with(";base64") {
+            use base64::Engine;
+            if let Ok(v) = base64::engine::general_purpose::STANDARD.decode(payload) {
+                return Ok(v);
+            }
+        }
+    }
     let parsed = data_url::DataUrl::process(url).map_err(|e| anyhow::anyhow!("{e:?}"))?;
     let (body, _fragment) = parsed
         .decode_to_vec()

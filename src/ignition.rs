@@ -220,10 +220,15 @@ fn check_node(
             Value::String(s) => {
                 return Err(Problem::new(
                     &mp,
-                    format!("mode is the string {s:?}; Ignition needs a number (write 0644 unquoted in YAML, or 420 in JSON)"),
+                    format!("mode is the string {s:?}, not a number: Ignition refuses it"),
                 ))
             }
-            other => return Err(Problem::new(&mp, format!("mode must be a number, found {}", describe(other)))),
+            other => {
+                return Err(Problem::new(
+                    &mp,
+                    format!("mode must be a number, found {}", describe(other)),
+                ))
+            }
         };
         if let Some(m) = m {
             if !(0..=0o7777).contains(&m) {
@@ -583,12 +588,13 @@ pub fn apply_text(text: &[u8], at: &[&str], plan: &Plan) -> Vec<u8> {
     }
     let spans = Spans::new(text);
     let layout = Layout::detect(text);
-    let root = spans.value_at(0);
     let mut splice = Splice::default();
-    let Some(config) = spans.find(root.clone(), at) else {
+    let Some(config) = spans.find(0, at) else {
         return text.to_vec();
     };
-    let files_span = spans.find(config.clone(), &["storage", "files"]);
+    let files_span = spans
+        .find(config.start, &["storage", "files"])
+        .filter(|s| text.get(s.start) == Some(&b'['));
     let appends: Vec<&Value> = plan
         .edits
         .iter()
@@ -612,12 +618,22 @@ pub fn apply_text(text: &[u8], at: &[&str], plan: &Plan) -> Vec<u8> {
         }
     } else {
         let files = Value::Array(appends.into_iter().cloned().collect());
-        match spans
-            .find(config.clone(), &["storage"])
-            .filter(|s| text[s.start] == b'{')
-        {
-            Some(storage) => insert_member(&spans, &layout, &storage, "files", &files, &mut splice),
-            None => {
+        let storage = spans.find(config.start, &["storage"]);
+        match (storage, spans.find(config.start, &["storage", "files"])) {
+            // `"files": null` (or another non-list): replace the value.
+            (_, Some(old)) => {
+                let indent = spans.line_indent(old.start);
+                splice.replace(old, layout.render(&files, indent));
+            }
+            (Some(storage), None) if text[storage.start] == b'{' => {
+                insert_member(&spans, &layout, &storage, "files", &files, &mut splice)
+            }
+            // `"storage": null`: replace the value.
+            (Some(old), None) => {
+                let indent = spans.line_indent(old.start);
+                splice.replace(old, layout.render(&json!({ "files": files }), indent));
+            }
+            (None, None) => {
                 let storage = json!({ "files": files });
                 insert_member(&spans, &layout, &config, "storage", &storage, &mut splice)
             }
@@ -1026,6 +1042,22 @@ mod tests {
             .unwrap()
             .edits
             .is_empty());
+    }
+
+    #[test]
+    fn patch_null_storage_and_files() {
+        for text in [
+            &br#"{"ignition":{"version":"3.2.0"},"storage":null}"#[..],
+            br#"{"ignition":{"version":"3.2.0"},"storage":{"files":null}}"#,
+        ] {
+            let v = crate::jsontext::parse_strict(text).unwrap();
+            let p = plan(&v, Spec::parse("3.2.0").unwrap(), &sctp()).unwrap();
+            let out = crate::jsontext::parse_strict(&apply_text(text, &[], &p)).unwrap();
+            let mut want = v;
+            apply_value(&mut want, &p);
+            assert_eq!(out, want);
+            assert_eq!(out["storage"]["files"].as_array().unwrap().len(), 2);
+        }
     }
 
     #[test]

@@ -126,12 +126,12 @@ impl<'a> Spans<'a> {
 
     fn string_end(&self, start: usize) -> usize {
         let mut i = start + 1;
-        while i < self.text.len() {
-            match self.text[i] {
-                b'\\' => i += 2,
-                b'"' => return i + 1,
-                _ => i += 1,
+        while let Some(off) = memchr::memchr2(b'"', b'\\', &self.text[i.min(self.text.len())..]) {
+            i += off;
+            if self.text[i] == b'"' {
+                return i + 1;
             }
+            i += 2;
         }
         self.text.len()
     }
@@ -221,22 +221,51 @@ impl<'a> Spans<'a> {
         out
     }
 
-    /// The span of the value at a JSON pointer below `root`, if present.
-    pub fn find(&self, root: Range<usize>, pointer: &[&str]) -> Option<Range<usize>> {
-        let mut cur = root;
+    /// The span of the value at a JSON pointer below the value starting at `start`, if present.
+    /// Walks only as far as it must: values before the wanted key are skipped, not descended into.
+    pub fn find(&self, start: usize, pointer: &[&str]) -> Option<Range<usize>> {
+        let mut at = self.skip_ws(start);
         for seg in pointer {
-            cur = match self.text.get(cur.start)? {
-                b'{' => {
-                    self.members(&cur)
-                        .into_iter()
-                        .find(|m| m.key == *seg)?
-                        .value
-                }
-                b'[' => self.elements(&cur).into_iter().nth(seg.parse().ok()?)?,
+            at = match self.text.get(at)? {
+                b'{' => self.member_start(at, seg)?,
+                b'[' => self.element_start(at, seg.parse().ok()?)?,
                 _ => return None,
             };
         }
-        Some(cur)
+        Some(self.value_at(at))
+    }
+
+    /// Where the value of `key` starts in the object at `at`.
+    fn member_start(&self, at: usize, key: &str) -> Option<usize> {
+        let mut i = self.skip_ws(at + 1);
+        while self.text.get(i) == Some(&b'"') {
+            let key_end = self.string_end(i);
+            let k: String = serde_json::from_slice(&self.text[i..key_end]).ok()?;
+            let value = self.skip_ws(self.skip_ws(key_end) + 1);
+            if k == key {
+                return Some(value);
+            }
+            i = self.skip_ws(self.value_at(value).end);
+            if self.text.get(i) == Some(&b',') {
+                i = self.skip_ws(i + 1);
+            }
+        }
+        None
+    }
+
+    /// Where element `n` starts in the array at `at`.
+    fn element_start(&self, at: usize, n: usize) -> Option<usize> {
+        let mut i = self.skip_ws(at + 1);
+        for _ in 0..n {
+            if matches!(self.text.get(i), None | Some(b']')) {
+                return None;
+            }
+            i = self.skip_ws(self.value_at(i).end);
+            if self.text.get(i) == Some(&b',') {
+                i = self.skip_ws(i + 1);
+            }
+        }
+        (!matches!(self.text.get(i), None | Some(b']'))).then_some(i)
     }
 
     /// The whitespace that starts the line holding byte `i`.
@@ -269,9 +298,9 @@ impl Layout {
     /// Detect the layout of a JSON text from its root object's first member.
     pub fn detect(text: &[u8]) -> Layout {
         let spans = Spans::new(text);
-        let root = spans.value_at(0);
-        let first = spans.skip_ws(root.start + 1);
-        let between = &text[root.start + 1..first.min(root.end)];
+        let root = spans.skip_ws(0);
+        let first = spans.skip_ws(root + 1);
+        let between = &text[(root + 1).min(first)..first];
         match between.iter().rposition(|&b| b == b'\n') {
             Some(p) => Layout {
                 indent: Some(String::from_utf8_lossy(&between[p + 1..]).into_owned()),
@@ -354,19 +383,16 @@ mod tests {
         let s = Spans::new(t);
         let root = s.value_at(0);
         assert_eq!(root, 0..t.len());
-        let b = s.find(root.clone(), &["a", "b"]).unwrap();
+        let b = s.find(0, &["a", "b"]).unwrap();
         assert_eq!(s.slice(b.clone()), r#"[1, "x]\"", {"c": null}]"#);
         let els = s.elements(&b);
         assert_eq!(s.slice(els[1].clone()), r#""x]\"""#);
-        assert_eq!(
-            s.slice(s.find(root.clone(), &["a", "b", "2", "c"]).unwrap()),
-            "null"
-        );
-        assert_eq!(s.slice(s.find(root.clone(), &["a", "k\"q"]).unwrap()), "2");
+        assert_eq!(s.slice(s.find(0, &["a", "b", "2", "c"]).unwrap()), "null");
+        assert_eq!(s.slice(s.find(0, &["a", "k\"q"]).unwrap()), "2");
         let members = s.members(&root);
         assert_eq!(members.len(), 2);
         assert_eq!(s.slice(members[1].key_span.clone()), "\"z\"");
-        assert!(s.find(root, &["nope"]).is_none());
+        assert!(s.find(0, &["nope"]).is_none());
     }
 
     #[test]

@@ -60,6 +60,16 @@ pub mod openshift {
     }
 }
 
+/// The result of applying a layer to a MachineConfig file.
+pub struct Patched {
+    /// The new text, `None` when nothing changes.
+    pub bytes: Option<Vec<u8>>,
+    /// What changed, for people.
+    pub changes: Vec<String>,
+    /// Warnings.
+    pub warnings: Vec<String>,
+}
+
 /// One MachineConfig object of a file.
 #[derive(Clone, Debug)]
 pub struct MachineConfig {
@@ -193,7 +203,7 @@ impl McFile {
                 Some(yaml::Style::SingleQuoted | yaml::Style::DoubleQuoted)
             ) && pointer.ends_with("/mode")
             {
-                msg.push_str(" (it is quoted, so oc and kubectl read it as a string: write mode: 0644 without quotes, or 420)");
+                msg.push_str("; it is quoted, so oc and kubectl read a string: write mode: 0644 without quotes (YAML 1.1 octal) or 420");
             }
         }
         msg
@@ -268,13 +278,8 @@ impl McFile {
         out
     }
 
-    /// Apply a layer to every MachineConfig (of the given roles, if any). Returns the new text
-    /// (`None` when nothing changes) and what changed.
-    pub fn apply(
-        &self,
-        layer: &Layer,
-        roles: &[String],
-    ) -> Result<(Option<Vec<u8>>, Vec<String>, Vec<String>)> {
+    /// Apply a layer to every MachineConfig (of the given roles, if any).
+    pub fn apply(&self, layer: &Layer, roles: &[String]) -> Result<Patched> {
         if let Some(p) = self.problems().into_iter().next() {
             bail!("{p}");
         }
@@ -305,10 +310,9 @@ impl McFile {
                 .map_err(|p| anyhow::anyhow!(self.explain(mc.doc, &p)))?;
             for a in &mc.kernel_args {
                 if split_kernel_args(a).iter().any(|k| {
-                    crate::modstate::evaluate(&kernel_only(k), &layer.module)
+                    !crate::modstate::evaluate(&kernel_only(k), &layer.module)
                         .blocks
-                        .len()
-                        > 0
+                        .is_empty()
                 }) {
                     warnings.push(format!(
                         "{}: MachineConfig {} has kernel argument `{a}`, which still keeps {} off",
@@ -344,7 +348,11 @@ impl McFile {
             plans.insert(mc.doc, plan);
         }
         if new_docs.is_empty() {
-            return Ok((None, changes, warnings));
+            return Ok(Patched {
+                bytes: None,
+                changes,
+                warnings,
+            });
         }
         let out = match &self.format {
             Format::Json => {
@@ -375,13 +383,18 @@ impl McFile {
                         Some(v) => {
                             out.push_str(leading_lines(original));
                             out.push_str(&yaml::to_yaml(v));
+                            out.push_str(trailing_lines(original));
                         }
                     }
                 }
                 out.into_bytes()
             }
         };
-        Ok((Some(out), changes, warnings))
+        Ok(Patched {
+            bytes: Some(out),
+            changes,
+            warnings,
+        })
     }
 
     /// Verify: render each pool in the file as the MCO does and evaluate it.
@@ -551,18 +564,46 @@ fn mco_refusals(config: &Value, origin: &str, findings: &mut Vec<Finding>) {
     }
 }
 
-/// The `---`, comment and blank lines a document starts with (kept when it is re-written).
+/// Whether a line is kept around a re-written document: blank, comment, directive or marker.
+fn is_frame_line(line: &str) -> bool {
+    let t = line.trim();
+    t.is_empty() || t.starts_with('#') || t == "---" || t == "..." || t.starts_with('%')
+}
+
+/// The byte order mark, `---`, comment and blank lines a document starts with (kept when it is
+/// re-written).
 fn leading_lines(doc: &str) -> &str {
-    let mut end = 0;
-    for line in doc.split_inclusive('\n') {
-        let t = line.trim();
-        if t.is_empty() || t.starts_with('#') || t == "---" || t.starts_with("%") {
-            end += line.len();
-        } else {
+    let bom = if doc.starts_with('\u{feff}') {
+        '\u{feff}'.len_utf8()
+    } else {
+        0
+    };
+    let mut end = bom;
+    for line in doc[bom..].split_inclusive('\n') {
+        if !is_frame_line(line) {
             break;
         }
+        end += line.len();
     }
     &doc[..end]
+}
+
+/// The comment, blank and `...` lines a document ends with (kept when it is re-written: a `...`
+/// may be all that separates it from the next document).
+fn trailing_lines(doc: &str) -> &str {
+    let mut start = doc.len();
+    for line in doc
+        .split_inclusive('\n')
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+    {
+        if !is_frame_line(line) || start == leading_lines(doc).len() {
+            break;
+        }
+        start -= line.len();
+    }
+    &doc[start.max(leading_lines(doc).len())..]
 }
 
 fn dotted(pointer: &str) -> String {
@@ -649,7 +690,7 @@ spec:
         assert_eq!(r.len(), 1);
         assert!(r[0].enabled, "{:?}", r[0].findings);
         assert!(r[0].identical);
-        assert_eq!(f.apply(&sctp(), &[]).unwrap().0, None);
+        assert_eq!(f.apply(&sctp(), &[]).unwrap().bytes, None);
     }
 
     #[test]
@@ -664,6 +705,19 @@ spec:
         );
         assert!(p[0].contains("quoted"), "{p:?}");
         assert!(!f.verify("q.yaml", &sctp(), &[])[0].enabled);
+    }
+
+    #[test]
+    fn rewritten_documents_keep_their_frame() {
+        let text = format!("\u{feff}# mine\n{DOC}...\nkind: Other\n");
+        let text = text.replacen("mode: 0644", "mode: 0600", 1);
+        let f = McFile::parse("f.yaml", text.as_bytes()).unwrap();
+        let out = String::from_utf8(f.apply(&sctp(), &[]).unwrap().bytes.unwrap()).unwrap();
+        assert!(out.starts_with("\u{feff}# mine\napiVersion:"), "{out}");
+        assert!(out.ends_with("...\nkind: Other\n"), "{out}");
+        let again = McFile::parse("f.yaml", out.as_bytes()).unwrap();
+        assert_eq!(again.values.len(), 2);
+        assert_eq!(again.apply(&sctp(), &[]).unwrap().bytes, None);
     }
 
     #[test]

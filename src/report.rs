@@ -161,7 +161,7 @@ pub fn assess(
         f.origin = c.origin.clone();
         findings.push(f);
     }
-    findings.sort_by(|a, b| b.severity.cmp(&a.severity));
+    findings.sort_by_key(|f| std::cmp::Reverse(f.severity));
     let enabled = ev.enabled() && !findings.iter().any(|f| f.severity == Severity::Error);
     TargetReport {
         target: target.to_string(),
@@ -194,7 +194,8 @@ pub fn to_json(reports: &[TargetReport]) -> String {
 /// Render reports for people. `verbose` adds info findings.
 pub fn to_text(reports: &[TargetReport], verbose: bool) -> String {
     let mut out = String::new();
-    for r in reports {
+    // Targets that could not be read were reported on standard error already.
+    for r in reports.iter().filter(|r| r.kind != "unknown") {
         let role = r
             .role
             .as_deref()

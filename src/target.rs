@@ -115,17 +115,37 @@ fn parse_ignition(name: &str, bytes: &[u8]) -> Result<(serde_json::Value, Spec)>
     Ok((value, spec))
 }
 
-/// Typed validation of a 3.x config; errors and unused-key warnings, with the file's name.
-fn typed_problems(name: &str, bytes: &[u8], spec: Spec) -> (Option<String>, Vec<String>) {
+/// Read and validate an Ignition config: strict JSON, spec, the storage checks, and (3.x) the typed
+/// specs — the typed parse runs on a second thread, since a bootstrap.ign can be tens of megabytes.
+/// Returns the value, its spec and unused-key warnings.
+fn read_ignition(name: &str, bytes: &[u8]) -> Result<(serde_json::Value, Spec, Vec<String>)> {
+    let (parsed, typed) = std::thread::scope(|s| {
+        let typed = s.spawn(|| ignition::validate_typed(bytes));
+        let parsed = parse_ignition(name, bytes).and_then(|(value, spec)| {
+            let problems: Vec<String> = ignition::check(&value, spec)
+                .iter()
+                .map(|p| format!("{name}: {p}"))
+                .collect();
+            if problems.is_empty() {
+                Ok((value, spec))
+            } else {
+                bail!("{}", problems.join("\n"))
+            }
+        });
+        (parsed, typed.join())
+    });
+    let (value, spec) = parsed?;
     if spec.legacy() {
-        return (None, Vec::new());
+        return Ok((value, spec, Vec::new()));
     }
-    match ignition::validate_typed(bytes) {
-        Ok(w) => (
-            None,
+    match typed {
+        Ok(Ok(w)) => Ok((
+            value,
+            spec,
             w.into_iter().map(|w| format!("{name}: {w}")).collect(),
-        ),
-        Err(e) => (Some(format!("{name}: {e}")), Vec::new()),
+        )),
+        Ok(Err(e)) => bail!("{name}: {e}"),
+        Err(_) => bail!("{name}: validation failed unexpectedly"),
     }
 }
 
@@ -139,14 +159,7 @@ pub fn apply_file(
 ) -> Result<FileApply> {
     match kind {
         Kind::Ignition => {
-            let (value, spec) = parse_ignition(name, bytes)?;
-            if let Some(p) = ignition::check(&value, spec).into_iter().next() {
-                bail!("{name}: {p}");
-            }
-            let (err, mut warnings) = typed_problems(name, bytes, spec);
-            if let Some(e) = err {
-                bail!("{e}");
-            }
+            let (value, spec, mut warnings) = read_ignition(name, bytes)?;
             let plan =
                 ignition::plan(&value, spec, layer).map_err(|p| anyhow::anyhow!("{name}: {p}"))?;
             warnings.extend(plan.warnings.iter().map(|w| format!("{name}: {w}")));
@@ -160,13 +173,13 @@ pub fn apply_file(
         }
         Kind::Machineconfig => {
             let file = McFile::parse(name, bytes)?;
-            let (out, changes, warnings) = file.apply(layer, roles)?;
-            let changed = out.as_deref().is_some_and(|o| o != bytes);
+            let patched = file.apply(layer, roles)?;
+            let changed = patched.bytes.as_deref().is_some_and(|o| o != bytes);
             Ok(FileApply {
-                bytes: out.unwrap_or_else(|| bytes.to_vec()),
+                bytes: patched.bytes.unwrap_or_else(|| bytes.to_vec()),
                 changed,
-                changes,
-                warnings,
+                changes: patched.changes,
+                warnings: patched.warnings,
             })
         }
         other => bail!("{name}: applying to {other} targets is not supported by this version"),
@@ -183,18 +196,7 @@ pub fn verify_file(
 ) -> Result<Vec<TargetReport>> {
     match kind {
         Kind::Ignition => {
-            let (value, spec) = parse_ignition(name, bytes)?;
-            let problems: Vec<String> = ignition::check(&value, spec)
-                .iter()
-                .map(|p| format!("{name}: {p}"))
-                .collect();
-            if !problems.is_empty() {
-                bail!("{}", problems.join("\n"));
-            }
-            let (err, warnings) = typed_problems(name, bytes, spec);
-            if let Some(e) = err {
-                bail!("{e}");
-            }
+            let (value, spec, warnings) = read_ignition(name, bytes)?;
             let mut findings: Vec<Finding> = warnings
                 .into_iter()
                 .map(|w| Finding::new(Severity::Warning, "unused-key", w))

@@ -365,8 +365,8 @@ fn quoted_mode_is_reported_with_its_place() {
         .arg(&path)
         .output()
         .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(1), "{text}");
+    let text = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{text}");
     assert!(text.contains("q.yaml:14:17"), "{text}");
     assert!(text.contains("quoted"), "{text}");
 }
