@@ -1116,6 +1116,20 @@ mod tests {
     }
 
     #[test]
+    fn rendered_configs_pass_the_typed_specs() {
+        // ignition-validate 2.14 (Debian) reads up to 3.3.0/3.4.0-experimental; coreos's typed
+        // specs judge the rest.
+        for v in [
+            "3.0.0", "3.1.0", "3.2.0", "3.3.0", "3.4.0", "3.5.0", "3.6.0",
+        ] {
+            let c = serde_json::to_vec(&layer_config(&sctp(), Spec::parse(v).unwrap())).unwrap();
+            assert_eq!(validate_typed(&c).unwrap(), Vec::<String>::new(), "{v}");
+        }
+        let bad = br#"{"ignition":{"version":"3.5.0"},"storage":{"files":[{"path":"/x","mode":"0644"}]}}"#;
+        assert!(validate_typed(bad).is_err());
+    }
+
+    #[test]
     fn checks_report_pointers() {
         let v = json!({"ignition":{"version":"3.2.0"},"storage":{"files":[{"path":"/etc/a","mode":"0644"},{"path":"/etc/a"}]}});
         let p = check(&v, Spec::parse("3.2.0").unwrap());

@@ -272,3 +272,30 @@ fn completions_and_man_page() {
         "{man}"
     );
 }
+
+#[test]
+fn pointer_configs_are_patched_with_a_warning() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("worker.ign");
+    let text = r#"{"ignition":{"config":{"merge":[{"source":"https://api-int.example.com:22623/config/worker"}]},"security":{"tls":{"certificateAuthorities":[{"source":"data:text/plain;charset=utf-8;base64,LS0tLS1CRUdJTg=="}]}},"version":"3.2.0"}}"#;
+    std::fs::write(&p, text).unwrap();
+    let out = common::modlayer()
+        .args(["apply", "--in-place"])
+        .arg(&p)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.contains("warning") && err.contains("pointer config") && err.contains("first boot"),
+        "{err}"
+    );
+    let patched = std::fs::read_to_string(&p).unwrap();
+    assert!(patched.starts_with(&text[..text.len() - 1]), "{patched}");
+    let quiet = common::modlayer()
+        .args(["-q", "apply"])
+        .arg(&p)
+        .output()
+        .unwrap();
+    assert!(quiet.stderr.is_empty(), "-q still warns");
+}
