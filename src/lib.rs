@@ -16,5 +16,6 @@ pub mod machineconfig;
 pub mod modstate;
 pub mod render;
 pub mod report;
+pub mod rootfs;
 pub mod target;
 pub mod yaml;

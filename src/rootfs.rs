@@ -1,0 +1,503 @@
+//! Reading a root file system into a node view, whatever holds it (a directory, a tar stream, the
+//! layers of an OCI image): every reader feeds a [`Collector`] with the entries it meets, and the
+//! collector keeps only what decides whether a module loads — modprobe.d and modules-load.d files,
+//! boot loader entries, and which kernels carry the module.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::layer::{normalize_module, Layer};
+use crate::modstate::{
+    split_kernel_args, Content, Entry, Kernel, NodeView, MODPROBE_DIRS, MODULES_LOAD_DIRS,
+};
+
+/// Directory of boot loader entries (Boot Loader Specification), whose `options` lines are the
+/// kernel command line.
+pub const BOOT_ENTRIES: &str = "/boot/loader/entries";
+
+/// Largest configuration file the collector keeps (modprobe.d files are a few hundred bytes).
+const MAX_KEPT: u64 = 1 << 20;
+
+/// Normalise an archive or tree path to an absolute, clean node path (`./etc/x` → `/etc/x`).
+/// Returns `None` for a path that climbs out of the root (`..`), which callers treat as hostile.
+pub fn node_path(name: &str) -> Option<String> {
+    let mut parts: Vec<&str> = Vec::new();
+    for c in name.split('/') {
+        match c {
+            "" | "." => {}
+            ".." => return None,
+            c => parts.push(c),
+        }
+    }
+    Some(format!("/{}", parts.join("/")))
+}
+
+/// What the collector does with an entry at a path.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Interest {
+    /// Its bytes matter: read and pass them to [`Collector::file`].
+    Contents,
+    /// Only that it exists matters (a kernel module, a kernel directory).
+    Presence,
+    /// Not needed.
+    None,
+}
+
+/// Gathers what a root holds into a [`NodeView`].
+#[derive(Debug, Clone)]
+pub struct Collector {
+    module: String,
+    layer_paths: BTreeSet<String>,
+    files: BTreeMap<String, Entry>,
+    boot: BTreeMap<String, (Vec<u8>, String)>,
+    /// kernel version -> where the module is (None: not seen yet)
+    kernels: BTreeMap<String, Option<String>>,
+    builtin: BTreeMap<String, Vec<u8>>,
+}
+
+fn kernel_of(path: &str) -> Option<(&str, &str)> {
+    let rest = path
+        .strip_prefix("/usr/lib/modules/")
+        .or_else(|| path.strip_prefix("/lib/modules/"))?;
+    match rest.split_once('/') {
+        Some((kver, inner)) => Some((kver, inner)),
+        None => Some((rest, "")),
+    }
+}
+
+/// Whether a file name is a build of `module` (`sctp.ko`, `sctp.ko.xz`, `.zst`, `.gz`).
+fn is_module_file(name: &str, module: &str) -> bool {
+    ["", ".xz", ".zst", ".gz"].iter().any(|ext| {
+        name.strip_suffix(ext)
+            .and_then(|n| n.strip_suffix(".ko"))
+            .is_some_and(|n| normalize_module(n) == module)
+    })
+}
+
+impl Collector {
+    /// A collector for a layer's module (and its files, compared byte for byte later).
+    pub fn new(layer: &Layer) -> Collector {
+        Collector {
+            module: normalize_module(&layer.module),
+            layer_paths: layer.files.iter().map(|f| f.path.clone()).collect(),
+            files: BTreeMap::new(),
+            boot: BTreeMap::new(),
+            kernels: BTreeMap::new(),
+            builtin: BTreeMap::new(),
+        }
+    }
+
+    /// What matters about the entry at a node path (absolute, clean).
+    pub fn interest(&self, path: &str) -> Interest {
+        if self.layer_paths.contains(path) {
+            return Interest::Contents;
+        }
+        let Some((dir, name)) = path.rsplit_once('/') else {
+            return Interest::None;
+        };
+        let dir = dir
+            .strip_prefix("/usr")
+            .filter(|d| d.starts_with("/etc"))
+            .unwrap_or(dir);
+        if (MODPROBE_DIRS.contains(&dir) || MODULES_LOAD_DIRS.contains(&dir))
+            && name.ends_with(".conf")
+        {
+            return Interest::Contents;
+        }
+        if dir == BOOT_ENTRIES && name.ends_with(".conf") {
+            return Interest::Contents;
+        }
+        if let Some((_, inner)) = kernel_of(path) {
+            if inner == "modules.builtin" {
+                return Interest::Contents;
+            }
+            if inner.is_empty() || is_module_file(name, &self.module) {
+                return Interest::Presence;
+            }
+        }
+        Interest::None
+    }
+
+    /// Whether bytes of this size are kept (larger "config" files are reported as not visible).
+    pub fn keeps(size: u64) -> bool {
+        size <= MAX_KEPT
+    }
+
+    /// A regular file at `path` with these bytes (for [`Interest::Contents`]) or none (presence).
+    pub fn file(&mut self, path: &str, bytes: Option<Vec<u8>>, mode: Option<u32>, origin: &str) {
+        if let Some((kver, inner)) = kernel_of(path) {
+            let kver = kver.to_string();
+            let slot = self.kernels.entry(kver.clone()).or_insert(None);
+            let name = inner.rsplit('/').next().unwrap_or("");
+            if is_module_file(name, &self.module) {
+                *slot = Some(path.trim_start_matches('/').to_string());
+            } else if inner == "modules.builtin" {
+                if let Some(b) = bytes {
+                    self.builtin.insert(kver, b);
+                }
+            }
+            return;
+        }
+        let Some(bytes) = bytes else { return };
+        if path.starts_with(BOOT_ENTRIES) {
+            self.boot
+                .insert(path.to_string(), (bytes, origin.to_string()));
+            return;
+        }
+        self.files.insert(
+            path.to_string(),
+            Entry {
+                content: Content::File { bytes, mode },
+                origin: origin.to_string(),
+            },
+        );
+    }
+
+    /// A directory at `path` (registers kernels: `lib/modules/<kver>/`).
+    pub fn dir(&mut self, path: &str) {
+        if let Some((kver, inner)) = kernel_of(path) {
+            if inner.is_empty() && !kver.is_empty() {
+                self.kernels.entry(kver.to_string()).or_insert(None);
+            }
+        }
+    }
+
+    /// A symlink at `path` to `target` (a `/dev/null` target masks; others are resolved by the
+    /// reader where it can, else recorded as not visible).
+    pub fn symlink(&mut self, path: &str, target: &str, origin: &str) {
+        if self.interest(path) != Interest::Contents || path.starts_with(BOOT_ENTRIES) {
+            return;
+        }
+        let content = if target == "/dev/null" {
+            Content::Mask
+        } else {
+            Content::Unknown(format!("a symlink to {target}"))
+        };
+        self.files.insert(
+            path.to_string(),
+            Entry {
+                content,
+                origin: origin.to_string(),
+            },
+        );
+    }
+
+    /// An entry whose contents cannot be read safely or at all (too large, a device, a hardlink out
+    /// of reach): recorded as not visible.
+    pub fn unknown(&mut self, path: &str, why: &str, origin: &str) {
+        if self.interest(path) == Interest::Contents && !path.starts_with(BOOT_ENTRIES) {
+            self.files.insert(
+                path.to_string(),
+                Entry {
+                    content: Content::Unknown(why.to_string()),
+                    origin: origin.to_string(),
+                },
+            );
+        }
+    }
+
+    /// Remove `path` and everything below it (an OCI whiteout).
+    pub fn remove(&mut self, path: &str) {
+        let below = format!("{}/", path.trim_end_matches('/'));
+        let gone = |p: &String| p == path || p.starts_with(&below);
+        self.files.retain(|p, _| !gone(p));
+        self.boot.retain(|p, _| !gone(p));
+        if let Some((kver, inner)) = kernel_of(path) {
+            if inner.is_empty() {
+                self.kernels.remove(kver);
+                self.builtin.remove(kver);
+            } else if let Some(slot) = self.kernels.get_mut(kver) {
+                if slot
+                    .as_deref()
+                    .is_some_and(|m| format!("/{m}") == path || format!("/{m}").starts_with(&below))
+                {
+                    *slot = None;
+                }
+            }
+        } else if path == "/lib/modules"
+            || path == "/usr/lib/modules"
+            || path == "/lib"
+            || path == "/usr/lib"
+            || path == "/usr"
+        {
+            self.kernels.clear();
+            self.builtin.clear();
+        }
+    }
+
+    /// Everything the collector has now, as a snapshot for opaque-directory handling: the paths
+    /// below `dir` it holds.
+    pub fn paths_below(&self, dir: &str) -> Vec<String> {
+        let below = format!("{}/", dir.trim_end_matches('/'));
+        self.files
+            .keys()
+            .chain(self.boot.keys())
+            .filter(|p| p.starts_with(&below))
+            .cloned()
+            .collect()
+    }
+
+    /// The node view: `/usr/etc` read as `/etc` in an ostree commit layout (no `/etc`),
+    /// kernel arguments from boot loader entries, kernels with their module.
+    pub fn finish(self) -> NodeView {
+        let has_etc = self.files.keys().any(|p| p.starts_with("/etc/"));
+        let mut view = NodeView::default();
+        for (path, entry) in self.files {
+            let path = match path.strip_prefix("/usr/etc/") {
+                Some(rest) if !has_etc => format!("/etc/{rest}"),
+                Some(_) => continue,
+                None => path,
+            };
+            view.files.insert(path, entry);
+        }
+        for (path, (bytes, origin)) in &self.boot {
+            for line in String::from_utf8_lossy(bytes).lines() {
+                let line = line.trim();
+                if let Some(opts) = line.strip_prefix("options") {
+                    if opts.starts_with(char::is_whitespace) {
+                        for arg in split_kernel_args(opts) {
+                            view.kernel_args.push((arg, format!("{path} ({origin})")));
+                        }
+                    }
+                }
+            }
+        }
+        if !self.kernels.is_empty() {
+            let module = self.module.clone();
+            view.kernels = Some(
+                self.kernels
+                    .into_iter()
+                    .map(|(version, found)| {
+                        let builtin = self.builtin.get(&version).is_some_and(|b| {
+                            String::from_utf8_lossy(b).lines().any(|l| {
+                                l.rsplit('/')
+                                    .next()
+                                    .is_some_and(|n| is_module_file(n, &module))
+                            })
+                        });
+                        Kernel {
+                            module: found.or_else(|| builtin.then(|| "builtin".to_string())),
+                            version,
+                        }
+                    })
+                    .collect(),
+            );
+        }
+        view
+    }
+}
+
+/// What one image layer holds: its entries (in a collector of its own) and what it deletes from
+/// the layers below (OCI whiteouts `.wh.<name>` and opaque directories `.wh..wh..opq`).
+#[derive(Debug, Clone)]
+pub struct LayerDelta {
+    /// The layer's own entries.
+    pub entries: Collector,
+    /// Paths deleted from lower layers.
+    pub whiteouts: Vec<String>,
+    /// Directories whose lower-layer contents are hidden.
+    pub opaque: Vec<String>,
+}
+
+impl LayerDelta {
+    /// An empty delta for a layer.
+    pub fn new(layer: &Layer) -> LayerDelta {
+        LayerDelta {
+            entries: Collector::new(layer),
+            whiteouts: Vec::new(),
+            opaque: Vec::new(),
+        }
+    }
+}
+
+impl Collector {
+    /// Lay an image layer over what the lower layers gave: opaque directories and whiteouts first
+    /// remove lower entries, then the layer's own entries replace same-path ones.
+    pub fn overlay(&mut self, delta: LayerDelta) {
+        for dir in delta.opaque.iter().chain(&delta.whiteouts) {
+            if delta.opaque.contains(dir) {
+                for p in self.paths_below(dir) {
+                    self.remove(&p);
+                }
+                let below = format!("{}/", dir.trim_end_matches('/'));
+                let kernels: Vec<String> = self
+                    .kernels
+                    .keys()
+                    .filter(|k| {
+                        ["/lib/modules/", "/usr/lib/modules/"]
+                            .iter()
+                            .any(|m| format!("{m}{k}").starts_with(&below))
+                    })
+                    .cloned()
+                    .collect();
+                for k in kernels {
+                    self.kernels.remove(&k);
+                    self.builtin.remove(&k);
+                }
+            } else {
+                self.remove(dir);
+            }
+        }
+        let d = delta.entries;
+        self.files.extend(d.files);
+        self.boot.extend(d.boot);
+        for (k, found) in d.kernels {
+            let slot = self.kernels.entry(k).or_insert(None);
+            if found.is_some() {
+                *slot = found;
+            }
+        }
+        self.builtin.extend(d.builtin);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sctp() -> Layer {
+        Layer::builtin("sctp").unwrap()
+    }
+
+    #[test]
+    fn layers_overlay_with_whiteouts() {
+        let mut base = Collector::new(&sctp());
+        base.file(
+            "/etc/modules-load.d/sctp-load.conf",
+            Some(b"sctp".to_vec()),
+            Some(0o644),
+            "layer 1",
+        );
+        base.file(
+            "/etc/modprobe.d/a.conf",
+            Some(b"".to_vec()),
+            Some(0o644),
+            "layer 1",
+        );
+        base.dir("/usr/lib/modules/6.1.0");
+        let mut d = LayerDelta::new(&sctp());
+        d.whiteouts
+            .push("/etc/modules-load.d/sctp-load.conf".into());
+        d.opaque.push("/etc/modprobe.d".into());
+        d.entries.file(
+            "/etc/modprobe.d/b.conf",
+            Some(b"x".to_vec()),
+            Some(0o644),
+            "layer 2",
+        );
+        let mut c = base.clone();
+        c.overlay(d);
+        let v = c.finish();
+        assert_eq!(
+            v.files.keys().collect::<Vec<_>>(),
+            vec!["/etc/modprobe.d/b.conf"]
+        );
+        assert_eq!(v.kernels.unwrap().len(), 1);
+        let mut d = LayerDelta::new(&sctp());
+        d.opaque.push("/usr/lib/modules".into());
+        base.overlay(d);
+        assert_eq!(base.finish().kernels, None);
+    }
+
+    #[test]
+    fn paths() {
+        assert_eq!(node_path("./etc/x").as_deref(), Some("/etc/x"));
+        assert_eq!(node_path("/etc//x/").as_deref(), Some("/etc/x"));
+        assert_eq!(node_path("etc/../../x"), None);
+    }
+
+    #[test]
+    fn interests() {
+        let c = Collector::new(&sctp());
+        assert_eq!(c.interest("/etc/modprobe.d/a.conf"), Interest::Contents);
+        assert_eq!(c.interest("/usr/etc/modprobe.d/a.conf"), Interest::Contents);
+        assert_eq!(
+            c.interest("/usr/lib/modules-load.d/a.conf"),
+            Interest::Contents
+        );
+        assert_eq!(c.interest("/etc/modprobe.d/a.txt"), Interest::None);
+        assert_eq!(
+            c.interest("/boot/loader/entries/ostree-1.conf"),
+            Interest::Contents
+        );
+        assert_eq!(
+            c.interest("/usr/lib/modules/6.1.0/kernel/net/sctp/sctp.ko.xz"),
+            Interest::Presence
+        );
+        assert_eq!(c.interest("/lib/modules/6.1.0"), Interest::Presence);
+        assert_eq!(
+            c.interest("/lib/modules/6.1.0/modules.builtin"),
+            Interest::Contents
+        );
+        assert_eq!(
+            c.interest("/lib/modules/6.1.0/kernel/net/dccp/dccp.ko"),
+            Interest::None
+        );
+        assert_eq!(c.interest("/etc/passwd"), Interest::None);
+    }
+
+    #[test]
+    fn kernels_and_boot_entries() {
+        let mut c = Collector::new(&sctp());
+        c.dir("/usr/lib/modules/5.14.0");
+        c.file(
+            "/usr/lib/modules/5.14.0/kernel/net/sctp/sctp.ko.xz",
+            None,
+            None,
+            "t",
+        );
+        c.dir("/usr/lib/modules/6.0.0");
+        c.file(
+            "/boot/loader/entries/a.conf",
+            Some(b"title x\noptions root=UUID=1 quiet module_blacklist=sctp\n".to_vec()),
+            None,
+            "t",
+        );
+        let v = c.clone().finish();
+        let k = v.kernels.unwrap();
+        assert_eq!(
+            k[0].module.as_deref(),
+            Some("usr/lib/modules/5.14.0/kernel/net/sctp/sctp.ko.xz")
+        );
+        assert_eq!(k[1].module, None);
+        assert!(v
+            .kernel_args
+            .iter()
+            .any(|(a, _)| a == "module_blacklist=sctp"));
+        c.file(
+            "/usr/lib/modules/6.0.0/modules.builtin",
+            Some(b"kernel/net/sctp/sctp.ko\n".to_vec()),
+            None,
+            "t",
+        );
+        assert_eq!(
+            c.clone().finish().kernels.unwrap()[1].module.as_deref(),
+            Some("builtin")
+        );
+        c.remove("/usr/lib/modules/5.14.0/kernel/net/sctp/sctp.ko.xz");
+        assert_eq!(c.finish().kernels.unwrap()[0].module, None);
+    }
+
+    #[test]
+    fn ostree_layout_and_whiteouts() {
+        let mut c = Collector::new(&sctp());
+        c.file(
+            "/usr/etc/modprobe.d/sctp-blacklist.conf",
+            Some(b"blacklist sctp\n".to_vec()),
+            Some(0o644),
+            "t",
+        );
+        c.symlink("/usr/lib/modules-load.d/x.conf", "/dev/null", "t");
+        let v = c.clone().finish();
+        assert!(v.files.contains_key("/etc/modprobe.d/sctp-blacklist.conf"));
+        assert_eq!(
+            v.files["/usr/lib/modules-load.d/x.conf"].content,
+            Content::Mask
+        );
+        c.remove("/usr/etc/modprobe.d");
+        let v = c.finish();
+        assert_eq!(
+            v.files.keys().collect::<Vec<_>>(),
+            vec!["/usr/lib/modules-load.d/x.conf"]
+        );
+    }
+}
