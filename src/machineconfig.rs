@@ -160,6 +160,16 @@ impl McFile {
         Ok(file)
     }
 
+    /// Every document of the file as JSON (MachineConfigs and the others), in file order.
+    pub fn documents(&self) -> &[Value] {
+        &self.values
+    }
+
+    /// The file's name as given.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
     /// Where a JSON pointer of document `doc` is, for messages: `file:line:col` or `file $.path`.
     pub fn locate(&self, doc: usize, pointer: &str) -> String {
         if let Format::Yaml(docs) = &self.format {
@@ -466,32 +476,42 @@ impl McFile {
         layer: &Layer,
         findings: &mut Vec<Finding>,
     ) -> NodeView {
-        let mut view = NodeView::rhcos(layer);
         let origins: Vec<String> = members
             .iter()
             .map(|mc| format!("MachineConfig {} ({})", mc.name, self.name))
             .collect();
-        let mut configs = Vec::new();
-        for (mc, origin) in members.iter().zip(&origins) {
-            if let Some((c, spec)) = &mc.config {
-                for p in ignition::check(c, *spec) {
-                    findings.push(
-                        Finding::new(Severity::Error, "invalid-config", self.explain(mc.doc, &p))
-                            .with_origin(origin),
-                    );
-                }
-                mco_refusals(c, origin, findings);
-                configs.push((c, *spec, origin.as_str()));
-            }
-            for a in &mc.kernel_args {
-                for k in split_kernel_args(a) {
-                    view.kernel_args.push((k, origin.clone()));
-                }
+        let pairs: Vec<(&MachineConfig, &str)> = members
+            .iter()
+            .copied()
+            .zip(origins.iter().map(String::as_str))
+            .collect();
+        render_pool(&pairs, layer, findings)
+    }
+}
+
+/// Render a pool as the MCO does — `members` already in render order, each with its origin
+/// (`MachineConfig NAME (FILE)`) — over RHEL CoreOS's base state: configs merged in order (later
+/// wins, field by field), kernel arguments concatenated; what the MCO refuses becomes an error.
+pub fn render_pool(
+    members: &[(&MachineConfig, &str)],
+    layer: &Layer,
+    findings: &mut Vec<Finding>,
+) -> NodeView {
+    let mut view = NodeView::rhcos(layer);
+    let mut configs = Vec::new();
+    for (mc, origin) in members {
+        if let Some((c, spec)) = &mc.config {
+            mco_refusals(c, origin, findings);
+            configs.push((c, *spec, *origin));
+        }
+        for a in &mc.kernel_args {
+            for k in split_kernel_args(a) {
+                view.kernel_args.push((k, origin.to_string()));
             }
         }
-        ignition::overlay_merged(&configs, &mut view, findings);
-        view
     }
+    ignition::overlay_merged(&configs, &mut view, findings);
+    view
 }
 
 /// A view holding only one kernel argument (to ask the shared evaluation whether it blocks).
