@@ -69,6 +69,8 @@ pub enum Command {
     Verify(VerifyArgs),
     /// List the built-in layers.
     Layers,
+    /// Run as a KRM function (kustomize/kpt exec): a ResourceList on stdin, one on stdout.
+    Krm,
     /// Print a shell completion script.
     Completions {
         /// The shell.
@@ -84,6 +86,12 @@ pub struct RenderArgs {
     /// What to render.
     #[command(subcommand)]
     pub what: RenderWhat,
+    /// Write the output to FILE (atomically) instead of standard output.
+    #[arg(short, long, value_name = "FILE", global = true)]
+    pub output: Option<PathBuf>,
+    /// Also write a `sha256sum -c` list of the files written to FILE.
+    #[arg(long, value_name = "FILE", global = true, requires = "output")]
+    pub checksums: Option<PathBuf>,
     #[command(flatten)]
     layer: LayerArgs,
 }
@@ -168,6 +176,8 @@ pub enum RenderWhat {
         #[arg(long, value_name = "X.Y")]
         openshift_version: Option<String>,
     },
+    /// The layer as a reproducible gzip tar (an image layer: file entries only, mtime 0, root).
+    Tar,
 }
 
 /// `apply` arguments.
@@ -191,6 +201,23 @@ pub struct ApplyArgs {
     /// Only MachineConfigs of this pool role; repeatable.
     #[arg(long = "role", value_name = "ROLE")]
     pub roles: Vec<String>,
+    /// OCI targets: only this platform (os/arch[/variant]) of a multi-platform image.
+    #[arg(long, value_name = "OS/ARCH")]
+    pub platform: Option<String>,
+    /// OCI targets: tag the patched image TAG instead of moving the target's tag.
+    #[arg(long, value_name = "TAG")]
+    pub tag: Option<String>,
+    /// Install directories: the OpenShift release X.Y (picks the Ignition spec written).
+    #[arg(long, value_name = "X.Y")]
+    pub openshift_version: Option<String>,
+    /// Install directories after `create ignition-configs`: also patch the pointer configs
+    /// master.ign and worker.ign (by default only bootstrap.ign changes).
+    #[arg(long)]
+    pub patch_pointers: bool,
+    /// Also write a `sha256sum -c` list of every file written to FILE (for carrying into an
+    /// air-gapped site).
+    #[arg(long, value_name = "FILE")]
+    pub checksums: Option<PathBuf>,
     #[command(flatten)]
     layer: LayerArgs,
 }
@@ -219,6 +246,12 @@ pub struct VerifyArgs {
     /// Also fail (exit 1) when a layer file is not byte-identical.
     #[arg(long)]
     pub strict: bool,
+    /// OCI targets: only this platform (os/arch[/variant]) of a multi-platform image.
+    #[arg(long, value_name = "OS/ARCH")]
+    pub platform: Option<String>,
+    /// Install directories: the OpenShift release X.Y (an Ignition spec it cannot read is an error).
+    #[arg(long, value_name = "X.Y")]
+    pub openshift_version: Option<String>,
     /// Output format.
     #[arg(long, value_enum, default_value = "text")]
     pub format: Format,
@@ -250,6 +283,9 @@ fn dispatch(cli: Cli) -> Result<i32> {
         Command::Apply(args) => apply(args, &out),
         Command::Verify(args) => verify(args, &out),
         Command::Layers => layers().map(|_| 0),
+        Command::Krm => {
+            crate::krm::run(&mut std::io::stdin().lock(), &mut std::io::stdout().lock())
+        }
         Command::Completions { shell } => {
             clap_complete::generate(
                 shell,
@@ -329,8 +365,44 @@ fn render(args: RenderArgs) -> Result<()> {
             let release = openshift::parse(openshift_version.as_deref().unwrap_or("4.13"))?;
             crate::render::butane(&layer, variant, &roles, release)
         }
+        RenderWhat::Tar => {
+            return emit(
+                &args.output,
+                &args.checksums,
+                &crate::tar::render_tar(&layer),
+            );
+        }
     };
-    stdout_write(text.as_bytes())
+    emit(&args.output, &args.checksums, text.as_bytes())
+}
+
+/// Write rendered bytes to a file (and its checksum list) or to standard output.
+fn emit(output: &Option<PathBuf>, checksums: &Option<PathBuf>, bytes: &[u8]) -> Result<()> {
+    match output {
+        Some(o) => {
+            write_atomic(o, bytes)?;
+            write_checksums(checksums, std::slice::from_ref(o))
+        }
+        None => stdout_write(bytes),
+    }
+}
+
+/// Write a `sha256sum -c` list (`<hex>  <path>`) of files written, read back from disk.
+fn write_checksums(list: &Option<PathBuf>, written: &[PathBuf]) -> Result<()> {
+    let Some(list) = list else {
+        return Ok(());
+    };
+    let mut text = String::new();
+    for p in written {
+        let bytes =
+            std::fs::read(p).with_context(|| format!("{}: cannot read back", p.display()))?;
+        text.push_str(&format!(
+            "{}  {}\n",
+            crate::encoding::sha256_hex(&bytes),
+            p.display()
+        ));
+    }
+    write_atomic(list, text.as_bytes())
 }
 
 fn layers() -> Result<()> {
@@ -355,63 +427,193 @@ fn layers() -> Result<()> {
 
 fn apply(args: ApplyArgs, out: &Output) -> Result<i32> {
     let layer = args.layer.layer()?;
-    if args.targets.len() > 1 && !args.in_place && !args.dry_run {
-        bail!("several targets need --in-place (or --dry-run)");
-    }
     if args.output.is_some() && args.targets.len() > 1 {
         bail!("-o takes one target");
     }
     let mut status = 0;
+    let mut written = Vec::new();
     for t in &args.targets {
-        if let Err(e) = apply_one(t, &args, &layer, out) {
-            eprintln!("modlayer: error: {e:#}");
-            status = 2;
+        match apply_one(t, &args, &layer, out) {
+            Ok(w) => written.extend(w),
+            Err(e) => {
+                eprintln!("modlayer: error: {e:#}");
+                status = 2;
+            }
         }
+    }
+    if !args.dry_run {
+        write_checksums(&args.checksums, &written)?;
     }
     Ok(status)
 }
 
-fn apply_one(t: &str, args: &ApplyArgs, layer: &Layer, out: &Output) -> Result<()> {
+/// Print what an apply changed (or, in a dry run, would change).
+fn report_changes(name: &str, changes: &[String], dry_run: bool, out: &Output) -> Result<()> {
+    if dry_run {
+        let mut s = String::new();
+        if changes.is_empty() {
+            s.push_str(&format!(
+                "{name}: already has the layer; nothing to change\n"
+            ));
+        }
+        for c in changes {
+            s.push_str(&format!("{name}: would {c}\n"));
+        }
+        return stdout_write(s.as_bytes());
+    }
+    for c in changes {
+        out.info(&format!("{name}: {c}"));
+    }
+    Ok(())
+}
+
+/// Apply to one target; returns the files written.
+fn apply_one(t: &str, args: &ApplyArgs, layer: &Layer, out: &Output) -> Result<Vec<PathBuf>> {
+    let kind = args.kind.or_else(|| target::detect_by_name(t));
+    let is_file = matches!(
+        kind,
+        None | Some(Kind::Ignition | Kind::Machineconfig | Kind::Tar)
+    );
+    if is_file && args.targets.len() > 1 && !args.in_place && !args.dry_run {
+        bail!("{t}: several file targets need --in-place (or --dry-run)");
+    }
+    if !is_file && args.output.is_some() {
+        bail!("{t}: -o is for file targets; directories and images are changed in place");
+    }
+    match kind {
+        Some(Kind::Tree) => {
+            let changes = crate::tree::apply_tree(t, layer, args.dry_run)?;
+            report_changes(t, &changes, args.dry_run, out)?;
+            // Changes read "create PATH" / "replace PATH …", PATH inside the tree.
+            let root = std::path::Path::new(t);
+            return Ok(changes
+                .iter()
+                .filter_map(|c| c.split_whitespace().nth(1))
+                .map(|p| root.join(p.trim_start_matches('/')))
+                .collect());
+        }
+        Some(Kind::Oci) => {
+            let opts = crate::oci::OciApply {
+                dry_run: args.dry_run,
+                platform: args.platform.clone(),
+                new_tag: args.tag.clone(),
+            };
+            let done = crate::oci::apply_oci(&target::oci_name(t), layer, &opts)?;
+            report_changes(t, &done.changes, args.dry_run, out)?;
+            return Ok(done.written);
+        }
+        Some(Kind::Tar) => return apply_tar(t, args, layer, out),
+        Some(Kind::InstallDir) => {
+            if args.in_place {
+                bail!("{t}: an install directory is changed in place; --in-place is for files");
+            }
+            let opts = crate::installdir::DirApply {
+                roles: args.roles.clone(),
+                dry_run: args.dry_run,
+                patch_pointers: args.patch_pointers,
+                openshift_version: args
+                    .openshift_version
+                    .as_deref()
+                    .map(openshift::parse)
+                    .transpose()?,
+            };
+            let ch = crate::installdir::apply_dir(std::path::Path::new(t), layer, &opts)?;
+            for w in &ch.warnings {
+                out.warn(w);
+            }
+            let shown: Vec<String> = ch
+                .written
+                .iter()
+                .map(|p| format!("write {}", p.display()))
+                .collect();
+            report_changes(t, &shown, args.dry_run, out)?;
+            for n in &ch.notes {
+                out.info(&format!("{t}: {n}"));
+            }
+            return Ok(if args.dry_run { Vec::new() } else { ch.written });
+        }
+        _ => {}
+    }
     if t == "-" && args.in_place {
         bail!("-: standard input cannot be changed in place");
     }
     let bytes = read_config(t)?;
-    let kind = match args.kind {
-        Some(k) => k,
-        None => target::detect(t, Some(&bytes))?,
-    };
+    let kind = kind.unwrap_or_else(|| target::sniff(&bytes));
     let name = if t == "-" { "<stdin>" } else { t };
     let result = target::apply_file(name, kind, &bytes, layer, &args.roles)?;
     for w in &result.warnings {
         out.warn(w);
     }
     if args.dry_run {
-        let mut s = String::new();
-        if result.changes.is_empty() {
-            s.push_str(&format!(
-                "{name}: already has the layer; nothing to change\n"
-            ));
-        }
-        for c in &result.changes {
-            s.push_str(&format!("{name}: would {c}\n"));
-        }
-        s.push_str(&crate::render::diff(name, &bytes, &result.bytes));
-        return stdout_write(s.as_bytes());
+        report_changes(name, &result.changes, true, out)?;
+        stdout_write(crate::render::diff(name, &bytes, &result.bytes).as_bytes())?;
+        return Ok(Vec::new());
     }
-    for c in &result.changes {
-        out.info(&format!("{name}: {c}"));
-    }
+    report_changes(name, &result.changes, false, out)?;
     if let Some(o) = &args.output {
-        write_atomic(o, &result.bytes)
+        write_atomic(o, &result.bytes)?;
+        Ok(vec![o.clone()])
     } else if args.in_place {
         if result.changed {
-            write_atomic(std::path::Path::new(t), &result.bytes)
+            write_atomic(std::path::Path::new(t), &result.bytes)?;
+            Ok(vec![PathBuf::from(t)])
         } else {
-            Ok(())
+            Ok(Vec::new())
         }
     } else {
-        stdout_write(&result.bytes)
+        stdout_write(&result.bytes)?;
+        Ok(Vec::new())
     }
+}
+
+/// Apply to a rootfs archive: stream it to a temporary file beside the destination (or to
+/// standard output), renaming only once the whole archive went through.
+fn apply_tar(t: &str, args: &ApplyArgs, layer: &Layer, out: &Output) -> Result<Vec<PathBuf>> {
+    let src = std::path::Path::new(t);
+    let dest = match (&args.output, args.in_place) {
+        _ if args.dry_run => None,
+        (Some(o), _) => Some(o.clone()),
+        (None, true) => Some(src.to_path_buf()),
+        (None, false) => None,
+    };
+    let changes = match &dest {
+        None if args.dry_run => crate::tar::apply_stream(src, &mut std::io::sink(), layer)?,
+        None => {
+            let mut stdout = std::io::stdout().lock();
+            crate::tar::apply_stream(src, &mut stdout, layer)?
+        }
+        Some(d) => {
+            let dir = match d.parent() {
+                Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+                _ => PathBuf::from("."),
+            };
+            let mut tmp = tempfile::Builder::new()
+                .prefix(".modlayer-")
+                .tempfile_in(&dir)
+                .with_context(|| format!("{}: cannot create a temporary file", d.display()))?;
+            let changes = {
+                let mut w = std::io::BufWriter::with_capacity(1 << 20, tmp.as_file_mut());
+                let c = crate::tar::apply_stream(src, &mut w, layer)?;
+                w.flush()
+                    .with_context(|| format!("{}: cannot write", d.display()))?;
+                c
+            };
+            let unchanged = changes.is_empty() && d.as_path() == src;
+            if unchanged {
+                return report_changes(t, &changes, args.dry_run, out).map(|_| Vec::new());
+            }
+            tmp.as_file()
+                .sync_all()
+                .with_context(|| format!("{}: cannot write", d.display()))?;
+            let perms = std::fs::metadata(src).map(|m| m.permissions())?;
+            std::fs::set_permissions(tmp.path(), perms)?;
+            tmp.persist(d)
+                .map_err(|e| anyhow::anyhow!("{}: cannot replace: {}", d.display(), e.error))?;
+            changes
+        }
+    };
+    report_changes(t, &changes, args.dry_run, out)?;
+    Ok(dest.into_iter().collect())
 }
 
 fn verify(args: VerifyArgs, out: &Output) -> Result<i32> {
@@ -420,13 +622,23 @@ fn verify(args: VerifyArgs, out: &Output) -> Result<i32> {
     let mut status = 0;
     for t in &args.targets {
         let name = if t == "-" { "<stdin>" } else { t.as_str() };
-        let result = read_config(t).and_then(|bytes| {
-            let kind = match args.kind {
-                Some(k) => k,
-                None => target::detect(t, Some(&bytes))?,
-            };
-            target::verify_file(name, kind, &bytes, &layer, &args.roles)
-        });
+        let result = match args.kind.or_else(|| target::detect_by_name(t)) {
+            Some(Kind::Tree) => crate::tree::verify_tree(t, &layer),
+            Some(Kind::Tar) => crate::tar::verify_tar(t, &layer),
+            Some(Kind::Oci) => {
+                crate::oci::verify_oci(&target::oci_name(t), &layer, args.platform.as_deref())
+            }
+            Some(Kind::InstallDir) => args
+                .openshift_version
+                .as_deref()
+                .map(openshift::parse)
+                .transpose()
+                .and_then(|v| crate::installdir::verify_dir(t, &layer, &args.roles, v)),
+            kind => read_config(t).and_then(|bytes| {
+                let kind = kind.unwrap_or_else(|| target::sniff(&bytes));
+                target::verify_file(name, kind, &bytes, &layer, &args.roles)
+            }),
+        };
         match result {
             Ok(rs) => {
                 for r in &rs {

@@ -427,9 +427,13 @@ impl McFile {
         } else {
             roles.to_vec()
         };
+        let problems = self.problems();
         let mut reports = Vec::new();
         for role in wanted {
-            let mut findings = Vec::new();
+            let mut findings: Vec<Finding> = problems
+                .iter()
+                .map(|p| Finding::new(Severity::Error, "invalid-config", p.clone()))
+                .collect();
             for mc in &unlabelled {
                 findings.push(Finding::new(
                     Severity::Warning,

@@ -77,6 +77,9 @@ pub struct TargetReport {
     /// The pool/role this result is for, where the target has several.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub role: Option<String>,
+    /// The image platform (`linux/amd64`) this result is for, where the target has several.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub platform: Option<String>,
     /// The layer checked.
     pub layer: String,
     /// The module checked.
@@ -167,6 +170,7 @@ pub fn assess(
         target: target.to_string(),
         kind: kind.to_string(),
         role,
+        platform: None,
         layer: layer.name.clone(),
         module: layer.module.clone(),
         enabled,
@@ -196,11 +200,14 @@ pub fn to_text(reports: &[TargetReport], verbose: bool) -> String {
     let mut out = String::new();
     // Targets that could not be read were reported on standard error already.
     for r in reports.iter().filter(|r| r.kind != "unknown") {
-        let role = r
+        let mut role = r
             .role
             .as_deref()
             .map(|p| format!(" [pool {p}]"))
             .unwrap_or_default();
+        if let Some(p) = &r.platform {
+            role.push_str(&format!(" [{p}]"));
+        }
         let verdict = if r.enabled { "enabled" } else { "NOT enabled" };
         let _ = writeln!(
             out,
@@ -243,6 +250,7 @@ impl TargetReport {
             target: target.to_string(),
             kind: "unknown".to_string(),
             role: None,
+            platform: None,
             layer: layer.name.clone(),
             module: layer.module.clone(),
             enabled: false,

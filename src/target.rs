@@ -45,20 +45,24 @@ impl fmt::Display for Kind {
     }
 }
 
-/// Detect a target's kind from its name and, for files, its first bytes.
-pub fn detect(target: &str, content: Option<&[u8]>) -> Result<Kind> {
+/// Detect a target's kind from its name alone: `oci:`, archive suffixes, directories. `None`
+/// means a file whose content decides (see [`sniff`]).
+pub fn detect_by_name(target: &str) -> Option<Kind> {
     if target.starts_with("oci:") {
-        return Ok(Kind::Oci);
+        return Some(Kind::Oci);
     }
     let lower = target.to_ascii_lowercase();
     if [".tar", ".tar.gz", ".tgz"]
         .iter()
         .any(|s| lower.ends_with(s))
     {
-        return Ok(Kind::Tar);
+        return Some(Kind::Tar);
     }
     let p = Path::new(target);
     if target != "-" && p.is_dir() {
+        if crate::oci::is_layout(p) {
+            return Some(Kind::Oci);
+        }
         let installer = [
             "install-config.yaml",
             "agent-config.yaml",
@@ -68,18 +72,24 @@ pub fn detect(target: &str, content: Option<&[u8]>) -> Result<Kind> {
             "metadata.json",
         ];
         if installer.iter().any(|n| p.join(n).exists()) {
-            return Ok(Kind::InstallDir);
+            return Some(Kind::InstallDir);
         }
-        return Ok(Kind::Tree);
+        return Some(Kind::Tree);
     }
-    let Some(bytes) = content else {
-        bail!("{target}: cannot tell what kind of target this is; use --kind");
-    };
-    Ok(sniff(bytes))
+    None
+}
+
+/// The `oci:` name of a target of kind oci (a bare layout directory gets the prefix).
+pub fn oci_name(target: &str) -> String {
+    if target.starts_with("oci:") {
+        target.to_string()
+    } else {
+        format!("oci:{target}")
+    }
 }
 
 /// Tell an Ignition config from a MachineConfig file by content.
-fn sniff(bytes: &[u8]) -> Kind {
+pub fn sniff(bytes: &[u8]) -> Kind {
     let head = &bytes[..bytes.len().min(64 << 10)];
     let text = String::from_utf8_lossy(head);
     let t = text.trim_start_matches('\u{feff}').trim_start();

@@ -1,0 +1,487 @@
+//! `modlayer krm`: a KRM function (kustomize `exec`, kpt) per the KRM Functions Specification
+//! (<https://github.com/kubernetes-sigs/kustomize/blob/master/cmd/config/docs/api-conventions/functions-spec.md>).
+//!
+//! A `ResourceList` comes in on standard input (YAML or JSON); the same list goes out as YAML with
+//! one MachineConfig per role added (or replaced, when an item of that name differs), every other
+//! item kept in order and content, and `results` saying what each pool will boot with. The
+//! `functionConfig` is a ConfigMap (`data.roles` comma-separated, `data.module`, `data.layer`,
+//! `data.openshiftVersion`) or a `modlayer.dev/v1alpha1` `ModuleLayer` (`spec.roles` list,
+//! `spec.module`, `spec.layer`, `spec.openshiftVersion`). Running the function on its own output
+//! gives the same bytes.
+
+use std::io::{Read, Write};
+
+use anyhow::{bail, Context, Result};
+use serde_json::{json, Map, Value};
+
+use crate::ignition::Spec;
+use crate::installdir::{self, Inventory, Manifest, Pool};
+use crate::jsontext::MAX_CONFIG_BYTES;
+use crate::layer::{Layer, DEFAULT_LAYER};
+use crate::machineconfig::{self, openshift, API_VERSION};
+use crate::report::{Severity, TargetReport};
+use crate::yaml;
+
+/// `apiVersion` of the function's own config kind.
+pub const FUNCTION_API_VERSION: &str = "modlayer.dev/v1alpha1";
+/// `kind` of the function's own config kind.
+pub const FUNCTION_KIND: &str = "ModuleLayer";
+/// The annotation giving the file a resource is written to (kpt, kustomize: legacy form).
+pub const PATH_ANNOTATION: &str = "config.kubernetes.io/path";
+/// The annotation giving the file a resource is written to (internal form, spec v1).
+pub const INTERNAL_PATH_ANNOTATION: &str = "internal.config.kubernetes.io/path";
+/// The annotation giving a resource's index in its file (legacy form).
+pub const INDEX_ANNOTATION: &str = "config.kubernetes.io/index";
+/// The annotation giving a resource's index in its file (internal form).
+pub const INTERNAL_INDEX_ANNOTATION: &str = "internal.config.kubernetes.io/index";
+/// `apiVersion` written when the input does not give one.
+const RESOURCE_LIST_API: &str = "config.kubernetes.io/v1";
+
+/// What the `functionConfig` asks for.
+#[derive(Clone, Debug)]
+pub struct FunctionConfig {
+    /// Roles to write a MachineConfig for (default `worker`).
+    pub roles: Vec<String>,
+    /// The layer (default `sctp`).
+    pub layer: Layer,
+    /// The OpenShift release, which picks the Ignition spec and is checked against.
+    pub openshift_version: Option<(u32, u32)>,
+    /// Keys that were not understood.
+    pub warnings: Vec<String>,
+}
+
+/// Read and run the function: a ResourceList (YAML or JSON) from `input`, the resulting
+/// ResourceList (YAML) to `output`. Returns the process exit status: 0, or 1 when a result has
+/// severity error. An input that is not a ResourceList is an `Err`.
+pub fn run(input: &mut dyn Read, output: &mut dyn Write) -> Result<i32> {
+    let mut bytes = Vec::new();
+    input
+        .take(MAX_CONFIG_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .context("<stdin>: cannot read")?;
+    if bytes.len() as u64 > MAX_CONFIG_BYTES {
+        bail!("<stdin>: more than the {MAX_CONFIG_BYTES} bytes a ResourceList may be");
+    }
+    let list = read_resource_list(&bytes)?;
+    let (out, status) = process(list);
+    output
+        .write_all(yaml::to_yaml(&Value::Object(out)).as_bytes())
+        .context("<stdout>: cannot write")?;
+    output.flush().context("<stdout>: cannot write")?;
+    Ok(status)
+}
+
+/// Parse the input as a ResourceList object.
+fn read_resource_list(bytes: &[u8]) -> Result<Map<String, Value>> {
+    let docs = installdir::manifest_documents(&Manifest {
+        name: "<stdin>".into(),
+        bytes: bytes.to_vec(),
+    })?;
+    let mut docs = docs.into_iter().filter(|d| !d.is_null());
+    let Some(Value::Object(list)) = docs.next() else {
+        bail!("<stdin>: the input is not a ResourceList object");
+    };
+    if docs.next().is_some() {
+        bail!("<stdin>: more than one document: a KRM function reads one ResourceList");
+    }
+    if list.get("kind").and_then(Value::as_str) != Some("ResourceList") {
+        bail!(
+            "<stdin>: kind is {}, not ResourceList",
+            list.get("kind").map_or("missing".into(), Value::to_string)
+        );
+    }
+    match list.get("items") {
+        None | Some(Value::Null) | Some(Value::Array(_)) => Ok(list),
+        Some(_) => bail!("<stdin>: items must be a list"),
+    }
+}
+
+/// Run the function on a ResourceList: the output list and the exit status.
+fn process(mut list: Map<String, Value>) -> (Map<String, Value>, i32) {
+    let mut items: Vec<Value> = match list.remove("items") {
+        Some(Value::Array(a)) => a,
+        _ => Vec::new(),
+    };
+    list.remove("results");
+    let mut results = Vec::new();
+    match parse_function_config(list.get("functionConfig")) {
+        Ok(cfg) => {
+            results.extend(cfg.warnings.iter().map(|w| result("warning", w, None)));
+            add_machineconfigs(&mut items, &cfg, &mut results);
+            verify_items(&items, &cfg, &mut results);
+        }
+        Err(e) => results.push(result("error", &format!("functionConfig: {e:#}"), None)),
+    }
+    let status = i32::from(
+        results
+            .iter()
+            .any(|r| r.get("severity").and_then(Value::as_str) == Some("error")),
+    );
+    let mut out = Map::new();
+    out.insert(
+        "apiVersion".into(),
+        list.remove("apiVersion")
+            .unwrap_or_else(|| json!(RESOURCE_LIST_API)),
+    );
+    out.insert("kind".into(), json!("ResourceList"));
+    out.insert("items".into(), Value::Array(items));
+    out.extend(list.into_iter().filter(|(k, _)| k != "kind"));
+    out.insert("results".into(), Value::Array(results));
+    (out, status)
+}
+
+/// Read the function's config (absent = defaults).
+pub fn parse_function_config(fc: Option<&Value>) -> Result<FunctionConfig> {
+    let mut cfg = FunctionConfig {
+        roles: Vec::new(),
+        layer: Layer::builtin(DEFAULT_LAYER)?,
+        openshift_version: None,
+        warnings: Vec::new(),
+    };
+    let Some(fc) = fc.filter(|v| !v.is_null()) else {
+        cfg.roles.push("worker".into());
+        return Ok(cfg);
+    };
+    let kind = fc.get("kind").and_then(Value::as_str).unwrap_or("");
+    let api = fc.get("apiVersion").and_then(Value::as_str).unwrap_or("");
+    let (fields, at) = match (api, kind) {
+        ("v1", "ConfigMap") => (fc.get("data"), "data"),
+        (FUNCTION_API_VERSION, FUNCTION_KIND) => (fc.get("spec"), "spec"),
+        _ => bail!(
+            "a functionConfig of apiVersion {api:?} kind {kind:?} is not understood: give a v1 ConfigMap or {FUNCTION_API_VERSION} {FUNCTION_KIND}"
+        ),
+    };
+    let empty = Map::new();
+    let fields = match fields {
+        None | Some(Value::Null) => &empty,
+        Some(Value::Object(m)) => m,
+        Some(_) => bail!("{at} must be a mapping"),
+    };
+    let (mut module, mut layer) = (None, None);
+    for (key, value) in fields {
+        let here = format!("{at}.{key}");
+        match key.as_str() {
+            "roles" => cfg.roles = roles_of(value, &here)?,
+            "module" => module = Some(string_of(value, &here)?),
+            "layer" => layer = Some(string_of(value, &here)?),
+            "openshiftVersion" => {
+                let text = string_of(value, &here)?;
+                cfg.openshift_version =
+                    Some(openshift::parse(&text).with_context(|| here.clone())?);
+            }
+            _ => cfg
+                .warnings
+                .push(format!("functionConfig {here} is not understood; ignored")),
+        }
+    }
+    cfg.layer = match (module, layer) {
+        (Some(_), Some(_)) => bail!("{at}: give module or layer, not both"),
+        (Some(m), None) => Layer::for_module(&m).with_context(|| format!("{at}.module"))?,
+        (None, Some(l)) => Layer::named(&l).with_context(|| format!("{at}.layer"))?,
+        (None, None) => cfg.layer,
+    };
+    if cfg.roles.is_empty() {
+        cfg.roles.push("worker".into());
+    }
+    Ok(cfg)
+}
+
+/// A string field (a number is refused: YAML reads a plain `4.10` as the number 4.1).
+fn string_of(v: &Value, at: &str) -> Result<String> {
+    match v {
+        Value::String(s) => Ok(s.trim().to_string()),
+        Value::Number(n) => bail!("{at}: {n} is a number; quote it (a plain 4.10 reads as 4.1)"),
+        _ => bail!("{at}: must be a string"),
+    }
+}
+
+/// Roles: a comma-separated string (ConfigMap) or a list of strings.
+fn roles_of(v: &Value, at: &str) -> Result<Vec<String>> {
+    let raw: Vec<String> = match v {
+        Value::String(s) => s.split(',').map(|r| r.trim().to_string()).collect(),
+        Value::Array(a) => a.iter().map(|r| string_of(r, at)).collect::<Result<_>>()?,
+        _ => bail!("{at}: must be a list of roles or a comma-separated string"),
+    };
+    let mut roles: Vec<String> = Vec::new();
+    for r in raw.into_iter().filter(|r| !r.is_empty()) {
+        if !r
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+            || r.len() > 63
+        {
+            bail!("{at}: invalid role {r:?}");
+        }
+        if !roles.contains(&r) {
+            roles.push(r);
+        }
+    }
+    Ok(roles)
+}
+
+/// A result of the `results` field.
+fn result(severity: &str, message: &str, resource: Option<&str>) -> Value {
+    let mut r = Map::new();
+    r.insert("message".into(), json!(message));
+    r.insert("severity".into(), json!(severity));
+    if let Some(name) = resource {
+        r.insert(
+            "resourceRef".into(),
+            json!({ "apiVersion": API_VERSION, "kind": "MachineConfig", "name": name }),
+        );
+    }
+    Value::Object(r)
+}
+
+fn is_machineconfig(item: &Value, name: &str) -> bool {
+    item.get("kind").and_then(Value::as_str) == Some("MachineConfig")
+        && item.pointer("/metadata/name").and_then(Value::as_str) == Some(name)
+}
+
+/// Whether an annotation is the orchestrator's (kept from the input, ignored when comparing).
+fn is_orchestration(key: &str) -> bool {
+    key.starts_with("config.kubernetes.io/")
+        || key.starts_with("internal.config.kubernetes.io/")
+        || key.starts_with("config.k8s.io/")
+}
+
+/// An item without the orchestrator's annotations (for comparing content).
+fn content_of(item: &Value) -> Value {
+    let mut v = item.clone();
+    if let Some(meta) = v.get_mut("metadata").and_then(Value::as_object_mut) {
+        if let Some(Value::Object(ann)) = meta.get_mut("annotations") {
+            ann.retain(|k, _| !is_orchestration(k));
+            if ann.is_empty() {
+                meta.remove("annotations");
+            }
+        }
+    }
+    v
+}
+
+/// Set annotations on an item (creating `metadata.annotations`).
+fn annotate(item: &mut Value, annotations: Map<String, Value>) {
+    if annotations.is_empty() {
+        return;
+    }
+    if let Some(meta) = item.get_mut("metadata").and_then(Value::as_object_mut) {
+        let ann = meta
+            .entry("annotations")
+            .or_insert_with(|| Value::Object(Map::new()));
+        if let Some(ann) = ann.as_object_mut() {
+            ann.extend(annotations);
+        }
+    }
+}
+
+/// The annotations a new item is written under: `<name>.yaml`, index 0, in both forms.
+fn new_item_annotations(name: &str) -> Map<String, Value> {
+    let file = format!("{name}.yaml");
+    let mut m = Map::new();
+    m.insert(PATH_ANNOTATION.into(), json!(file));
+    m.insert(INDEX_ANNOTATION.into(), json!("0"));
+    m.insert(INTERNAL_PATH_ANNOTATION.into(), json!(file));
+    m.insert(INTERNAL_INDEX_ANNOTATION.into(), json!("0"));
+    m
+}
+
+/// An existing item's orchestration annotations (so a replaced item stays where it was).
+fn orchestration_annotations(item: &Value) -> Map<String, Value> {
+    item.pointer("/metadata/annotations")
+        .and_then(Value::as_object)
+        .map(|a| {
+            a.iter()
+                .filter(|(k, _)| is_orchestration(k))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Add (or replace, when different) one MachineConfig item per role.
+fn add_machineconfigs(items: &mut Vec<Value>, cfg: &FunctionConfig, results: &mut Vec<Value>) {
+    let spec = cfg
+        .openshift_version
+        .map(openshift::newest_spec)
+        .unwrap_or(Spec { major: 3, minor: 2 });
+    for role in &cfg.roles {
+        let name = installdir::machineconfig_name(&cfg.layer, role);
+        let mut desired = machineconfig::layer_machineconfig(&cfg.layer, role, &name, spec);
+        match items.iter().position(|i| is_machineconfig(i, &name)) {
+            Some(i) if content_of(&items[i]) == content_of(&desired) => {}
+            Some(i) => {
+                annotate(&mut desired, orchestration_annotations(&items[i]));
+                items[i] = desired;
+            }
+            None => {
+                annotate(&mut desired, new_item_annotations(&name));
+                items.push(desired);
+            }
+        }
+        results.push(result(
+            "info",
+            &format!(
+                "MachineConfig {name} (role {role}) carries layer {} (module {}): {} files, Ignition {spec}",
+                cfg.layer.name,
+                cfg.layer.module,
+                cfg.layer.files.len()
+            ),
+            Some(&name),
+        ));
+    }
+}
+
+/// Where an item came from, for messages: its path annotation (and index), or its place.
+fn item_name(i: usize, item: &Value) -> String {
+    let ann = item.pointer("/metadata/annotations");
+    let get = |k: &str| ann.and_then(|a| a.get(k)).and_then(Value::as_str);
+    let path = get(INTERNAL_PATH_ANNOTATION).or_else(|| get(PATH_ANNOTATION));
+    let index = get(INTERNAL_INDEX_ANNOTATION)
+        .or_else(|| get(INDEX_ANNOTATION))
+        .filter(|i| *i != "0");
+    match (path, index) {
+        (Some(p), Some(x)) => format!("{p} document {x}"),
+        (Some(p), None) => p.to_string(),
+        _ => format!("items[{i}]"),
+    }
+}
+
+/// Render each configured role's pool from the MachineConfig (and MachineConfigPool) items and add
+/// the verdicts as results.
+fn verify_items(items: &[Value], cfg: &FunctionConfig, results: &mut Vec<Value>) {
+    let manifests: Vec<Manifest> = items
+        .iter()
+        .enumerate()
+        .filter(|(_, it)| {
+            matches!(
+                it.get("kind").and_then(Value::as_str),
+                Some("MachineConfig" | "MachineConfigPool")
+            )
+        })
+        .map(|(i, it)| Manifest {
+            name: item_name(i, it),
+            bytes: serde_json::to_vec_pretty(it).unwrap_or_default(),
+        })
+        .collect();
+    let assumed: Vec<Pool> = cfg
+        .roles
+        .iter()
+        .filter(|r| *r != "master" && *r != "worker")
+        .map(|r| Pool {
+            name: r.clone(),
+            roles: vec!["worker".into(), r.clone()],
+        })
+        .collect();
+    let mut inv = Inventory::read_assuming(&manifests, &assumed);
+    // Pools may live outside this ResourceList: a role label no pool here selects is worth a look,
+    // not a failure of this function.
+    for f in &mut inv.findings {
+        if f.code == "machineconfig-unknown-role" || f.code == "machineconfig-no-role" {
+            f.severity = Severity::Warning;
+        }
+    }
+    match inv.evaluate(
+        "ResourceList",
+        "krm",
+        &cfg.layer,
+        &cfg.roles,
+        cfg.openshift_version,
+    ) {
+        Ok(reports) => {
+            for r in &reports {
+                results.extend(pool_results(r));
+            }
+        }
+        Err(e) => results.push(result("error", &format!("{e:#}"), None)),
+    }
+}
+
+/// The MachineConfig name an origin (`MachineConfig NAME (FILE) …`) names.
+fn machineconfig_of(origin: &str) -> Option<&str> {
+    let rest = origin.strip_prefix("MachineConfig ")?;
+    Some(rest.split_once(" (").map_or(rest, |(n, _)| n))
+}
+
+/// Results for one pool: an info when the module loads (with what decides each layer file), else
+/// one error per reason, naming the MachineConfig that decides it; warnings either way.
+fn pool_results(r: &TargetReport) -> Vec<Value> {
+    let pool = r.role.as_deref().unwrap_or("?");
+    let mut out = Vec::new();
+    if r.enabled {
+        let decided: Vec<String> = r
+            .files
+            .iter()
+            .map(|c| {
+                format!(
+                    "{} from {}",
+                    c.path,
+                    c.origin
+                        .as_deref()
+                        .and_then(machineconfig_of)
+                        .map_or("the base image".to_string(), |n| format!(
+                            "MachineConfig {n}"
+                        ))
+                )
+            })
+            .collect();
+        out.push(result(
+            "info",
+            &format!(
+                "pool {pool}: {} will be loaded at boot ({})",
+                r.module,
+                decided.join(", ")
+            ),
+            None,
+        ));
+    }
+    for f in &r.findings {
+        let severity = match f.severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+            Severity::Info => continue,
+        };
+        let mut message = if f.severity == Severity::Error {
+            format!(
+                "pool {pool}: {} would not be loaded: {}",
+                r.module, f.message
+            )
+        } else {
+            format!("pool {pool}: {}", f.message)
+        };
+        if let Some(o) = &f.origin {
+            message.push_str(&format!(" (from {o})"));
+        }
+        out.push(result(
+            severity,
+            &message,
+            f.origin.as_deref().and_then(machineconfig_of),
+        ));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn origins_name_their_machineconfig() {
+        assert_eq!(
+            machineconfig_of("MachineConfig x-y (a.yaml) $.storage.files[0]"),
+            Some("x-y")
+        );
+        assert_eq!(machineconfig_of("RHEL CoreOS base image"), None);
+    }
+
+    #[test]
+    fn configmap_config() {
+        let fc = json!({"apiVersion": "v1", "kind": "ConfigMap",
+            "data": {"roles": "worker, master,worker", "module": "dccp", "openshiftVersion": "4.14"}});
+        let c = parse_function_config(Some(&fc)).unwrap();
+        assert_eq!(c.roles, ["worker", "master"]);
+        assert_eq!(c.layer.module, "dccp");
+        assert_eq!(c.openshift_version, Some((4, 14)));
+        let bad =
+            json!({"apiVersion": "v1", "kind": "ConfigMap", "data": {"openshiftVersion": 4.1}});
+        assert!(parse_function_config(Some(&bad)).is_err());
+    }
+}

@@ -1,0 +1,712 @@
+//! OCI image layouts (`oci:DIR[:TAG]`, as skopeo and umoci name them): apply appends one layer
+//! holding the layer's files and moves the tag to the new manifest; verify folds every layer
+//! (whiteouts, opaque directories) into the final file state and checks every blob's digest.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+
+use crate::fsutil::write_atomic;
+use crate::layer::Layer;
+use crate::report::{assess, Finding, Severity, TargetReport};
+use crate::rootfs::{Collector, LayerDelta};
+
+/// The annotation naming a tag in index.json.
+pub const REF_NAME: &str = "org.opencontainers.image.ref.name";
+
+const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
+const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
+const DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.v2+json";
+const DOCKER_LIST: &str = "application/vnd.docker.distribution.manifest.list.v2+json";
+const OCI_LAYER_GZIP: &str = "application/vnd.oci.image.layer.v1.tar+gzip";
+const DOCKER_LAYER_GZIP: &str = "application/vnd.docker.image.rootfs.diff.tar.gzip";
+
+/// Largest JSON blob (manifest, config, index) read.
+const MAX_JSON_BLOB: u64 = 16 << 20;
+
+/// An `oci:DIR[:TAG]` reference.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OciRef {
+    /// The layout directory.
+    pub dir: PathBuf,
+    /// The tag (`org.opencontainers.image.ref.name`), if given.
+    pub tag: Option<String>,
+}
+
+impl OciRef {
+    /// Parse `oci:DIR[:TAG]` (the first `:` after the directory separates the tag, as skopeo does).
+    pub fn parse(target: &str) -> Result<OciRef> {
+        let Some(rest) = target.strip_prefix("oci:") else {
+            bail!("{target}: an OCI target is written oci:DIR[:TAG]");
+        };
+        let (dir, tag) = match rest.split_once(':') {
+            Some((d, t)) if !t.is_empty() => (d, Some(t.to_string())),
+            Some((d, _)) => (d, None),
+            None => (rest, None),
+        };
+        if dir.is_empty() {
+            bail!("{target}: no directory");
+        }
+        Ok(OciRef {
+            dir: PathBuf::from(dir),
+            tag,
+        })
+    }
+}
+
+/// A content descriptor (the JSON object, order kept) and where it sits.
+#[derive(Clone, Debug)]
+struct Image {
+    /// Position of the top-level descriptor in index.json.
+    top: usize,
+    /// For a multi-platform image: the index blob and the manifest's position in it.
+    parent: Option<(Value, usize)>,
+    /// The manifest descriptor.
+    desc: Value,
+    /// `os/arch[/variant]`, when known.
+    platform: Option<String>,
+}
+
+/// An opened image layout.
+pub struct Layout {
+    target: String,
+    dir: PathBuf,
+    index: Value,
+}
+
+fn digest_of(bytes: &[u8]) -> String {
+    format!("sha256:{}", crate::encoding::sha256_hex(bytes))
+}
+
+fn platform_of(desc: &Value) -> Option<String> {
+    let p = desc.get("platform")?;
+    let mut s = format!(
+        "{}/{}",
+        p.get("os")?.as_str()?,
+        p.get("architecture")?.as_str()?
+    );
+    if let Some(v) = p.get("variant").and_then(Value::as_str) {
+        s.push('/');
+        s.push_str(v);
+    }
+    Some(s)
+}
+
+/// sha256 and byte count of everything read through it.
+struct Hashing<R> {
+    inner: R,
+    hasher: Sha256,
+    count: u64,
+}
+
+impl<R: Read> Read for Hashing<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.count += n as u64;
+        Ok(n)
+    }
+}
+
+impl<R: Read> Hashing<R> {
+    fn new(inner: R) -> Hashing<R> {
+        Hashing {
+            inner,
+            hasher: Sha256::new(),
+            count: 0,
+        }
+    }
+    /// Read to the end and return `sha256:<hex>` and the byte count.
+    fn finish(mut self) -> std::io::Result<(String, u64)> {
+        std::io::copy(&mut self, &mut std::io::sink())?;
+        let hex: String = self
+            .hasher
+            .finalize()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        Ok((format!("sha256:{hex}"), self.count))
+    }
+}
+
+impl Layout {
+    /// Open `oci:DIR[:TAG]`: reads and checks `oci-layout` and `index.json`.
+    pub fn open(target: &str) -> Result<(Layout, Option<String>)> {
+        let r = OciRef::parse(target)?;
+        let layout_file = r.dir.join("oci-layout");
+        let text = std::fs::read(&layout_file)
+            .with_context(|| format!("{target}: {} is not an OCI image layout", r.dir.display()))?;
+        let v: Value = serde_json::from_slice(&text)
+            .with_context(|| format!("{}: invalid JSON", layout_file.display()))?;
+        if v.get("imageLayoutVersion")
+            .and_then(Value::as_str)
+            .is_none()
+        {
+            bail!("{}: no imageLayoutVersion", layout_file.display());
+        }
+        let index_path = r.dir.join("index.json");
+        let bytes = crate::fsutil::read_config(&index_path.to_string_lossy())?;
+        let index = crate::jsontext::parse_strict(&bytes).map_err(|e| {
+            anyhow::anyhow!("{}:{}:{}: {e}", index_path.display(), e.line(), e.column())
+        })?;
+        if !index.get("manifests").is_some_and(Value::is_array) {
+            bail!("{}: $.manifests must be a list", index_path.display());
+        }
+        Ok((
+            Layout {
+                target: target.to_string(),
+                dir: r.dir,
+                index,
+            },
+            r.tag,
+        ))
+    }
+
+    fn blob_path(&self, digest: &str) -> Result<PathBuf> {
+        let Some(hex) = digest.strip_prefix("sha256:") else {
+            bail!("{}: digest {digest:?} is not sha256", self.target);
+        };
+        if hex.len() != 64
+            || !hex
+                .bytes()
+                .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+        {
+            bail!("{}: digest {digest:?} is malformed", self.target);
+        }
+        Ok(self.dir.join("blobs").join("sha256").join(hex))
+    }
+
+    /// Read a JSON blob named by a descriptor, checking its size and digest.
+    fn json_blob(&self, desc: &Value) -> Result<Value> {
+        let digest = desc
+            .get("digest")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let path = self.blob_path(digest)?;
+        let f = std::fs::File::open(&path).with_context(|| {
+            format!(
+                "{}: blob {digest} is missing ({})",
+                self.target,
+                path.display()
+            )
+        })?;
+        let mut bytes = Vec::new();
+        f.take(MAX_JSON_BLOB + 1)
+            .read_to_end(&mut bytes)
+            .with_context(|| format!("{}: cannot read blob {digest}", self.target))?;
+        if digest_of(&bytes) != digest {
+            bail!(
+                "{}: blob {digest} does not match its digest (got {})",
+                self.target,
+                digest_of(&bytes)
+            );
+        }
+        if let Some(size) = desc.get("size").and_then(Value::as_u64) {
+            if size != bytes.len() as u64 {
+                bail!(
+                    "{}: blob {digest} is {} bytes, its descriptor says {size}",
+                    self.target,
+                    bytes.len()
+                );
+            }
+        }
+        serde_json::from_slice(&bytes)
+            .with_context(|| format!("{}: blob {digest} is not JSON", self.target))
+    }
+
+    /// The image manifests a tag (or the only image) names, one per platform.
+    fn images(&self, tag: Option<&str>, platform: Option<&str>) -> Result<Vec<Image>> {
+        let manifests = self.index["manifests"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        let picked: Vec<(usize, Value)> = manifests
+            .into_iter()
+            .enumerate()
+            .filter(|(_, d)| match tag {
+                Some(t) => {
+                    d.pointer(&format!("/annotations/{}", REF_NAME.replace('/', "~1")))
+                        .and_then(Value::as_str)
+                        == Some(t)
+                }
+                None => true,
+            })
+            .collect();
+        let (top, desc) = match (picked.len(), tag) {
+            (1, _) => picked.into_iter().next().unwrap_or((0, Value::Null)),
+            (0, Some(t)) => bail!("{}: no image tagged {t:?} in index.json", self.target),
+            (0, None) => bail!("{}: index.json lists no image", self.target),
+            (_, None) => bail!(
+                "{}: index.json lists several images; name one as oci:DIR:TAG",
+                self.target
+            ),
+            (_, Some(t)) => bail!("{}: several images are tagged {t:?}", self.target),
+        };
+        let media = desc
+            .get("mediaType")
+            .and_then(Value::as_str)
+            .unwrap_or(OCI_MANIFEST);
+        let images: Vec<Image> = if media == OCI_INDEX || media == DOCKER_LIST {
+            let idx = self.json_blob(&desc)?;
+            let children = idx
+                .get("manifests")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default();
+            children
+                .into_iter()
+                .enumerate()
+                .filter(|(_, d)| {
+                    let m = d
+                        .get("mediaType")
+                        .and_then(Value::as_str)
+                        .unwrap_or_default();
+                    (m == OCI_MANIFEST || m == DOCKER_MANIFEST)
+                        && platform_of(d).as_deref() != Some("unknown/unknown")
+                })
+                .map(|(i, d)| Image {
+                    top,
+                    parent: Some((idx.clone(), i)),
+                    platform: platform_of(&d),
+                    desc: d,
+                })
+                .collect()
+        } else {
+            vec![Image {
+                top,
+                parent: None,
+                platform: platform_of(&desc),
+                desc,
+            }]
+        };
+        let images: Vec<Image> = images
+            .into_iter()
+            .filter(|i| platform.is_none() || i.platform.as_deref() == platform)
+            .collect();
+        if images.is_empty() {
+            bail!(
+                "{}: no image manifest for platform {}",
+                self.target,
+                platform.unwrap_or("any")
+            );
+        }
+        Ok(images)
+    }
+
+    /// Write a blob (if not already there), atomically.
+    fn put_blob(&self, bytes: &[u8]) -> Result<(String, u64)> {
+        let digest = digest_of(bytes);
+        let path = self.blob_path(&digest)?;
+        if !path.exists() {
+            write_atomic(&path, bytes)?;
+        }
+        Ok((digest, bytes.len() as u64))
+    }
+
+    /// Verify one image: stream every layer (in parallel), checking digests and diff_ids, and fold
+    /// them into the final file state.
+    fn verify_image(&self, image: &Image, layer: &Layer) -> Result<TargetReport> {
+        let manifest = self.json_blob(&image.desc)?;
+        let config = self.json_blob(manifest.get("config").unwrap_or(&Value::Null))?;
+        let layers = manifest
+            .get("layers")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        let diff_ids = config
+            .pointer("/rootfs/diff_ids")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        if diff_ids.len() != layers.len() {
+            bail!(
+                "{}: the config lists {} diff_ids for {} layers",
+                self.target,
+                diff_ids.len(),
+                layers.len()
+            );
+        }
+        let progress = progress_bar(
+            layers
+                .iter()
+                .filter_map(|l| l.get("size").and_then(Value::as_u64))
+                .sum(),
+        );
+        let workers = std::thread::available_parallelism()
+            .map_or(2, |n| n.get())
+            .min(layers.len().max(1));
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let results: Vec<std::sync::Mutex<Option<Result<LayerDelta>>>> =
+            layers.iter().map(|_| std::sync::Mutex::new(None)).collect();
+        std::thread::scope(|s| {
+            for _ in 0..workers {
+                s.spawn(|| loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    let Some(desc) = layers.get(i) else { break };
+                    let want = diff_ids[i].as_str().unwrap_or_default();
+                    let r = self.read_layer(i, desc, want, layer, &progress);
+                    if let Ok(mut slot) = results[i].lock() {
+                        *slot = Some(r);
+                    }
+                });
+            }
+        });
+        progress.finish_and_clear();
+        let mut collector = Collector::new(layer);
+        for slot in results {
+            let delta = slot
+                .into_inner()
+                .ok()
+                .flatten()
+                .unwrap_or_else(|| bail_delta(&self.target))?;
+            collector.overlay(delta);
+        }
+        let mut findings = Vec::new();
+        if layers.is_empty() {
+            findings.push(Finding::new(
+                Severity::Warning,
+                "empty-image",
+                "the image has no layers",
+            ));
+        }
+        let view = collector.finish();
+        let mut report = assess(&self.target, "oci", None, &view, layer, findings);
+        report.platform = image.platform.clone();
+        Ok(report)
+    }
+
+    fn read_layer(
+        &self,
+        i: usize,
+        desc: &Value,
+        want_diff_id: &str,
+        layer: &Layer,
+        progress: &indicatif::ProgressBar,
+    ) -> Result<LayerDelta> {
+        let digest = desc
+            .get("digest")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let path = self.blob_path(digest)?;
+        let file = std::fs::File::open(&path).with_context(|| {
+            format!(
+                "{}: layer {i} blob {digest} is missing ({})",
+                self.target,
+                path.display()
+            )
+        })?;
+        let mut outer =
+            Hashing::new(progress.wrap_read(std::io::BufReader::with_capacity(1 << 20, file)));
+        let mut head = [0u8; 4];
+        let mut got = 0;
+        while got < 4 {
+            let n = outer
+                .read(&mut head[got..])
+                .with_context(|| format!("{}: layer {i}: cannot read", self.target))?;
+            if n == 0 {
+                break;
+            }
+            got += n;
+        }
+        let compression = crate::tar::detect_compression(&head[..got]);
+        let chained = std::io::Cursor::new(head[..got].to_vec()).chain(&mut outer);
+        let mut inner = Hashing::new(crate::tar::decompress(chained, compression)?);
+        let mut delta = LayerDelta::new(layer);
+        let origin = format!("layer {i} ({})", short(digest));
+        crate::tar::collect(&mut inner, &mut delta, &origin, true)
+            .with_context(|| format!("{}: layer {i} ({digest})", self.target))?;
+        let (diff_id, _) = inner.finish().with_context(|| {
+            format!("{}: layer {i} ({digest}): bad compressed data", self.target)
+        })?;
+        let (got_digest, size) = outer
+            .finish()
+            .with_context(|| format!("{}: layer {i}: cannot read", self.target))?;
+        if got_digest != digest {
+            bail!(
+                "{}: layer {i} blob {digest} does not match its digest (got {got_digest})",
+                self.target
+            );
+        }
+        if desc
+            .get("size")
+            .and_then(Value::as_u64)
+            .is_some_and(|s| s != size)
+        {
+            bail!(
+                "{}: layer {i} blob {digest} is {size} bytes, its descriptor says otherwise",
+                self.target
+            );
+        }
+        if diff_id != want_diff_id {
+            bail!("{}: layer {i} ({digest}) uncompresses to {diff_id}, the config's diff_id is {want_diff_id}", self.target);
+        }
+        Ok(delta)
+    }
+}
+
+fn bail_delta(target: &str) -> Result<LayerDelta> {
+    bail!("{target}: a layer was not read")
+}
+
+fn short(digest: &str) -> &str {
+    let hex = digest.strip_prefix("sha256:").unwrap_or(digest);
+    &hex[..hex.len().min(12)]
+}
+
+/// A progress bar on standard error for long work; hidden when stderr is not a terminal.
+fn progress_bar(total: u64) -> indicatif::ProgressBar {
+    use std::io::IsTerminal;
+    if !std::io::stderr().is_terminal() || total < (64 << 20) {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new(total);
+    if let Ok(style) = indicatif::ProgressStyle::with_template(
+        "{bar:40} {bytes}/{total_bytes} {bytes_per_sec} {eta}",
+    ) {
+        bar.set_style(style);
+    }
+    bar
+}
+
+/// `modlayer verify oci:DIR[:TAG]`: one report per platform.
+pub fn verify_oci(
+    target: &str,
+    layer: &Layer,
+    platform: Option<&str>,
+) -> Result<Vec<TargetReport>> {
+    let (layout, tag) = Layout::open(target)?;
+    let images = layout.images(tag.as_deref(), platform)?;
+    images
+        .iter()
+        .map(|i| layout.verify_image(i, layer))
+        .collect()
+}
+
+/// Options of `modlayer apply oci:…`.
+#[derive(Clone, Debug, Default)]
+pub struct OciApply {
+    /// Change nothing; return what would change.
+    pub dry_run: bool,
+    /// Only this platform of a multi-platform image.
+    pub platform: Option<String>,
+    /// Write the result under this tag instead of moving the target's tag.
+    pub new_tag: Option<String>,
+}
+
+/// What an OCI apply did.
+#[derive(Clone, Debug, Default)]
+pub struct OciChanges {
+    /// What changed (or would), for people.
+    pub changes: Vec<String>,
+    /// Files written (new blobs, index.json).
+    pub written: Vec<PathBuf>,
+}
+
+/// `modlayer apply oci:DIR[:TAG]`: append the layer to every (or the chosen) platform's image,
+/// write the new blobs and move the tag (or add `new_tag`).
+pub fn apply_oci(target: &str, layer: &Layer, opts: &OciApply) -> Result<OciChanges> {
+    let (layout, tag) = Layout::open(target)?;
+    let images = layout.images(tag.as_deref(), opts.platform.as_deref())?;
+    let tar = crate::tar::layer_tar(layer);
+    let diff_id = digest_of(&tar);
+    let gz = crate::tar::gzip_reproducible(&tar);
+    let layer_digest = digest_of(&gz);
+    let mut changes = Vec::new();
+    let mut written = Vec::new();
+    let mut patched = 0;
+    let mut index = layout.index.clone();
+    let mut parent_index: Option<Value> = None;
+    let top = images[0].top;
+    let mut new_top_desc = index["manifests"][top].clone();
+    for image in &images {
+        let mut manifest = layout.json_blob(&image.desc)?;
+        let top_layer = manifest
+            .get("layers")
+            .and_then(Value::as_array)
+            .and_then(|l| l.last())
+            .and_then(|d| d.get("digest"))
+            .and_then(Value::as_str);
+        let name = image
+            .platform
+            .clone()
+            .unwrap_or_else(|| "image".to_string());
+        if top_layer == Some(layer_digest.as_str()) {
+            changes.push(format!(
+                "{name}: already has the {} layer ({})",
+                layer.name,
+                short(&layer_digest)
+            ));
+            continue;
+        }
+        let docker = manifest.get("mediaType").and_then(Value::as_str) == Some(DOCKER_MANIFEST)
+            || image.desc.get("mediaType").and_then(Value::as_str) == Some(DOCKER_MANIFEST);
+        let media = if docker {
+            DOCKER_LAYER_GZIP
+        } else {
+            OCI_LAYER_GZIP
+        };
+        let mut config = layout.json_blob(manifest.get("config").unwrap_or(&Value::Null))?;
+        append(&mut config, "/rootfs/diff_ids", json!(diff_id))?;
+        let mut history = json!({
+            "created_by": format!("modlayer apply --layer {}", layer.name),
+            "comment": format!("modlayer: load the {} kernel module at boot", layer.module),
+        });
+        if let Some(epoch) = std::env::var("SOURCE_DATE_EPOCH")
+            .ok()
+            .and_then(|s| s.parse::<i64>().ok())
+        {
+            history["created"] = json!(rfc3339(epoch));
+        }
+        if config.get("history").is_some_and(Value::is_array) {
+            append(&mut config, "/history", history)?;
+        } else if config.get("history").is_none() {
+            config["history"] = json!([history]);
+        }
+        let config_bytes = serde_json::to_vec(&config)?;
+        append(
+            &mut manifest,
+            "/layers",
+            json!({"mediaType": media, "digest": layer_digest, "size": gz.len()}),
+        )?;
+        manifest["config"]["digest"] = json!(digest_of(&config_bytes));
+        manifest["config"]["size"] = json!(config_bytes.len());
+        let manifest_bytes = serde_json::to_vec(&manifest)?;
+        changes.push(format!(
+            "{name}: add layer {} ({} files), manifest {} -> {}",
+            short(&layer_digest),
+            layer.files.len(),
+            short(
+                image
+                    .desc
+                    .get("digest")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+            ),
+            short(&digest_of(&manifest_bytes))
+        ));
+        patched += 1;
+        if opts.dry_run {
+            continue;
+        }
+        for blob in [&gz, &config_bytes] {
+            let (d, _) = layout.put_blob(blob)?;
+            written.push(layout.blob_path(&d)?);
+        }
+        let (mdigest, msize) = layout.put_blob(&manifest_bytes)?;
+        written.push(layout.blob_path(&mdigest)?);
+        match &image.parent {
+            Some((idx, i)) => {
+                let idx = parent_index.get_or_insert_with(|| idx.clone());
+                idx["manifests"][*i]["digest"] = json!(mdigest);
+                idx["manifests"][*i]["size"] = json!(msize);
+            }
+            None => {
+                new_top_desc["digest"] = json!(mdigest);
+                new_top_desc["size"] = json!(msize);
+            }
+        }
+    }
+    if opts.dry_run || patched == 0 {
+        return Ok(OciChanges { changes, written });
+    }
+    if let Some(idx) = parent_index {
+        let (d, s) = layout.put_blob(&serde_json::to_vec(&idx)?)?;
+        written.push(layout.blob_path(&d)?);
+        new_top_desc["digest"] = json!(d);
+        new_top_desc["size"] = json!(s);
+    }
+    let manifests = index["manifests"]
+        .as_array_mut()
+        .context("index.json manifests")?;
+    match &opts.new_tag {
+        Some(t) => {
+            let mut d = new_top_desc;
+            d["annotations"][REF_NAME] = json!(t);
+            manifests.retain(|m| {
+                m.pointer(&format!("/annotations/{}", REF_NAME.replace('/', "~1")))
+                    .and_then(Value::as_str)
+                    != Some(t)
+            });
+            manifests.push(d);
+        }
+        None => manifests[top] = new_top_desc,
+    }
+    let mut bytes = serde_json::to_vec(&index)?;
+    bytes.push(b'\n');
+    write_atomic(&layout.dir.join("index.json"), &bytes)?;
+    written.push(layout.dir.join("index.json"));
+    Ok(OciChanges { changes, written })
+}
+
+fn append(v: &mut Value, pointer: &str, item: Value) -> Result<()> {
+    match v.pointer_mut(pointer).and_then(Value::as_array_mut) {
+        Some(a) => {
+            a.push(item);
+            Ok(())
+        }
+        None => bail!("{pointer} is not a list"),
+    }
+}
+
+/// Seconds since the epoch as an RFC 3339 UTC time.
+fn rfc3339(epoch: i64) -> String {
+    let days = epoch.div_euclid(86_400);
+    let secs = epoch.rem_euclid(86_400);
+    // Civil-from-days (proleptic Gregorian).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = if m <= 2 { y + 1 } else { y };
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        secs / 3600,
+        secs % 3600 / 60,
+        secs % 60
+    )
+}
+
+/// Whether a path is an OCI layout directory (for messages when `oci:` was forgotten).
+pub fn is_layout(dir: &Path) -> bool {
+    dir.join("oci-layout").is_file() && dir.join("index.json").is_file()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn references() {
+        assert_eq!(
+            OciRef::parse("oci:img:latest").unwrap(),
+            OciRef {
+                dir: "img".into(),
+                tag: Some("latest".into())
+            }
+        );
+        assert_eq!(
+            OciRef::parse("oci:/a/b").unwrap(),
+            OciRef {
+                dir: "/a/b".into(),
+                tag: None
+            }
+        );
+        assert!(OciRef::parse("oci:").is_err());
+        assert!(OciRef::parse("docker://x").is_err());
+    }
+
+    #[test]
+    fn times() {
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
+        assert_eq!(rfc3339(1_700_000_000), "2023-11-14T22:13:20Z");
+        assert_eq!(rfc3339(951_782_400), "2000-02-29T00:00:00Z");
+    }
+}
