@@ -730,6 +730,9 @@ struct Blocks<R: Read> {
     index: usize,
     last: String,
     global: Pax,
+    /// Accept a stream that stops right after an entry's data, without padding or end-of-archive
+    /// blocks: umoci 0.4 writes image layers that way, and every OCI consumer reads them.
+    lenient: bool,
 }
 
 /// Read as much of `buf` as the stream has; the count read (short only at the end of input).
@@ -754,6 +757,7 @@ impl<R: Read> Blocks<R> {
             index: 0,
             last: String::new(),
             global: Pax::default(),
+            lenient: false,
         }
     }
 
@@ -790,6 +794,9 @@ impl<R: Read> Blocks<R> {
         let mut long_link: Option<Vec<u8>> = None;
         let header = loop {
             let Some(b) = self.block()? else {
+                if self.lenient && meta.is_empty() {
+                    return Ok(Item::End(Box::new([0; BLOCK])));
+                }
                 bail!(
                     "{}: truncated: the archive ends without its end-of-archive blocks",
                     self.here()
@@ -888,19 +895,20 @@ impl<R: Read> Blocks<R> {
             .or(long_link)
             .unwrap_or_else(|| field_str(&header[157..257]).to_vec());
         let at = format!("entry {} ({})", self.index, lossy(&name));
-        let num = |range: std::ops::Range<usize>, what: &str| {
-            field_num(&header[range]).ok_or_else(|| anyhow!("{at}: the {what} field is invalid"))
-        };
         let size = match pax.size {
             Some(s) => s,
-            None => num(124..136, "size")?,
+            None => field_num(&header[124..136])
+                .ok_or_else(|| anyhow!("{at}: the size field is invalid"))?,
         };
         let owned = posix || gnu;
+        // Only the size must be exact; other fields are read leniently (a pre-1970 mtime, say,
+        // is negative base-256) since they matter only for the entries modlayer replaces.
+        let lenient = |range: std::ops::Range<usize>| field_num(&header[range]).unwrap_or(0);
         let meta_fields = Meta {
-            mode: (num(100..108, "mode")? & 0o7777_7777) as u32,
-            uid: pax.uid.map_or_else(|| num(108..116, "uid"), Ok)?,
-            gid: pax.gid.map_or_else(|| num(116..124, "gid"), Ok)?,
-            mtime: pax.mtime.map_or_else(|| num(136..148, "mtime"), Ok)?,
+            mode: (lenient(100..108) & 0o7777_7777) as u32,
+            uid: pax.uid.unwrap_or_else(|| lenient(108..116)),
+            gid: pax.gid.unwrap_or_else(|| lenient(116..124)),
+            mtime: pax.mtime.unwrap_or_else(|| lenient(136..148)),
             uname: pax.uname.clone().unwrap_or_else(|| {
                 if owned {
                     field_str(&header[265..297]).to_vec()
@@ -953,6 +961,9 @@ impl<R: Read> Blocks<R> {
             let want = left.min(self.scratch.len() as u64) as usize;
             let n = read_full(&mut self.r, &mut self.scratch[..want])
                 .map_err(|err| anyhow!("{}: cannot read: {err}", e.at()))?;
+            if n == 0 && self.lenient && total - left >= e.size {
+                return Ok(());
+            }
             if n == 0 {
                 bail!(
                     "{}: truncated: the archive ends {} bytes into its {}-byte data",
@@ -1253,6 +1264,7 @@ pub fn collect(
     whiteouts: bool,
 ) -> Result<()> {
     let mut rd = Blocks::new(input);
+    rd.lenient = whiteouts;
     let mut kept: HashMap<String, (Vec<u8>, u32)> = HashMap::new();
     loop {
         let e = match rd.next()? {
