@@ -392,14 +392,20 @@ fn write_checksums(list: &Option<PathBuf>, written: &[PathBuf]) -> Result<()> {
     let Some(list) = list else {
         return Ok(());
     };
+    // Paths below the current directory are listed relative to it, so the list travels with them.
+    let cwd = std::env::current_dir().ok();
     let mut text = String::new();
     for p in written {
         let bytes =
             std::fs::read(p).with_context(|| format!("{}: cannot read back", p.display()))?;
+        let shown = cwd
+            .as_deref()
+            .and_then(|c| p.strip_prefix(c).ok())
+            .unwrap_or(p);
         text.push_str(&format!(
             "{}  {}\n",
             crate::encoding::sha256_hex(&bytes),
-            p.display()
+            shown.display()
         ));
     }
     write_atomic(list, text.as_bytes())

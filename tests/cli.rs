@@ -299,3 +299,82 @@ fn pointer_configs_are_patched_with_a_warning() {
         .unwrap();
     assert!(quiet.stderr.is_empty(), "-q still warns");
 }
+
+#[test]
+fn checksums_lists_every_file_written_for_sha256sum() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(d.join("a.ign"), b"{\"ignition\":{\"version\":\"3.2.0\"}}").unwrap();
+    std::fs::write(d.join("b.ign"), b"{\"ignition\":{\"version\":\"3.4.0\"}}").unwrap();
+    std::fs::create_dir_all(d.join("root/etc/modprobe.d")).unwrap();
+    let sums = |name: &str, args: &[&str]| -> String {
+        let out = common::modlayer()
+            .current_dir(d)
+            .args(args)
+            .args(["--checksums", name])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let check = std::process::Command::new("sha256sum")
+            .arg("-c")
+            .arg(name)
+            .current_dir(d)
+            .output()
+            .unwrap();
+        let report = String::from_utf8_lossy(&check.stdout).into_owned();
+        assert!(check.status.success(), "{report}");
+        std::fs::read_to_string(d.join(name)).unwrap()
+    };
+    let list = sums("ign.sha256", &["apply", "--in-place", "a.ign", "b.ign"]);
+    assert_eq!(list.lines().count(), 2, "{list}");
+    assert!(
+        list.contains("  a.ign\n") && list.contains("  b.ign\n"),
+        "{list}"
+    );
+    let list = sums("tree.sha256", &["apply", "root"]);
+    assert_eq!(list.lines().count(), 2, "{list}");
+    assert!(
+        list.contains("root/etc/modules-load.d/sctp-load.conf"),
+        "{list}"
+    );
+    let src =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/install-dirs/standard");
+    let copied = std::process::Command::new("cp")
+        .arg("-r")
+        .arg(&src)
+        .arg(d.join("cluster"))
+        .status()
+        .unwrap();
+    assert!(copied.success());
+    let list = sums("dir.sha256", &["apply", "cluster"]);
+    assert_eq!(list.lines().count(), 1, "{list}");
+    assert!(
+        list.contains(
+            "  cluster/openshift/99_openshift-machineconfig_load-sctp-module-worker.yaml\n"
+        ),
+        "{list}"
+    );
+    let list = sums(
+        "render.sha256",
+        &["render", "machineconfig", "-o", "mc.yaml"],
+    );
+    assert_eq!(list.lines().count(), 1, "{list}");
+    // A second apply writes nothing, so lists nothing.
+    let out = common::modlayer()
+        .current_dir(d)
+        .args([
+            "apply",
+            "--in-place",
+            "a.ign",
+            "--checksums",
+            "again.sha256",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert_eq!(std::fs::read_to_string(d.join("again.sha256")).unwrap(), "");
+}
