@@ -583,7 +583,7 @@ fn apply_tar(t: &str, args: &ApplyArgs, layer: &Layer, out: &Output) -> Result<V
         (None, false) => None,
     };
     let changes = match &dest {
-        None if args.dry_run => crate::tar::apply_stream(src, &mut std::io::sink(), layer)?,
+        None if args.dry_run => crate::tar::plan_stream(src, layer)?,
         None => {
             let mut stdout = std::io::stdout().lock();
             crate::tar::apply_stream(src, &mut stdout, layer)?

@@ -1381,6 +1381,13 @@ pub fn apply_stream(path: &Path, out: &mut dyn Write, layer: &Layer) -> Result<V
     rewrite_compressed(input, c, out, layer).with_context(|| shown)
 }
 
+/// What `apply` on a tar target would change, without writing or compressing anything (a dry run).
+pub fn plan_stream(path: &Path, layer: &Layer) -> Result<Vec<String>> {
+    let shown = path.display().to_string();
+    let (input, c) = open(path)?;
+    rewrite(decompress(input, c)?, std::io::sink(), layer).with_context(|| shown)
+}
+
 /// [`rewrite`] between a compressed input and the same compression on output.
 fn rewrite_compressed(
     input: impl Read,

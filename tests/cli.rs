@@ -378,3 +378,71 @@ fn checksums_lists_every_file_written_for_sha256sum() {
     assert!(out.status.success());
     assert_eq!(std::fs::read_to_string(d.join("again.sha256")).unwrap(), "");
 }
+
+#[test]
+fn rootfs_archive_through_the_cli() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::create_dir_all(d.join("root/etc/modprobe.d")).unwrap();
+    std::fs::write(
+        d.join("root/etc/modprobe.d/sctp-blacklist.conf"),
+        common::rhel_blacklist(),
+    )
+    .unwrap();
+    std::fs::write(d.join("root/etc/hostname"), b"node\n").unwrap();
+    let made = std::process::Command::new("tar")
+        .args(["-czf", "rootfs.tar.gz", "-C", "root", "."])
+        .current_dir(d)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let run = |args: &[&str]| {
+        common::modlayer()
+            .current_dir(d)
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    assert_eq!(run(&["verify", "rootfs.tar.gz"]).status.code(), Some(1));
+    let before = std::fs::read(d.join("rootfs.tar.gz")).unwrap();
+    let dry = run(&["apply", "--dry-run", "rootfs.tar.gz"]);
+    assert!(dry.status.success());
+    assert!(
+        String::from_utf8_lossy(&dry.stdout).contains("would"),
+        "{}",
+        String::from_utf8_lossy(&dry.stdout)
+    );
+    assert_eq!(std::fs::read(d.join("rootfs.tar.gz")).unwrap(), before);
+    assert!(run(&["apply", "--in-place", "rootfs.tar.gz"])
+        .status
+        .success());
+    assert_eq!(
+        run(&["verify", "--strict", "rootfs.tar.gz"]).status.code(),
+        Some(0)
+    );
+    std::fs::create_dir(d.join("out")).unwrap();
+    let x = std::process::Command::new("tar")
+        .args(["-xzf", "rootfs.tar.gz", "-C", "out"])
+        .current_dir(d)
+        .status()
+        .unwrap();
+    assert!(x.success());
+    assert_eq!(
+        common::file_at(&d.join("out"), "/etc/modprobe.d/sctp-blacklist.conf"),
+        Some((0o644, Vec::new()))
+    );
+    assert_eq!(
+        common::file_at(&d.join("out"), "/etc/modules-load.d/sctp-load.conf"),
+        Some((0o644, b"sctp".to_vec()))
+    );
+    assert_eq!(
+        std::fs::read(d.join("out/etc/hostname")).unwrap(),
+        b"node\n"
+    );
+    // Applying again leaves the archive byte-identical.
+    let patched = std::fs::read(d.join("rootfs.tar.gz")).unwrap();
+    assert!(run(&["apply", "--in-place", "rootfs.tar.gz"])
+        .status
+        .success());
+    assert_eq!(std::fs::read(d.join("rootfs.tar.gz")).unwrap(), patched);
+}
