@@ -347,3 +347,86 @@ fn multi_platform_index() {
         run(Command::new("skopeo").args(["inspect", "--raw", &oci(&img, "multi")]));
     }
 }
+
+/// A layout holding a Docker schema 2 image (as `skopeo copy --format v2s2` makes): the new layer
+/// takes the Docker gzip media type.
+#[test]
+fn docker_media_types_are_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let img = dir.path().join("img");
+    let blobs = img.join("blobs/sha256");
+    std::fs::create_dir_all(&blobs).unwrap();
+    let put = |bytes: &[u8]| -> (String, usize) {
+        let hex = common::hex(&common::sha256(bytes));
+        std::fs::write(blobs.join(&hex), bytes).unwrap();
+        (format!("sha256:{hex}"), bytes.len())
+    };
+    // One base layer: the RHEL blacklist, made with GNU tar.
+    let root = dir.path().join("root");
+    std::fs::create_dir_all(root.join("etc/modprobe.d")).unwrap();
+    std::fs::write(
+        root.join("etc/modprobe.d/sctp-blacklist.conf"),
+        common::rhel_blacklist(),
+    )
+    .unwrap();
+    let made = Command::new("tar")
+        .args(["-cf", "layer.tar", "-C", "root", "etc"])
+        .current_dir(dir.path())
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let tar = std::fs::read(dir.path().join("layer.tar")).unwrap();
+    let gz = Command::new("gzip")
+        .args(["-n", "-c", "layer.tar"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap()
+        .stdout;
+    let (layer_digest, layer_size) = put(&gz);
+    let config = serde_json::to_vec(&json!({"architecture": "amd64", "os": "linux", "config": {},
+        "rootfs": {"type": "layers", "diff_ids": [format!("sha256:{}", common::hex(&common::sha256(&tar)))]},
+        "history": [{"created_by": "base"}]})).unwrap();
+    let (config_digest, config_size) = put(&config);
+    let manifest = serde_json::to_vec(&json!({"schemaVersion": 2,
+        "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+        "config": {"mediaType": "application/vnd.docker.container.image.v1+json", "digest": config_digest, "size": config_size},
+        "layers": [{"mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip", "digest": layer_digest, "size": layer_size}]})).unwrap();
+    let (m_digest, m_size) = put(&manifest);
+    std::fs::write(img.join("oci-layout"), br#"{"imageLayoutVersion":"1.0.0"}"#).unwrap();
+    std::fs::write(img.join("index.json"), serde_json::to_vec(&json!({"schemaVersion": 2, "manifests": [
+        {"mediaType": "application/vnd.docker.distribution.manifest.v2+json", "digest": m_digest, "size": m_size,
+         "annotations": {"org.opencontainers.image.ref.name": "v1"}}]})).unwrap()).unwrap();
+    assert_eq!(modlayer(&["verify", &oci(&img, "v1")]).0, 1);
+    let (code, _, err) = modlayer(&["apply", &oci(&img, "v1")]);
+    assert_eq!(code, 0, "{err}");
+    let (code, out, err) = modlayer(&["verify", "--strict", &oci(&img, "v1")]);
+    assert_eq!(code, 0, "{out}{err}");
+    let index: Value =
+        serde_json::from_slice(&std::fs::read(img.join("index.json")).unwrap()).unwrap();
+    assert_eq!(
+        index["manifests"][0]["mediaType"],
+        "application/vnd.docker.distribution.manifest.v2+json"
+    );
+    let m = index["manifests"][0]["digest"]
+        .as_str()
+        .unwrap()
+        .trim_start_matches("sha256:")
+        .to_string();
+    let manifest: Value = serde_json::from_slice(&std::fs::read(blobs.join(m)).unwrap()).unwrap();
+    assert_eq!(
+        manifest["layers"][1]["mediaType"],
+        "application/vnd.docker.image.rootfs.diff.tar.gzip"
+    );
+    let c = manifest["config"]["digest"]
+        .as_str()
+        .unwrap()
+        .trim_start_matches("sha256:")
+        .to_string();
+    let config: Value = serde_json::from_slice(&std::fs::read(blobs.join(c)).unwrap()).unwrap();
+    assert_eq!(config["rootfs"]["diff_ids"].as_array().unwrap().len(), 2);
+    assert_eq!(config["history"].as_array().unwrap().len(), 2);
+    assert!(config["history"][1]["created_by"]
+        .as_str()
+        .unwrap()
+        .contains("modlayer"));
+}
