@@ -18,12 +18,10 @@ use serde_json::Value;
 use crate::encoding::{decode_data_url, gunzip, is_data_url};
 use crate::fsutil::{read_config, write_atomic};
 use crate::ignition::Spec;
-use crate::jsontext::parse_strict;
 use crate::layer::{Layer, LayerFile};
-use crate::machineconfig::{self, line_col, openshift, MachineConfig, McFile, ROLE_LABEL};
+use crate::machineconfig::{self, openshift, MachineConfig, McFile, ROLE_LABEL};
 use crate::report::{assess, Finding, Severity, TargetReport};
 use crate::target::{apply_file, Kind};
-use crate::yaml;
 
 /// The bootstrap node's Ignition config, written by `openshift-install create ignition-configs`.
 pub const BOOTSTRAP_IGN: &str = "bootstrap.ign";
@@ -377,10 +375,9 @@ impl Inventory {
 }
 
 /// What the MCO would refuse in one MachineConfig beyond what [`machineconfig::render_pool`]
-/// checks: an Ignition spec the release cannot read, disks/filesystems/raid/luks, users other than
-/// core.
+/// check: an Ignition spec the release cannot read (what else the MCO refuses, render_pool reports).
 fn member_findings(f: &Found, version: Option<(u32, u32)>, findings: &mut Vec<Finding>) {
-    let Some((config, spec)) = &f.mc.config else {
+    let Some((_, spec)) = &f.mc.config else {
         return;
     };
     if let Some(v) = version {
@@ -392,42 +389,6 @@ fn member_findings(f: &Found, version: Option<(u32, u32)>, findings: &mut Vec<Fi
                     format!(
                         "MachineConfig {} ({}) uses Ignition spec {spec}, which the MCO of OpenShift {}.{} cannot read (newest {}): the pool degrades",
                         f.mc.name, f.file, v.0, v.1, openshift::newest_spec(v)
-                    ),
-                )
-                .with_origin(&f.origin),
-            );
-        }
-    }
-    for list in ["disks", "filesystems", "raid", "luks"] {
-        if config
-            .pointer(&format!("/storage/{list}"))
-            .and_then(Value::as_array)
-            .is_some_and(|a| !a.is_empty())
-        {
-            findings.push(
-                Finding::new(
-                    Severity::Error,
-                    "mco-unsupported",
-                    format!(
-                        "MachineConfig {} ({}): spec.config.storage.{list}: the MCO refuses {list}",
-                        f.mc.name, f.file
-                    ),
-                )
-                .with_origin(&f.origin),
-            );
-        }
-    }
-    let users = config.pointer("/passwd/users").and_then(Value::as_array);
-    for (i, u) in users.into_iter().flatten().enumerate() {
-        let name = u.get("name").and_then(Value::as_str).unwrap_or("");
-        if name != "core" {
-            findings.push(
-                Finding::new(
-                    Severity::Error,
-                    "mco-unsupported",
-                    format!(
-                        "MachineConfig {} ({}): spec.config.passwd.users[{i}] ({name}): the MCO only manages the user core",
-                        f.mc.name, f.file
                     ),
                 )
                 .with_origin(&f.origin),
@@ -466,29 +427,7 @@ fn pools_with_builtin(declared: Vec<Pool>) -> Vec<Pool> {
 /// The documents of a manifest as JSON values (JSON or YAML as `oc` reads it); errors say
 /// `file:line:col`.
 pub fn manifest_documents(m: &Manifest) -> Result<Vec<Value>> {
-    let name = &m.name;
-    let text = match std::str::from_utf8(&m.bytes) {
-        Ok(t) => t,
-        Err(e) => {
-            let (l, c) = line_col(&m.bytes, e.valid_up_to());
-            bail!("{name}:{l}:{c}: invalid UTF-8");
-        }
-    };
-    let trimmed = text.trim_start_matches('\u{feff}').trim_start();
-    if trimmed.starts_with('{') {
-        let v = parse_strict(&m.bytes).map_err(|e| {
-            anyhow::anyhow!(
-                "{name}:{}:{}: {}",
-                e.line(),
-                e.column(),
-                machineconfig::strip_position(&e.to_string())
-            )
-        })?;
-        return Ok(vec![v]);
-    }
-    let docs = yaml::parse_documents(text)
-        .map_err(|e| anyhow::anyhow!("{name}:{}:{}: {}", e.pos.line, e.pos.col, e.message))?;
-    Ok(docs.into_iter().map(|d| d.value).collect())
+    machineconfig::documents(&m.name, &m.bytes)
 }
 
 fn kind_of(v: &Value) -> Option<&str> {
@@ -637,14 +576,7 @@ fn is_manifest_name(name: &str) -> bool {
 /// The manifests a bootstrap.ign carries as `/opt/openshift/{manifests,openshift}/*` files, and
 /// findings for those it cannot read (remote sources, bad data URLs).
 pub fn bootstrap_manifests(name: &str, bytes: &[u8]) -> Result<(Vec<Manifest>, Vec<Finding>)> {
-    let config = parse_strict(bytes).map_err(|e| {
-        anyhow::anyhow!(
-            "{name}:{}:{}: {}",
-            e.line(),
-            e.column(),
-            machineconfig::strip_position(&e.to_string())
-        )
-    })?;
+    let config = crate::jsontext::parse_named(name, bytes)?;
     let mut out = Vec::new();
     let mut findings = Vec::new();
     let files = config.pointer("/storage/files").and_then(Value::as_array);

@@ -21,6 +21,15 @@ pub fn parse_strict(bytes: &[u8]) -> Result<Value, serde_json::Error> {
     Ok(v)
 }
 
+/// [`parse_strict`] with errors as `NAME:LINE:COLUMN: what`.
+pub fn parse_named(name: &str, bytes: &[u8]) -> anyhow::Result<Value> {
+    parse_strict(bytes).map_err(|e| {
+        let msg = e.to_string();
+        let what = msg.rfind(" at line ").map_or(msg.as_str(), |i| &msg[..i]);
+        anyhow::anyhow!("{name}:{}:{}: {what}", e.line(), e.column())
+    })
+}
+
 struct StrictValue;
 
 impl<'de> DeserializeSeed<'de> for StrictValue {

@@ -8,7 +8,7 @@ use anyhow::{bail, Context, Result};
 use serde_json::{json, Map, Value};
 
 use crate::ignition::{self, Plan, Problem, Spec};
-use crate::jsontext::{parse_strict, pointer_to_path, Layout};
+use crate::jsontext::{parse_named, pointer_to_path, Layout};
 use crate::layer::Layer;
 use crate::modstate::{split_kernel_args, NodeView};
 use crate::report::{assess, Finding, Severity, TargetReport};
@@ -113,34 +113,36 @@ pub fn line_col(text: &[u8], offset: usize) -> (usize, usize) {
     (line, col)
 }
 
+/// Read a file of Kubernetes documents: one JSON object, or a YAML stream read as `oc` reads it.
+/// Errors say `file:line:col`.
+fn read_documents(name: &str, bytes: &[u8]) -> Result<(String, Format, Vec<Value>)> {
+    let text = match std::str::from_utf8(bytes) {
+        Ok(t) => t.to_string(),
+        Err(e) => {
+            let (l, c) = line_col(bytes, e.valid_up_to());
+            bail!("{name}:{l}:{c}: invalid UTF-8");
+        }
+    };
+    let trimmed = text.trim_start_matches('\u{feff}').trim_start();
+    if trimmed.starts_with('{') {
+        let v = parse_named(name, bytes)?;
+        return Ok((text, Format::Json, vec![v]));
+    }
+    let docs = yaml::parse_documents(&text)
+        .map_err(|e| anyhow::anyhow!("{name}:{}:{}: {}", e.pos.line, e.pos.col, e.message))?;
+    let values = docs.iter().map(|d| d.value.clone()).collect();
+    Ok((text, Format::Yaml(docs), values))
+}
+
+/// The documents of a manifest file as JSON values (JSON, or YAML as `oc` reads it).
+pub fn documents(name: &str, bytes: &[u8]) -> Result<Vec<Value>> {
+    read_documents(name, bytes).map(|(_, _, values)| values)
+}
+
 impl McFile {
     /// Read a MachineConfig file (YAML as `oc` reads it, or JSON).
     pub fn parse(name: &str, bytes: &[u8]) -> Result<McFile> {
-        let text = match std::str::from_utf8(bytes) {
-            Ok(t) => t.to_string(),
-            Err(e) => {
-                let (l, c) = line_col(bytes, e.valid_up_to());
-                bail!("{name}:{l}:{c}: invalid UTF-8");
-            }
-        };
-        let trimmed = text.trim_start_matches('\u{feff}').trim_start();
-        let (format, values) = if trimmed.starts_with('{') {
-            let v = parse_strict(bytes).map_err(|e| {
-                anyhow::anyhow!(
-                    "{name}:{}:{}: {}",
-                    e.line(),
-                    e.column(),
-                    strip_position(&e.to_string())
-                )
-            })?;
-            (Format::Json, vec![v])
-        } else {
-            let docs = yaml::parse_documents(&text).map_err(|e| {
-                anyhow::anyhow!("{name}:{}:{}: {}", e.pos.line, e.pos.col, e.message)
-            })?;
-            let values = docs.iter().map(|d| d.value.clone()).collect();
-            (Format::Yaml(docs), values)
-        };
+        let (text, format, values) = read_documents(name, bytes)?;
         let mut file = McFile {
             name: name.to_string(),
             text,
@@ -526,7 +528,9 @@ fn kernel_only(arg: &str) -> NodeView {
     }
 }
 
-/// What the MCO refuses in a MachineConfig's config (it degrades the pool instead of applying it).
+/// What the MCO refuses in a MachineConfig's config (it degrades the pool instead of applying it):
+/// non-data sources, append, modes above 0777, directories, links, disks, filesystems, RAID, LUKS,
+/// users other than core.
 fn mco_refusals(config: &Value, origin: &str, findings: &mut Vec<Finding>) {
     let files = config.pointer("/storage/files").and_then(Value::as_array);
     for (i, f) in files.into_iter().flatten().enumerate() {
@@ -570,17 +574,37 @@ fn mco_refusals(config: &Value, origin: &str, findings: &mut Vec<Finding>) {
             );
         }
     }
-    for list in ["directories", "links"] {
-        if config
+    for list in [
+        "directories",
+        "links",
+        "disks",
+        "filesystems",
+        "raid",
+        "luks",
+    ] {
+        let refused = config
             .pointer(&format!("/storage/{list}"))
-            .and_then(Value::as_array)
-            .is_some_and(|a| !a.is_empty())
-        {
+            .and_then(Value::as_array);
+        if refused.is_some_and(|a| !a.is_empty()) {
             findings.push(
                 Finding::new(
                     Severity::Error,
                     "mco-unsupported",
                     format!("spec.config.storage.{list}: the MCO refuses {list}"),
+                )
+                .with_origin(origin),
+            );
+        }
+    }
+    let users = config.pointer("/passwd/users").and_then(Value::as_array);
+    for (i, u) in users.into_iter().flatten().enumerate() {
+        let name = u.get("name").and_then(Value::as_str).unwrap_or("");
+        if name != "core" {
+            findings.push(
+                Finding::new(
+                    Severity::Error,
+                    "mco-unsupported",
+                    format!("spec.config.passwd.users[{i}] ({name}): the MCO only manages the user core"),
                 )
                 .with_origin(origin),
             );
@@ -634,14 +658,6 @@ fn dotted(pointer: &str) -> String {
     pointer_to_path(pointer)
         .trim_start_matches("$.")
         .to_string()
-}
-
-/// serde_json messages end with " at line L column C"; the caller gives the position itself.
-pub fn strip_position(msg: &str) -> String {
-    match msg.rfind(" at line ") {
-        Some(i) => msg[..i].to_string(),
-        None => msg.to_string(),
-    }
 }
 
 /// A MachineConfig object holding a layer.

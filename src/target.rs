@@ -8,9 +8,9 @@ use anyhow::{bail, Result};
 use clap::ValueEnum;
 
 use crate::ignition::{self, Spec};
-use crate::jsontext::parse_strict;
+use crate::jsontext::parse_named;
 use crate::layer::Layer;
-use crate::machineconfig::{strip_position, McFile};
+use crate::machineconfig::McFile;
 use crate::modstate::NodeView;
 use crate::report::{assess, Finding, Severity, TargetReport};
 
@@ -113,14 +113,7 @@ pub struct FileApply {
 }
 
 fn parse_ignition(name: &str, bytes: &[u8]) -> Result<(serde_json::Value, Spec)> {
-    let value = parse_strict(bytes).map_err(|e| {
-        anyhow::anyhow!(
-            "{name}:{}:{}: {}",
-            e.line(),
-            e.column(),
-            strip_position(&e.to_string())
-        )
-    })?;
+    let value = parse_named(name, bytes)?;
     let spec = ignition::spec_of(&value).map_err(|p| anyhow::anyhow!("{name}: {p}"))?;
     Ok((value, spec))
 }
