@@ -48,6 +48,9 @@ pub enum Content {
     Mask,
     /// Something that cannot be seen offline (a remote source, a link elsewhere): why.
     Unknown(String),
+    /// A symbolic link to this absolute node path, not yet resolved (readers of image layers
+    /// resolve links when the whole file state is known; see `rootfs::Collector::finish`).
+    Link(String),
 }
 
 /// One path of the node view and what decided it.
@@ -337,6 +340,12 @@ pub fn evaluate(view: &NodeView, module: &str) -> Evaluation {
         for (path, entry) in effective(view, dirs) {
             match &entry.content {
                 Content::Mask => {}
+                Content::Link(target) => ev.unknown.push(Cause {
+                    code: "content-not-visible",
+                    message: format!("{path}: a symbolic link to {target}, not resolved"),
+                    path: Some(path.to_string()),
+                    origin: Some(entry.origin.clone()),
+                }),
                 Content::Unknown(why) => ev.unknown.push(Cause {
                     code: "content-not-visible",
                     message: format!("{path}: {why}"),
@@ -423,7 +432,7 @@ pub fn compare_layer(view: &NodeView, layer: &Layer) -> Vec<FileCheck> {
             let entry = view.files.get(&f.path);
             let (status, actual_sha256, actual_mode) = match entry.map(|e| &e.content) {
                 None | Some(Content::Mask) => (FileStatus::Missing, None, None),
-                Some(Content::Unknown(_)) => (FileStatus::Unknown, None, None),
+                Some(Content::Unknown(_) | Content::Link(_)) => (FileStatus::Unknown, None, None),
                 Some(Content::File { bytes, mode }) => {
                     let same = *bytes == f.bytes && mode.unwrap_or(0o644) == f.mode;
                     let status = if same {

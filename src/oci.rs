@@ -329,6 +329,41 @@ impl Layout {
                 layers.len()
             );
         }
+        // Links in config directories may point anywhere in the image: read again, keeping
+        // their targets, while a pass finds targets it had not kept (rare: Debian's
+        // modules-load.d/modules.conf -> ../modules).
+        let mut wanted = std::collections::BTreeSet::new();
+        let mut collector = self.collect_layers(&layers, &diff_ids, layer, &wanted)?;
+        for _ in 0..3 {
+            let missing = collector.missing_link_targets();
+            if missing.is_empty() {
+                break;
+            }
+            wanted.extend(missing);
+            collector = self.collect_layers(&layers, &diff_ids, layer, &wanted)?;
+        }
+        let mut findings = Vec::new();
+        if layers.is_empty() {
+            findings.push(Finding::new(
+                Severity::Warning,
+                "empty-image",
+                "the image has no layers",
+            ));
+        }
+        let view = collector.finish();
+        let mut report = assess(&self.target, "oci", None, &view, layer, findings);
+        report.platform = image.platform.clone();
+        Ok(report)
+    }
+
+    /// Read every layer (in parallel) and fold them in order into one collector.
+    fn collect_layers(
+        &self,
+        layers: &[Value],
+        diff_ids: &[Value],
+        layer: &Layer,
+        wanted: &std::collections::BTreeSet<String>,
+    ) -> Result<Collector> {
         let progress = progress_bar(
             layers
                 .iter()
@@ -347,7 +382,7 @@ impl Layout {
                     let i = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
                     let Some(desc) = layers.get(i) else { break };
                     let want = diff_ids[i].as_str().unwrap_or_default();
-                    let r = self.read_layer(i, desc, want, layer, &progress);
+                    let r = self.read_layer(i, desc, want, layer, wanted, &progress);
                     if let Ok(mut slot) = results[i].lock() {
                         *slot = Some(r);
                     }
@@ -356,6 +391,7 @@ impl Layout {
         });
         progress.finish_and_clear();
         let mut collector = Collector::new(layer);
+        collector.want(wanted.iter().cloned());
         for slot in results {
             let delta = slot
                 .into_inner()
@@ -364,18 +400,7 @@ impl Layout {
                 .unwrap_or_else(|| bail_delta(&self.target))?;
             collector.overlay(delta);
         }
-        let mut findings = Vec::new();
-        if layers.is_empty() {
-            findings.push(Finding::new(
-                Severity::Warning,
-                "empty-image",
-                "the image has no layers",
-            ));
-        }
-        let view = collector.finish();
-        let mut report = assess(&self.target, "oci", None, &view, layer, findings);
-        report.platform = image.platform.clone();
-        Ok(report)
+        Ok(collector)
     }
 
     fn read_layer(
@@ -384,6 +409,7 @@ impl Layout {
         desc: &Value,
         want_diff_id: &str,
         layer: &Layer,
+        wanted: &std::collections::BTreeSet<String>,
         progress: &indicatif::ProgressBar,
     ) -> Result<LayerDelta> {
         let digest = desc
@@ -415,6 +441,7 @@ impl Layout {
         let chained = std::io::Cursor::new(head[..got].to_vec()).chain(&mut outer);
         let mut inner = Hashing::new(crate::tar::decompress(chained, compression)?);
         let mut delta = LayerDelta::new(layer);
+        delta.entries.want(wanted.iter().cloned());
         let origin = format!("layer {i} ({})", short(digest));
         crate::tar::collect(&mut inner, &mut delta, &origin, true)
             .with_context(|| format!("{}: layer {i} ({digest})", self.target))?;

@@ -31,6 +31,41 @@ pub fn node_path(name: &str) -> Option<String> {
     Some(format!("/{}", parts.join("/")))
 }
 
+/// Where a symlink at `path` with this target points, as an absolute node path (clamped at the
+/// root, as the kernel resolves inside a chroot).
+pub fn resolve_link(path: &str, target: &str) -> String {
+    let base = if target.starts_with('/') {
+        String::new()
+    } else {
+        path.rsplit_once('/')
+            .map(|(d, _)| d.to_string())
+            .unwrap_or_default()
+    };
+    let mut parts: Vec<&str> = Vec::new();
+    for c in base.split('/').chain(target.split('/')) {
+        match c {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            c => parts.push(c),
+        }
+    }
+    format!("/{}", parts.join("/"))
+}
+
+/// Where following links from a path ends.
+enum Follow<'a> {
+    /// At an entry that is not a link.
+    Entry(&'a Entry),
+    /// At `/dev/null`: a mask.
+    Null,
+    /// At a path the collector does not hold.
+    Missing(String),
+    /// Nowhere: too many links.
+    Loop,
+}
+
 /// What the collector does with an entry at a path.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Interest {
@@ -51,6 +86,8 @@ pub struct Collector {
     boot: BTreeMap<String, (Vec<u8>, String)>,
     /// kernel version -> where the module is (None: not seen yet)
     kernels: BTreeMap<String, Option<String>>,
+    /// Paths kept because a link at an interesting path points there.
+    wanted: BTreeSet<String>,
     builtin: BTreeMap<String, Vec<u8>>,
 }
 
@@ -82,12 +119,21 @@ impl Collector {
             files: BTreeMap::new(),
             boot: BTreeMap::new(),
             kernels: BTreeMap::new(),
+            wanted: BTreeSet::new(),
             builtin: BTreeMap::new(),
         }
     }
 
     /// What matters about the entry at a node path (absolute, clean).
     pub fn interest(&self, path: &str) -> Interest {
+        if self.wanted.contains(path) {
+            return Interest::Contents;
+        }
+        self.own_interest(path)
+    }
+
+    /// [`Collector::interest`] for the view's own sake (not as a link target).
+    fn own_interest(&self, path: &str) -> Interest {
         if self.layer_paths.contains(path) {
             return Interest::Contents;
         }
@@ -161,8 +207,9 @@ impl Collector {
         }
     }
 
-    /// A symlink at `path` to `target` (a `/dev/null` target masks; others are resolved by the
-    /// reader where it can, else recorded as not visible).
+    /// A symlink at `path` to `target`: a `/dev/null` target masks; another is resolved when the
+    /// whole file state is known ([`Collector::finish`]; a reader that has not kept the target
+    /// reads again with [`Collector::want`] for [`Collector::missing_link_targets`]).
     pub fn symlink(&mut self, path: &str, target: &str, origin: &str) {
         if self.interest(path) != Interest::Contents || path.starts_with(BOOT_ENTRIES) {
             return;
@@ -170,7 +217,7 @@ impl Collector {
         let content = if target == "/dev/null" {
             Content::Mask
         } else {
-            Content::Unknown(format!("a symlink to {target}"))
+            Content::Link(resolve_link(path, target))
         };
         self.files.insert(
             path.to_string(),
@@ -179,6 +226,46 @@ impl Collector {
                 origin: origin.to_string(),
             },
         );
+    }
+
+    /// Also keep the files at these paths (link targets).
+    pub fn want(&mut self, paths: impl IntoIterator<Item = String>) {
+        self.wanted.extend(paths);
+    }
+
+    /// Link targets the collector has not kept (and not already asked for): a reader that can
+    /// read again should [`Collector::want`] them and read once more.
+    pub fn missing_link_targets(&self) -> BTreeSet<String> {
+        let mut out = BTreeSet::new();
+        for path in self.files.keys() {
+            if let Follow::Missing(target) = self.follow(path) {
+                if !self.wanted.contains(&target) {
+                    out.insert(target);
+                }
+            }
+        }
+        out
+    }
+
+    /// Follow links from `path` to what they lead to.
+    fn follow(&self, path: &str) -> Follow<'_> {
+        let mut at = path.to_string();
+        for _ in 0..40 {
+            match self.files.get(&at) {
+                None => return Follow::Missing(at),
+                Some(Entry {
+                    content: Content::Link(next),
+                    ..
+                }) => {
+                    if next == "/dev/null" {
+                        return Follow::Null;
+                    }
+                    at = next.clone();
+                }
+                Some(e) => return Follow::Entry(e),
+            }
+        }
+        Follow::Loop
     }
 
     /// An entry whose contents cannot be read safely or at all (too large, a device, a hardlink out
@@ -192,6 +279,65 @@ impl Collector {
                     origin: origin.to_string(),
                 },
             );
+        }
+    }
+
+    /// Replace every link by what it leads to: the target's bytes (origin naming the link), a
+    /// mask, nothing for a dangling link (kmod and systemd skip those), or not visible for a loop
+    /// or a target the reader did not keep.
+    fn resolve_links(&mut self) {
+        let links: Vec<String> = self
+            .files
+            .iter()
+            .filter(|(_, e)| matches!(e.content, Content::Link(_)))
+            .map(|(p, _)| p.clone())
+            .collect();
+        for path in links {
+            let origin = self
+                .files
+                .get(&path)
+                .map(|e| e.origin.clone())
+                .unwrap_or_default();
+            let target = match self.files.get(&path).map(|e| &e.content) {
+                Some(Content::Link(t)) => t.clone(),
+                _ => continue,
+            };
+            let resolved = match self.follow(&path) {
+                Follow::Entry(e) => Some(Entry {
+                    content: e.content.clone(),
+                    origin: format!("{origin}, a link to {target} ({})", e.origin),
+                }),
+                Follow::Null => Some(Entry {
+                    content: Content::Mask,
+                    origin,
+                }),
+                // A dangling link: kmod and systemd skip it.
+                Follow::Missing(missing) if self.wanted.contains(&missing) => None,
+                Follow::Missing(missing) => Some(Entry {
+                    content: Content::Unknown(format!(
+                        "a symlink to {missing}, which was not read"
+                    )),
+                    origin,
+                }),
+                Follow::Loop => Some(Entry {
+                    content: Content::Unknown(format!("a symlink loop through {target}")),
+                    origin,
+                }),
+            };
+            match resolved {
+                Some(e) => {
+                    self.files.insert(path, e);
+                }
+                None => {
+                    self.files.remove(&path);
+                }
+            }
+        }
+        let wanted: Vec<String> = self.wanted.iter().cloned().collect();
+        for w in wanted {
+            if self.own_interest(&w) != Interest::Contents {
+                self.files.remove(&w);
+            }
         }
     }
 
@@ -238,7 +384,8 @@ impl Collector {
 
     /// The node view: `/usr/etc` read as `/etc` in an ostree commit layout (no `/etc`),
     /// kernel arguments from boot loader entries, kernels with their module.
-    pub fn finish(self) -> NodeView {
+    pub fn finish(mut self) -> NodeView {
+        self.resolve_links();
         let has_etc = self.files.keys().any(|p| p.starts_with("/etc/"));
         let mut view = NodeView::default();
         for (path, entry) in self.files {
@@ -396,6 +543,58 @@ mod tests {
         d.opaque.push("/usr/lib/modules".into());
         base.overlay(d);
         assert_eq!(base.finish().kernels, None);
+    }
+
+    #[test]
+    fn links_resolve_through_the_file_state() {
+        let mut c = Collector::new(&sctp());
+        c.symlink("/etc/modules-load.d/modules.conf", "../modules", "layer 0");
+        c.symlink(
+            "/etc/modules-load.d/a.conf",
+            "/etc/modules-load.d/b.conf",
+            "layer 0",
+        );
+        c.symlink("/etc/modules-load.d/b.conf", "../../dev/null", "layer 0");
+        c.symlink("/etc/modprobe.d/loop.conf", "loop.conf", "layer 0");
+        c.symlink("/etc/modprobe.d/gone.conf", "/nowhere.conf", "layer 0");
+        assert_eq!(
+            c.missing_link_targets().into_iter().collect::<Vec<_>>(),
+            vec!["/etc/modules", "/nowhere.conf"]
+        );
+        // The reader reads again, keeping the targets.
+        c.want(c.missing_link_targets());
+        assert!(c.missing_link_targets().is_empty());
+        assert_eq!(c.interest("/etc/modules"), Interest::Contents);
+        c.file(
+            "/etc/modules",
+            Some(b"sctp\n".to_vec()),
+            Some(0o644),
+            "layer 1",
+        );
+        let v = c.finish();
+        let e = &v.files["/etc/modules-load.d/modules.conf"];
+        assert_eq!(
+            e.content,
+            Content::File {
+                bytes: b"sctp\n".to_vec(),
+                mode: Some(0o644)
+            }
+        );
+        assert!(e.origin.contains("a link to /etc/modules"), "{}", e.origin);
+        assert_eq!(v.files["/etc/modules-load.d/a.conf"].content, Content::Mask);
+        assert!(matches!(
+            v.files["/etc/modprobe.d/loop.conf"].content,
+            Content::Unknown(_)
+        ));
+        assert!(
+            !v.files.contains_key("/etc/modprobe.d/gone.conf"),
+            "a dangling link is skipped"
+        );
+        assert!(
+            !v.files.contains_key("/etc/modules"),
+            "link targets are not config files"
+        );
+        assert_eq!(resolve_link("/etc/a/b.conf", "../../../../x"), "/x");
     }
 
     #[test]

@@ -706,6 +706,10 @@ impl RawEntry {
 
 /// Why an archive name is hostile: absolute, or climbing out with `..`.
 fn check_name(name: &[u8]) -> std::result::Result<(), &'static str> {
+    // The root itself (`/`, `./`): umoci writes it as `/` when a whole tree is inserted at `/`.
+    if node_path(&lossy(name)).as_deref() == Some("/") {
+        return Ok(());
+    }
     if name.starts_with(b"/") {
         return Err("is absolute");
     }
@@ -1413,12 +1417,27 @@ fn rewrite_compressed(
 /// `modlayer verify` on a tar target (plain, gzip or zstd): one pass through [`collect`],
 /// [`Collector::finish`], and [`assess`] as kind `tar`.
 pub fn verify_tar(target: &str, layer: &Layer) -> Result<Vec<TargetReport>> {
-    let (input, c) = open(Path::new(target))?;
-    let mut delta = rootfs::LayerDelta::new(layer);
-    decompress(input, c)
-        .and_then(|r| collect(r, &mut delta, target, false))
-        .with_context(|| target.to_string())?;
-    let view = delta.entries.finish();
+    let read = |wanted: &std::collections::BTreeSet<String>| -> Result<rootfs::Collector> {
+        let (input, c) = open(Path::new(target))?;
+        let mut delta = rootfs::LayerDelta::new(layer);
+        delta.entries.want(wanted.iter().cloned());
+        decompress(input, c)
+            .and_then(|r| collect(r, &mut delta, target, false))
+            .with_context(|| target.to_string())?;
+        Ok(delta.entries)
+    };
+    // A link in a config directory may point anywhere: read again keeping its target.
+    let mut wanted = std::collections::BTreeSet::new();
+    let mut collector = read(&wanted)?;
+    for _ in 0..3 {
+        let missing = collector.missing_link_targets();
+        if missing.is_empty() {
+            break;
+        }
+        wanted.extend(missing);
+        collector = read(&wanted)?;
+    }
+    let view = collector.finish();
     Ok(vec![assess(target, "tar", None, &view, layer, vec![])])
 }
 

@@ -430,3 +430,34 @@ fn docker_media_types_are_kept() {
         .unwrap()
         .contains("modlayer"));
 }
+
+/// `umoci insert DIR /` writes the root itself as an entry named `/`: that is no escape.
+#[test]
+fn a_layer_holding_the_root_entry_is_read() {
+    if !have(Oracle::Umoci) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let img = dir.path().join("img");
+    let root = dir.path().join("rootfs");
+    std::fs::create_dir_all(root.join("etc/modprobe.d")).unwrap();
+    std::fs::write(
+        root.join("etc/modprobe.d/sctp-blacklist.conf"),
+        common::rhel_blacklist(),
+    )
+    .unwrap();
+    run(umoci().args(["init", "--layout"]).arg(&img));
+    run(umoci()
+        .args(["new", "--image"])
+        .arg(format!("{}:base", img.display())));
+    run(umoci()
+        .args(["insert", "--image"])
+        .arg(format!("{}:base", img.display()))
+        .arg(&root)
+        .arg("/"));
+    let (code, out, err) = modlayer(&["verify", "--format", "json", &oci(&img, "base")]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(out.contains("module-blacklisted"), "{out}");
+    assert_eq!(modlayer(&["apply", &oci(&img, "base")]).0, 0);
+    assert_eq!(modlayer(&["verify", &oci(&img, "base")]).0, 0);
+}

@@ -800,3 +800,52 @@ fn image_layers_may_end_after_the_last_data() {
     let err = collect(&full[..512 + 10], &mut short, "layer", true).unwrap_err();
     assert!(format!("{err:#}").contains("truncated"), "{err:#}");
 }
+
+/// Debian's kmod ships /etc/modules-load.d/modules.conf -> ../modules: verify reads the target.
+#[test]
+fn links_in_config_directories_are_followed_inside_the_archive() {
+    let dir = tempfile::tempdir().unwrap();
+    let bytes = archive(&[
+        E("etc/modprobe.d/sctp-blacklist.conf", b'0', b"", ""),
+        E("etc/modules-load.d/modules.conf", b'2', b"", "../modules"),
+        E("etc/modules", b'0', b"# loaded at boot\nsctp\n", ""),
+    ]);
+    let p = dir.path().join("root.tar");
+    std::fs::write(&p, &bytes).unwrap();
+    let r = verify_tar(p.to_str().unwrap(), &sctp()).unwrap();
+    assert!(r[0].enabled, "{:?}", r[0].findings);
+    let listed = r[0]
+        .findings
+        .iter()
+        .find(|f| f.code == "module-listed")
+        .unwrap();
+    assert!(
+        listed
+            .origin
+            .as_deref()
+            .unwrap_or("")
+            .contains("a link to /etc/modules"),
+        "{listed:?}"
+    );
+    // The same link to a file the archive lacks is skipped, as kmod and systemd skip it.
+    let dangling = archive(&[
+        E("etc/modprobe.d/sctp-blacklist.conf", b'0', b"", ""),
+        E("etc/modules-load.d/modules.conf", b'2', b"", "../modules"),
+    ]);
+    std::fs::write(&p, &dangling).unwrap();
+    let r = verify_tar(p.to_str().unwrap(), &sctp()).unwrap();
+    assert!(!r[0].enabled);
+    assert!(
+        r[0].findings.iter().any(|f| f.code == "module-not-listed"),
+        "{:?}",
+        r[0].findings
+    );
+    assert!(
+        !r[0]
+            .findings
+            .iter()
+            .any(|f| f.code == "content-not-visible"),
+        "{:?}",
+        r[0].findings
+    );
+}
