@@ -621,7 +621,7 @@ struct Verdict {
 fn verify(target: &str) -> Result<Verdict, String> {
     let mut c = common::modlayer();
     c.args(["verify", "--format", "json", target]);
-    let ran = common::run_with_timeout(c, None, common::ORACLE_TIMEOUT)?;
+    let ran = common::run_with_timeout(c, None, TOOL_TIMEOUT)?;
     let json: serde_json::Value = serde_json::from_slice(&ran.stdout)
         .map_err(|e| format!("verify printed no JSON: {e}\n{}", ran.transcript()))?;
     let targets = json["targets"].as_array().map(Vec::len).unwrap_or(0);
