@@ -24,6 +24,26 @@ fn run(cmd: &mut Command) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
+/// A JSON file of the layout.
+fn json_at(path: &Path) -> Value {
+    serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
+}
+
+/// The blob file a descriptor's digest names.
+fn blob(img: &Path, desc: &Value) -> PathBuf {
+    let digest = desc["digest"].as_str().unwrap();
+    img.join("blobs/sha256")
+        .join(digest.trim_start_matches("sha256:"))
+}
+
+/// The manifest the first entry of index.json names.
+fn top_manifest(img: &Path) -> Value {
+    json_at(&blob(
+        img,
+        &json_at(&img.join("index.json"))["manifests"][0],
+    ))
+}
+
 fn umoci() -> Command {
     Command::new("umoci")
 }
@@ -167,23 +187,16 @@ fn apply_moves_the_tag_and_is_idempotent() {
     }
     let dir = tempfile::tempdir().unwrap();
     let img = base_image(dir.path());
-    let before: Value =
-        serde_json::from_slice(&std::fs::read(img.join("index.json")).unwrap()).unwrap();
+    let before = json_at(&img.join("index.json"));
     assert_eq!(modlayer(&["apply", &oci(&img, "base")]).0, 0);
-    let index = std::fs::read(img.join("index.json")).unwrap();
-    let after: Value = serde_json::from_slice(&index).unwrap();
+    let after = json_at(&img.join("index.json"));
     assert_eq!(after["manifests"].as_array().unwrap().len(), 1);
     assert_ne!(
         after["manifests"][0]["digest"],
         before["manifests"][0]["digest"]
     );
     // Old blobs are left in place.
-    let old = before["manifests"][0]["digest"]
-        .as_str()
-        .unwrap()
-        .trim_start_matches("sha256:")
-        .to_string();
-    assert!(img.join("blobs/sha256").join(&old).is_file());
+    assert!(blob(&img, &before["manifests"][0]).is_file());
     // Applying again changes nothing at all.
     let snap = snapshot(&img);
     let (code, out, err) = modlayer(&["apply", &oci(&img, "base")]);
@@ -210,17 +223,7 @@ fn the_new_layer_is_reproducible() {
     assert_eq!(modlayer(&["apply", &oci(&a, "base")]).0, 0);
     assert_eq!(modlayer(&["apply", &oci(&b, "base")]).0, 0);
     let top = |img: &Path| -> Value {
-        let index: Value =
-            serde_json::from_slice(&std::fs::read(img.join("index.json")).unwrap()).unwrap();
-        let m = index["manifests"][0]["digest"]
-            .as_str()
-            .unwrap()
-            .trim_start_matches("sha256:")
-            .to_string();
-        let manifest: Value =
-            serde_json::from_slice(&std::fs::read(img.join("blobs/sha256").join(m)).unwrap())
-                .unwrap();
-        manifest["layers"]
+        top_manifest(img)["layers"]
             .as_array()
             .unwrap()
             .last()
@@ -249,15 +252,9 @@ fn hostile_layouts_are_refused_with_nothing_changed() {
     let dir = tempfile::tempdir().unwrap();
     // A layer blob whose bytes do not match its digest: verify exit 2.
     let img = base_image(dir.path());
-    let index: Value =
-        serde_json::from_slice(&std::fs::read(img.join("index.json")).unwrap()).unwrap();
-    let m = index["manifests"][0]["digest"]
-        .as_str()
-        .unwrap()
-        .trim_start_matches("sha256:")
-        .to_string();
-    let manifest: Value =
-        serde_json::from_slice(&std::fs::read(img.join("blobs/sha256").join(&m)).unwrap()).unwrap();
+    let index = json_at(&img.join("index.json"));
+    let manifest_path = blob(&img, &index["manifests"][0]);
+    let manifest = json_at(&manifest_path);
     let layer = manifest["layers"][0]["digest"]
         .as_str()
         .unwrap()
@@ -272,7 +269,6 @@ fn hostile_layouts_are_refused_with_nothing_changed() {
     assert_eq!(code, 2, "{err}");
     assert!(err.contains(&layer[..12]), "{err}");
     // A manifest blob that does not match: apply exit 2, nothing changed.
-    let manifest_path = img.join("blobs/sha256").join(&m);
     let mut mbytes = std::fs::read(&manifest_path).unwrap();
     mbytes.push(b' ');
     std::fs::write(&manifest_path, &mbytes).unwrap();
@@ -310,9 +306,7 @@ fn multi_platform_index() {
     let dir = tempfile::tempdir().unwrap();
     let img = base_image(dir.path());
     // Turn the image into a two-platform index (both platforms share the manifest's layers).
-    let index: Value =
-        serde_json::from_slice(&std::fs::read(img.join("index.json")).unwrap()).unwrap();
-    let desc = index["manifests"][0].clone();
+    let desc = json_at(&img.join("index.json"))["manifests"][0].clone();
     let mut amd = desc.clone();
     amd.as_object_mut().unwrap().remove("annotations");
     amd["platform"] = json!({"os": "linux", "architecture": "amd64"});
@@ -401,28 +395,17 @@ fn docker_media_types_are_kept() {
     assert_eq!(code, 0, "{err}");
     let (code, out, err) = modlayer(&["verify", "--strict", &oci(&img, "v1")]);
     assert_eq!(code, 0, "{out}{err}");
-    let index: Value =
-        serde_json::from_slice(&std::fs::read(img.join("index.json")).unwrap()).unwrap();
+    let index = json_at(&img.join("index.json"));
     assert_eq!(
         index["manifests"][0]["mediaType"],
         "application/vnd.docker.distribution.manifest.v2+json"
     );
-    let m = index["manifests"][0]["digest"]
-        .as_str()
-        .unwrap()
-        .trim_start_matches("sha256:")
-        .to_string();
-    let manifest: Value = serde_json::from_slice(&std::fs::read(blobs.join(m)).unwrap()).unwrap();
+    let manifest = top_manifest(&img);
     assert_eq!(
         manifest["layers"][1]["mediaType"],
         "application/vnd.docker.image.rootfs.diff.tar.gzip"
     );
-    let c = manifest["config"]["digest"]
-        .as_str()
-        .unwrap()
-        .trim_start_matches("sha256:")
-        .to_string();
-    let config: Value = serde_json::from_slice(&std::fs::read(blobs.join(c)).unwrap()).unwrap();
+    let config = json_at(&blob(&img, &manifest["config"]));
     assert_eq!(config["rootfs"]["diff_ids"].as_array().unwrap().len(), 2);
     assert_eq!(config["history"].as_array().unwrap().len(), 2);
     assert!(config["history"][1]["created_by"]
