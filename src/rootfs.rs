@@ -14,6 +14,15 @@ use crate::modstate::{
 /// kernel command line.
 pub const BOOT_ENTRIES: &str = "/boot/loader/entries";
 
+/// bootc's kernel arguments carried in the image (`*.toml` with `kargs = [...]`), appended to the
+/// command line at install and upgrade.
+pub const BOOTC_KARGS: &str = "/usr/lib/bootc/kargs.d";
+
+/// Whether a path is a source of kernel arguments rather than a configuration file.
+fn is_cmdline_source(path: &str) -> bool {
+    path.starts_with(BOOT_ENTRIES) || path.starts_with(BOOTC_KARGS)
+}
+
 /// Largest configuration file the collector keeps (modprobe.d files are a few hundred bytes).
 const MAX_KEPT: u64 = 1 << 20;
 
@@ -52,6 +61,25 @@ pub fn resolve_link(path: &str, target: &str) -> String {
         }
     }
     format!("/{}", parts.join("/"))
+}
+
+/// The kernel arguments of a bootc `kargs.d` file (`kargs = ["a=b c", …]`), whatever its
+/// `match-architectures` (an argument that blocks the module on any architecture is worth
+/// reporting). A file that is not TOML yields none: bootc refuses it at install.
+fn bootc_kargs(bytes: &[u8]) -> Vec<String> {
+    let Ok(text) = std::str::from_utf8(bytes) else {
+        return Vec::new();
+    };
+    let Ok(doc) = text.parse::<toml::Table>() else {
+        return Vec::new();
+    };
+    doc.get("kargs")
+        .and_then(toml::Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(toml::Value::as_str)
+        .flat_map(split_kernel_args)
+        .collect()
 }
 
 /// Where following links from a path ends.
@@ -149,7 +177,9 @@ impl Collector {
         {
             return Interest::Contents;
         }
-        if dir == BOOT_ENTRIES && name.ends_with(".conf") {
+        if (dir == BOOT_ENTRIES && name.ends_with(".conf"))
+            || (dir == BOOTC_KARGS && name.ends_with(".toml"))
+        {
             return Interest::Contents;
         }
         if let Some((_, inner)) = kernel_of(path) {
@@ -184,7 +214,7 @@ impl Collector {
             return;
         }
         let Some(bytes) = bytes else { return };
-        if path.starts_with(BOOT_ENTRIES) {
+        if is_cmdline_source(path) {
             self.boot
                 .insert(path.to_string(), (bytes, origin.to_string()));
             return;
@@ -211,7 +241,7 @@ impl Collector {
     /// whole file state is known ([`Collector::finish`]; a reader that has not kept the target
     /// reads again with [`Collector::want`] for [`Collector::missing_link_targets`]).
     pub fn symlink(&mut self, path: &str, target: &str, origin: &str) {
-        if self.interest(path) != Interest::Contents || path.starts_with(BOOT_ENTRIES) {
+        if self.interest(path) != Interest::Contents || is_cmdline_source(path) {
             return;
         }
         let content = if target == "/dev/null" {
@@ -271,7 +301,7 @@ impl Collector {
     /// An entry whose contents cannot be read safely or at all (too large, a device, a hardlink out
     /// of reach): recorded as not visible.
     pub fn unknown(&mut self, path: &str, why: &str, origin: &str) {
-        if self.interest(path) == Interest::Contents && !path.starts_with(BOOT_ENTRIES) {
+        if self.interest(path) == Interest::Contents && !is_cmdline_source(path) {
             self.files.insert(
                 path.to_string(),
                 Entry {
@@ -397,6 +427,12 @@ impl Collector {
             view.files.insert(path, entry);
         }
         for (path, (bytes, origin)) in &self.boot {
+            if path.starts_with(BOOTC_KARGS) {
+                for arg in bootc_kargs(bytes) {
+                    view.kernel_args.push((arg, format!("{path} ({origin})")));
+                }
+                continue;
+            }
             for line in String::from_utf8_lossy(bytes).lines() {
                 let line = line.trim();
                 if let Some(opts) = line.strip_prefix("options") {
@@ -595,6 +631,20 @@ mod tests {
             "link targets are not config files"
         );
         assert_eq!(resolve_link("/etc/a/b.conf", "../../../../x"), "/x");
+    }
+
+    #[test]
+    fn bootc_kernel_arguments() {
+        let mut c = Collector::new(&sctp());
+        let path = "/usr/lib/bootc/kargs.d/10-site.toml";
+        assert_eq!(c.interest(path), Interest::Contents);
+        assert_eq!(c.interest("/usr/lib/bootc/kargs.d/README"), Interest::None);
+        c.file(path, Some(b"kargs = [\"quiet module_blacklist=sctp\", \"nosmt\"]\nmatch-architectures = [\"x86_64\"]\n".to_vec()), None, "layer 3");
+        let v = c.finish();
+        let args: Vec<&str> = v.kernel_args.iter().map(|(a, _)| a.as_str()).collect();
+        assert_eq!(args, ["quiet", "module_blacklist=sctp", "nosmt"]);
+        assert!(v.kernel_args[1].1.contains("10-site.toml"));
+        assert!(bootc_kargs(b"kargs = not toml [").is_empty());
     }
 
     #[test]

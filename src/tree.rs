@@ -26,7 +26,7 @@ use rustix::io::Errno;
 use crate::layer::Layer;
 use crate::modstate::{MODPROBE_DIRS, MODULES_LOAD_DIRS};
 use crate::report::{assess, TargetReport};
-use crate::rootfs::{Collector, Interest, BOOT_ENTRIES};
+use crate::rootfs::{Collector, Interest, BOOTC_KARGS, BOOT_ENTRIES};
 
 /// Largest `modules.dep` / `modules.builtin` read (a RHEL `modules.dep` is a few hundred KiB).
 const MAX_INDEX: u64 = 64 << 20;
@@ -442,6 +442,7 @@ impl Tree {
             self.collect_conf_dir(&map_etc(dir, etc), collector)?;
         }
         self.collect_conf_dir(BOOT_ENTRIES, collector)?;
+        self.collect_conf_dir(BOOTC_KARGS, collector)?;
         self.collect_kernels(collector)
     }
 
@@ -466,7 +467,8 @@ impl Tree {
         Ok(())
     }
 
-    /// Every `*.conf` entry of a configuration directory (a missing directory is fine).
+    /// Every entry of a configuration directory the collector wants (`*.conf`; `*.toml` for bootc
+    /// kernel arguments); a missing directory is fine.
     fn collect_conf_dir(&self, dir: &str, collector: &mut Collector) -> Result<()> {
         let Some(dir_fd) = self.open_dir_opt(dir)? else {
             return Ok(());
@@ -474,7 +476,7 @@ impl Tree {
         let entries =
             list(&dir_fd).with_context(|| format!("{}: {dir}: cannot list", self.name))?;
         for (cname, d_type) in entries {
-            if !cname.to_bytes().ends_with(b".conf") {
+            if !cname.to_bytes().ends_with(b".conf") && !cname.to_bytes().ends_with(b".toml") {
                 continue;
             }
             let Ok(name) = cname.to_str() else {

@@ -711,3 +711,32 @@ fn cli_unreadable_config() {
 fn cli_not_a_tree() {
     not_a_tree(Via::Cli);
 }
+
+/// bootc images carry kernel arguments in /usr/lib/bootc/kargs.d/*.toml.
+#[test]
+fn bootc_kargs_are_kernel_arguments() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    std::fs::create_dir_all(root.join("usr/lib/bootc/kargs.d")).unwrap();
+    std::fs::create_dir_all(root.join("etc/modprobe.d")).unwrap();
+    std::fs::write(
+        root.join("etc/modprobe.d/sctp-blacklist.conf"),
+        common::rhel_blacklist(),
+    )
+    .unwrap();
+    let run = |args: &[&str]| common::modlayer().args(args).arg(root).output().unwrap();
+    assert!(run(&["apply"]).status.success());
+    assert_eq!(run(&["verify"]).status.code(), Some(0));
+    std::fs::write(
+        root.join("usr/lib/bootc/kargs.d/10-hardening.toml"),
+        "kargs = [\"module_blacklist=sctp,dccp\"]\n",
+    )
+    .unwrap();
+    let out = run(&["verify", "--format", "json"]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("kernel-arg-module-blacklist") && text.contains("10-hardening.toml"),
+        "{text}"
+    );
+}
