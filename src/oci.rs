@@ -364,7 +364,7 @@ impl Layout {
         layer: &Layer,
         wanted: &std::collections::BTreeSet<String>,
     ) -> Result<Collector> {
-        let progress = progress_bar(
+        let progress = crate::fsutil::progress_bar(
             layers
                 .iter()
                 .filter_map(|l| l.get("size").and_then(Value::as_u64))
@@ -481,21 +481,6 @@ fn bail_delta(target: &str) -> Result<LayerDelta> {
 fn short(digest: &str) -> &str {
     let hex = digest.strip_prefix("sha256:").unwrap_or(digest);
     &hex[..hex.len().min(12)]
-}
-
-/// A progress bar on standard error for long work; hidden when stderr is not a terminal.
-fn progress_bar(total: u64) -> indicatif::ProgressBar {
-    use std::io::IsTerminal;
-    if !std::io::stderr().is_terminal() || total < (64 << 20) {
-        return indicatif::ProgressBar::hidden();
-    }
-    let bar = indicatif::ProgressBar::new(total);
-    if let Ok(style) = indicatif::ProgressStyle::with_template(
-        "{bar:40} {bytes}/{total_bytes} {bytes_per_sec} {eta}",
-    ) {
-        bar.set_style(style);
-    }
-    bar
 }
 
 /// `modlayer verify oci:DIR[:TAG]`: one report per platform.

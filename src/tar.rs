@@ -1382,7 +1382,12 @@ fn open(path: &Path) -> Result<(BufReader<std::fs::File>, Compression)> {
 pub fn apply_stream(path: &Path, out: &mut dyn Write, layer: &Layer) -> Result<Vec<String>> {
     let shown = path.display().to_string();
     let (input, c) = open(path)?;
-    rewrite_compressed(input, c, out, layer).with_context(|| shown)
+    let size = input.get_ref().metadata().map(|m| m.len()).unwrap_or(0);
+    let progress = crate::fsutil::progress_bar(size);
+    let changes =
+        rewrite_compressed(progress.wrap_read(input), c, out, layer).with_context(|| shown);
+    progress.finish_and_clear();
+    changes
 }
 
 /// What `apply` on a tar target would change, without writing or compressing anything (a dry run).
