@@ -126,6 +126,16 @@ pub fn assess(
             ),
         ));
     }
+    if ev.loads.is_empty() && ev.blocks.is_empty() && ev.unknown.is_empty() {
+        findings.push(Finding::new(
+            Severity::Info,
+            "autoload-only",
+            format!(
+                "nothing blocks {m}, so the first {m} socket loads it on demand; it is just not loaded at boot",
+                m = layer.module
+            ),
+        ));
+    }
     findings.extend(
         ev.loads
             .iter()
@@ -258,5 +268,42 @@ impl TargetReport {
             files: Vec::new(),
             findings: vec![Finding::new(Severity::Error, "bad-input", message)],
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::modstate::{Content, Entry};
+
+    #[test]
+    fn autoload_only_is_told_apart_from_blocked() {
+        let layer = Layer::builtin("sctp").unwrap();
+        let mut view = NodeView::rhcos(&layer);
+        let codes = |v: &NodeView| -> Vec<String> {
+            assess("t", "ignition", None, v, &layer, Vec::new())
+                .findings
+                .into_iter()
+                .map(|f| f.code)
+                .collect()
+        };
+        assert!(!codes(&view).contains(&"autoload-only".to_string()));
+        view.files.insert(
+            "/etc/modprobe.d/sctp-blacklist.conf".into(),
+            Entry {
+                content: Content::File {
+                    bytes: Vec::new(),
+                    mode: Some(0o644),
+                },
+                origin: "t".into(),
+            },
+        );
+        let c = codes(&view);
+        assert!(
+            c.contains(&"autoload-only".to_string())
+                && c.contains(&"module-not-listed".to_string()),
+            "{c:?}"
+        );
+        assert!(!assess("t", "ignition", None, &view, &layer, Vec::new()).enabled);
     }
 }
