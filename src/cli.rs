@@ -488,14 +488,16 @@ fn apply_one(t: &str, args: &ApplyArgs, layer: &Layer, out: &Output) -> Result<V
     }
     match kind {
         Some(Kind::Tree) => {
-            let changes = crate::tree::apply_tree(t, layer, args.dry_run)?;
+            let written = crate::tree::apply_tree(t, layer, args.dry_run)?;
+            let changes: Vec<String> = written.iter().map(|w| w.what.clone()).collect();
             report_changes(t, &changes, args.dry_run, out)?;
-            // Changes read "create PATH" / "replace PATH …", PATH inside the tree.
+            if args.dry_run {
+                return Ok(Vec::new());
+            }
             let root = std::path::Path::new(t);
-            return Ok(changes
+            return Ok(written
                 .iter()
-                .filter_map(|c| c.split_whitespace().nth(1))
-                .map(|p| root.join(p.trim_start_matches('/')))
+                .map(|w| root.join(w.path.trim_start_matches('/')))
                 .collect());
         }
         Some(Kind::Oci) => {

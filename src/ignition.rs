@@ -935,14 +935,6 @@ pub fn overlay_merged(
     }
 }
 
-impl Finding {
-    /// The same finding with an origin.
-    pub fn with_origin(mut self, origin: &str) -> Finding {
-        self.origin = Some(origin.to_string());
-        self
-    }
-}
-
 /// What Ignition leaves at a file entry's path: `Ok(None)` when it leaves the existing file alone.
 fn file_content(
     node: &Value,

@@ -179,8 +179,8 @@ impl Layout {
         Ok(self.dir.join("blobs").join("sha256").join(hex))
     }
 
-    /// Read a JSON blob named by a descriptor, checking its size and digest.
-    fn json_blob(&self, desc: &Value) -> Result<Value> {
+    /// Open the blob a descriptor names (`what` names it in the error when it is missing).
+    fn open_blob<'d>(&self, desc: &'d Value, what: &str) -> Result<(&'d str, std::fs::File)> {
         let digest = desc
             .get("digest")
             .and_then(Value::as_str)
@@ -188,11 +188,17 @@ impl Layout {
         let path = self.blob_path(digest)?;
         let f = std::fs::File::open(&path).with_context(|| {
             format!(
-                "{}: blob {digest} is missing ({})",
+                "{}: {what} {digest} is missing ({})",
                 self.target,
                 path.display()
             )
         })?;
+        Ok((digest, f))
+    }
+
+    /// Read a JSON blob named by a descriptor, checking its size and digest.
+    fn json_blob(&self, desc: &Value) -> Result<Value> {
+        let (digest, f) = self.open_blob(desc, "blob")?;
         let mut bytes = Vec::new();
         f.take(MAX_JSON_BLOB + 1)
             .read_to_end(&mut bytes)
@@ -412,18 +418,7 @@ impl Layout {
         wanted: &std::collections::BTreeSet<String>,
         progress: &indicatif::ProgressBar,
     ) -> Result<LayerDelta> {
-        let digest = desc
-            .get("digest")
-            .and_then(Value::as_str)
-            .unwrap_or_default();
-        let path = self.blob_path(digest)?;
-        let file = std::fs::File::open(&path).with_context(|| {
-            format!(
-                "{}: layer {i} blob {digest} is missing ({})",
-                self.target,
-                path.display()
-            )
-        })?;
+        let (digest, file) = self.open_blob(desc, &format!("layer {i} blob"))?;
         let mut outer =
             Hashing::new(progress.wrap_read(std::io::BufReader::with_capacity(1 << 20, file)));
         let mut head = [0u8; 4];

@@ -56,6 +56,12 @@ impl Finding {
         self
     }
 
+    /// The same finding with an origin.
+    pub fn with_origin(mut self, origin: &str) -> Finding {
+        self.origin = Some(origin.to_string());
+        self
+    }
+
     fn from_cause(severity: Severity, c: &Cause) -> Finding {
         Finding {
             severity,

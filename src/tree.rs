@@ -286,7 +286,7 @@ impl Tree {
     ///
     /// Every layer file is checked before anything is written, so a refusal (a directory at a layer
     /// path, a file where a directory must be) leaves the tree unchanged.
-    pub fn apply(&self, layer: &Layer, dry_run: bool) -> Result<Vec<String>> {
+    pub fn apply(&self, layer: &Layer, dry_run: bool) -> Result<Vec<Written>> {
         let etc = self.etc_dir()?;
         let mut changes = Vec::new();
         for f in &layer.files {
@@ -305,7 +305,13 @@ impl Tree {
                 self.write(&c.path, &c.bytes, c.mode)?;
             }
         }
-        Ok(changes.into_iter().map(|c| c.what).collect())
+        Ok(changes
+            .into_iter()
+            .map(|c| Written {
+                path: c.path,
+                what: c.what,
+            })
+            .collect())
     }
 
     /// What writing `bytes`/`mode` at `path` changes (`None`: already there), or why it cannot.
@@ -765,8 +771,17 @@ fn fill_temp(fd: OwnedFd, bytes: &[u8], mode: u32) -> std::io::Result<()> {
     file.sync_all()
 }
 
+/// One file a tree apply writes (or, in a dry run, would write).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Written {
+    /// Node path in the tree (after the ostree `/etc` → `/usr/etc` mapping).
+    pub path: String,
+    /// For people: `create /etc/…`, `replace /etc/…`.
+    pub what: String,
+}
+
 /// `modlayer apply` on a tree target (changes, for the caller to print).
-pub fn apply_tree(target: &str, layer: &Layer, dry_run: bool) -> Result<Vec<String>> {
+pub fn apply_tree(target: &str, layer: &Layer, dry_run: bool) -> Result<Vec<Written>> {
     Tree::open(Path::new(target))?.apply(layer, dry_run)
 }
 

@@ -77,7 +77,9 @@ fn applied_tree() -> tempfile::TempDir {
 fn apply(via: Via, root: &Path, dry_run: bool) -> Result<Vec<String>, String> {
     let target = root.to_str().unwrap();
     match via {
-        Via::Lib => apply_tree(target, &sctp(), dry_run).map_err(|e| format!("{e:#}")),
+        Via::Lib => apply_tree(target, &sctp(), dry_run)
+            .map(|w| w.into_iter().map(|c| c.what).collect())
+            .map_err(|e| format!("{e:#}")),
         Via::Cli => {
             let mut cmd = common::modlayer();
             cmd.arg("apply");
