@@ -6,7 +6,7 @@ use std::path::Path;
 
 use anyhow::{bail, Context, Result};
 
-use crate::jsontext::MAX_CONFIG_BYTES;
+use crate::formats::json::MAX_CONFIG_BYTES;
 
 /// Read a config file (or standard input for `-`), refusing anything over [`MAX_CONFIG_BYTES`].
 pub fn read_config(target: &str) -> Result<Vec<u8>> {

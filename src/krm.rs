@@ -14,13 +14,14 @@ use std::io::{Read, Write};
 use anyhow::{bail, Context, Result};
 use serde_json::{json, Map, Value};
 
+use crate::findings::{Code, Severity};
+use crate::formats::json::MAX_CONFIG_BYTES;
+use crate::formats::yaml;
 use crate::ignition::Spec;
-use crate::installdir::{self, Inventory, Manifest, Pool};
-use crate::jsontext::MAX_CONFIG_BYTES;
 use crate::layer::{Layer, DEFAULT_LAYER};
-use crate::machineconfig::{self, openshift, API_VERSION};
-use crate::report::{Severity, TargetReport};
-use crate::yaml;
+use crate::mco::{self, openshift, API_VERSION};
+use crate::report::TargetReport;
+use crate::targets::installdir::{self, Inventory, Manifest, Pool};
 
 /// `apiVersion` of the function's own config kind.
 pub const FUNCTION_API_VERSION: &str = "modlayer.dev/v1alpha1";
@@ -305,7 +306,7 @@ fn add_machineconfigs(items: &mut Vec<Value>, cfg: &FunctionConfig, results: &mu
         .unwrap_or(Spec { major: 3, minor: 2 });
     for role in &cfg.roles {
         let name = installdir::machineconfig_name(&cfg.layer, role);
-        let mut desired = machineconfig::layer_machineconfig(&cfg.layer, role, &name, spec);
+        let mut desired = mco::layer_machineconfig(&cfg.layer, role, &name, spec);
         match items.iter().position(|i| is_machineconfig(i, &name)) {
             Some(i) if content_of(&items[i]) == content_of(&desired) => {}
             Some(i) => {
@@ -375,7 +376,7 @@ fn verify_items(items: &[Value], cfg: &FunctionConfig, results: &mut Vec<Value>)
     // Pools may live outside this ResourceList: a role label no pool here selects is worth a look,
     // not a failure of this function.
     for f in &mut inv.findings {
-        if f.code == "machineconfig-unknown-role" || f.code == "machineconfig-no-role" {
+        if f.code == Code::MachineconfigUnknownRole || f.code == Code::MachineconfigNoRole {
             f.severity = Severity::Warning;
         }
     }

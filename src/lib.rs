@@ -1,26 +1,33 @@
 //! modlayer: turn on kernel modules that Fedora CoreOS and RHEL CoreOS ship blacklisted (SCTP
 //! first), offline, on every artifact nodes are built from, and prove what a node will boot with.
 //!
-//! One funnel: a [`layer::Layer`] (what must be true) meets a target ([`target::Kind`]). `apply`
-//! patches the target in its own format; `verify` reads the target into a [`modstate::NodeView`],
-//! which [`modstate::evaluate`] — the one place that knows kmod and systemd rules — judges, and
-//! [`report`] renders.
+//! One funnel: `CLI -> Target -> View -> evaluate -> Report`.
+//!
+//! | module | what it holds |
+//! | --- | --- |
+//! | [`cli`] | the command line: clap definitions, one file per command |
+//! | [`layer`] | what must be true: the files that switch a module on |
+//! | [`targets`] | one module per target kind behind the [`targets::Target`] trait |
+//! | [`mco`] | the one inventory of MachineConfigs and pools, and the one pool render |
+//! | [`ignition`] | Ignition configs: specs, checks, the layer's entries, merge |
+//! | [`node`] | the view of a booted node, the kmod/systemd rules and the one evaluation |
+//! | [`findings`] | the finding codes, each with its severity and description |
+//! | [`report`] | a view judged into a report, as text or JSON |
+//! | [`krm`] | the KRM function (kustomize, kpt) |
+//! | [`formats`] | JSON and YAML readers that keep positions; data URLs, gzip, hashes |
+//! | [`tar`] | tar archives: read, write, rewrite, compress |
+//! | [`fsutil`] | reading inputs and writing outputs atomically |
 
 pub mod cli;
-pub mod encoding;
+pub mod findings;
+pub mod formats;
 pub mod fsutil;
 pub mod ignition;
-pub mod installdir;
-pub mod jsontext;
 pub mod krm;
 pub mod layer;
-pub mod machineconfig;
-pub mod modstate;
-pub mod oci;
+pub mod mco;
+pub mod node;
 pub mod render;
 pub mod report;
-pub mod rootfs;
 pub mod tar;
-pub mod target;
-pub mod tree;
-pub mod yaml;
+pub mod targets;

@@ -2,7 +2,7 @@
 
 use crate::cli::Variant;
 use crate::layer::Layer;
-use crate::machineconfig::ROLE_LABEL;
+use crate::mco::ROLE_LABEL;
 
 /// A Butane config equivalent to the layer: one document per role for the openshift variant.
 pub fn butane(layer: &Layer, variant: Variant, roles: &[String], release: (u32, u32)) -> String {

@@ -4,74 +4,9 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
+use crate::findings::{Code, Finding, Severity};
 use crate::layer::Layer;
-use crate::modstate::{
-    compare_layer, evaluate, Cause, Evaluation, FileCheck, FileStatus, NodeView,
-};
-
-/// How serious a finding is. Any `Error` means the module will not be loaded.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Severity {
-    /// For information.
-    Info,
-    /// Worth a look; does not change the verdict.
-    Warning,
-    /// The module will not be loaded (or the node will not boot the config).
-    Error,
-}
-
-/// One thing verify found.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct Finding {
-    /// How serious.
-    pub severity: Severity,
-    /// Stable kebab-case code.
-    pub code: String,
-    /// For people.
-    pub message: String,
-    /// The node path or the config location involved.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub path: Option<String>,
-    /// What decided it (file and JSON path, MachineConfig, layer…).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub origin: Option<String>,
-}
-
-impl Finding {
-    /// A finding with no path or origin.
-    pub fn new(severity: Severity, code: &str, message: impl Into<String>) -> Finding {
-        Finding {
-            severity,
-            code: code.to_string(),
-            message: message.into(),
-            path: None,
-            origin: None,
-        }
-    }
-
-    /// The same finding with a path.
-    pub fn at(mut self, path: impl Into<String>) -> Finding {
-        self.path = Some(path.into());
-        self
-    }
-
-    /// The same finding with an origin.
-    pub fn with_origin(mut self, origin: &str) -> Finding {
-        self.origin = Some(origin.to_string());
-        self
-    }
-
-    fn from_cause(severity: Severity, c: &Cause) -> Finding {
-        Finding {
-            severity,
-            code: c.code.to_string(),
-            message: c.message.clone(),
-            path: c.path.clone(),
-            origin: c.origin.clone(),
-        }
-    }
-}
+use crate::node::{compare_layer, evaluate, Evaluation, FileCheck, FileStatus, NodeView};
 
 /// The verify result for one target (and, for several pools, one pool of it).
 #[derive(Clone, Debug, Serialize)]
@@ -112,20 +47,10 @@ pub fn assess(
 ) -> TargetReport {
     let ev: Evaluation = evaluate(view, &layer.module);
     let files = compare_layer(view, layer);
-    findings.extend(
-        ev.blocks
-            .iter()
-            .map(|c| Finding::from_cause(Severity::Error, c)),
-    );
-    findings.extend(
-        ev.unknown
-            .iter()
-            .map(|c| Finding::from_cause(Severity::Error, c)),
-    );
+    findings.extend(ev.blocks.iter().cloned());
+    findings.extend(ev.unknown.iter().cloned());
     if ev.loads.is_empty() {
-        findings.push(Finding::new(
-            Severity::Error,
-            "module-not-listed",
+        findings.push(Finding::new(Code::ModuleNotListed,
             format!(
                 "nothing lists {} for loading at boot (no modules-load.d entry, no modules_load= argument)",
                 layer.module
@@ -133,24 +58,16 @@ pub fn assess(
         ));
     }
     if ev.loads.is_empty() && ev.blocks.is_empty() && ev.unknown.is_empty() {
-        findings.push(Finding::new(
-            Severity::Info,
-            "autoload-only",
+        findings.push(Finding::new(Code::AutoloadOnly,
             format!(
                 "nothing blocks {m}, so the first {m} socket loads it on demand; it is just not loaded at boot",
                 m = layer.module
             ),
         ));
     }
-    findings.extend(
-        ev.loads
-            .iter()
-            .map(|c| Finding::from_cause(Severity::Info, c)),
-    );
+    findings.extend(ev.loads.iter().cloned());
     if view.kernels.is_none() {
-        findings.push(Finding::new(
-            Severity::Info,
-            "kernel-not-visible",
+        findings.push(Finding::new(Code::KernelNotVisible,
             format!(
                 "this target carries no kernel: the image must ship the {} module (RHEL CoreOS does; Fedora CoreOS lacks kernel-modules-extra)",
                 layer.module
@@ -160,12 +77,11 @@ pub fn assess(
     for c in &files {
         let (code, what) = match c.status {
             FileStatus::Identical => continue,
-            FileStatus::Differs => ("layer-file-differs", "differs from the layer"),
-            FileStatus::Missing => ("layer-file-missing", "is not written"),
-            FileStatus::Unknown => ("layer-file-unknown", "cannot be seen offline"),
+            FileStatus::Differs => (Code::LayerFileDiffers, "differs from the layer"),
+            FileStatus::Missing => (Code::LayerFileMissing, "is not written"),
+            FileStatus::Unknown => (Code::LayerFileUnknown, "cannot be seen offline"),
         };
         let mut f = Finding::new(
-            Severity::Warning,
             code,
             format!(
                 "{} {what} (layer sha256 {} mode {}, node sha256 {} mode {})",
@@ -272,7 +188,7 @@ impl TargetReport {
             enabled: false,
             identical: false,
             files: Vec::new(),
-            findings: vec![Finding::new(Severity::Error, "bad-input", message)],
+            findings: vec![Finding::new(Code::BadInput, message)],
         }
     }
 }
@@ -280,7 +196,7 @@ impl TargetReport {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::modstate::{Content, Entry};
+    use crate::node::{Content, Entry};
 
     #[test]
     fn autoload_only_is_told_apart_from_blocked() {
@@ -290,7 +206,7 @@ mod tests {
             assess("t", "ignition", None, v, &layer, Vec::new())
                 .findings
                 .into_iter()
-                .map(|f| f.code)
+                .map(|f| f.code.to_string())
                 .collect()
         };
         assert!(!codes(&view).contains(&"autoload-only".to_string()));

@@ -8,13 +8,14 @@ use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
 use base64::Engine;
+use modlayer::findings::Severity;
 use modlayer::ignition::Spec;
-use modlayer::installdir::{
+use modlayer::layer::Layer;
+use modlayer::mco;
+use modlayer::report::TargetReport;
+use modlayer::targets::installdir::{
     apply_dir, detect_stage, verify_dir, DirApply, Inventory, Manifest, Stage,
 };
-use modlayer::layer::Layer;
-use modlayer::machineconfig;
-use modlayer::report::{Severity, TargetReport};
 use serde_json::{json, Value};
 
 const WORKER_MC: &str = "openshift/99_openshift-machineconfig_load-sctp-module-worker.yaml";
@@ -90,7 +91,7 @@ fn opts(roles: &[&str]) -> DirApply {
 }
 
 fn render(role: &str, spec: &str) -> Vec<u8> {
-    machineconfig::render(
+    mco::render(
         &sctp(),
         &[role.to_string()],
         None,
@@ -135,7 +136,7 @@ fn errors(r: &TargetReport) -> Vec<(String, String)> {
     r.findings
         .iter()
         .filter(|f| f.severity == Severity::Error)
-        .map(|f| (f.code.clone(), f.origin.clone().unwrap_or_default()))
+        .map(|f| (f.code.to_string(), f.origin.clone().unwrap_or_default()))
         .collect()
 }
 
@@ -374,7 +375,7 @@ fn a_custom_pool_renders_worker_configs_first() {
     add_extra(&dir, "infra-machineconfigpool.yaml");
     add_extra(&dir, "99_openshift-machineconfig_00-infra-chrony.yaml");
     apply_dir(&dir, &sctp(), &DirApply::default()).unwrap();
-    let manifests = modlayer::installdir::read_dir_manifests(&dir).unwrap();
+    let manifests = modlayer::targets::installdir::read_dir_manifests(&dir).unwrap();
     let inv = Inventory::read(&manifests);
     assert_eq!(
         inv.render_order("infra"),
@@ -628,7 +629,7 @@ fn ign_file(config: &[u8], path: &str) -> Option<Vec<u8>> {
     assert_eq!(f["mode"], json!(420), "{f}");
     assert_eq!(f["overwrite"], json!(true), "{f}");
     let src = f["contents"]["source"].as_str()?;
-    Some(modlayer::encoding::decode_data_url(src).unwrap())
+    Some(modlayer::formats::encoding::decode_data_url(src).unwrap())
 }
 
 #[test]
@@ -756,7 +757,7 @@ fn patch_pointers_patches_master_and_worker_ign_too() {
 #[test]
 fn inventory_reads_json_and_multi_document_manifests() {
     let mc = String::from_utf8(render("worker", "3.2.0")).unwrap();
-    let json_mc = serde_json::to_vec(&machineconfig::layer_machineconfig(
+    let json_mc = serde_json::to_vec(&mco::layer_machineconfig(
         &sctp(),
         "master",
         "load-sctp-module-master",

@@ -5,11 +5,11 @@ mod common;
 
 use std::path::Path;
 
+use modlayer::formats::yaml;
 use modlayer::ignition::Spec;
 use modlayer::krm;
 use modlayer::layer::Layer;
-use modlayer::machineconfig;
-use modlayer::yaml;
+use modlayer::mco;
 use serde_json::{json, Value};
 
 fn testdata(rel: &str) -> Vec<u8> {
@@ -51,7 +51,7 @@ fn input_items() -> Vec<Value> {
 
 /// The MachineConfig `render machineconfig --role R` makes, as a JSON object.
 fn layer_mc(role: &str, spec: &str) -> Value {
-    machineconfig::layer_machineconfig(
+    mco::layer_machineconfig(
         &Layer::builtin("sctp").unwrap(),
         role,
         &format!("load-sctp-module-{role}"),

@@ -2,7 +2,7 @@
 //! says enabled with every layer file identical.
 
 use modlayer::layer::Layer;
-use modlayer::target::{apply_file, verify_file, Kind};
+use modlayer::targets::{apply_file, verify_file, Kind};
 use proptest::prelude::*;
 use serde_json::{json, Value};
 
@@ -121,7 +121,7 @@ proptest! {
             "metadata": {"name": "gen", "labels": {"machineconfiguration.openshift.io/role": "worker"}},
             "spec": {"config": config},
         });
-        let text = modlayer::yaml::to_yaml(&mc);
+        let text = modlayer::formats::yaml::to_yaml(&mc);
         let once = apply_file("gen.yaml", Kind::Machineconfig, text.as_bytes(), &layer, &[]).unwrap();
         let twice = apply_file("gen.yaml", Kind::Machineconfig, &once.bytes, &layer, &[]).unwrap();
         prop_assert_eq!(&twice.bytes, &once.bytes);

@@ -11,8 +11,8 @@ use std::process::Command;
 
 use common::{run_ok, ORACLE_TIMEOUT, SYSTEM_PYTHON};
 use modlayer::layer::Layer;
-use modlayer::modstate::RHEL_SCTP_BLACKLIST;
-use modlayer::rootfs::LayerDelta;
+use modlayer::node::collect::LayerDelta;
+use modlayer::node::RHEL_SCTP_BLACKLIST;
 use modlayer::tar::{
     apply_stream, collect, decompress, detect_compression, layer_tar, render_tar, rewrite,
     verify_tar, Compression,
@@ -668,11 +668,11 @@ fn links_at_and_to_layer_paths() {
     let v = delta.entries.finish();
     assert!(matches!(
         &v.files["/etc/modprobe.d/sctp-blacklist.conf"].content,
-        modlayer::modstate::Content::File { bytes, .. } if bytes == RHEL_SCTP_BLACKLIST
+        modlayer::node::Content::File { bytes, .. } if bytes == RHEL_SCTP_BLACKLIST
     ));
     assert_eq!(
         v.files["/etc/modules-load.d/sctp-load.conf"].content,
-        modlayer::modstate::Content::Mask
+        modlayer::node::Content::Mask
     );
 }
 

@@ -1,5 +1,5 @@
 //! The `tree` target: a directory holding an OS root file system. Every scenario runs through the
-//! library (`modlayer::tree`) and through the `modlayer` binary (`modlayer apply DIR`,
+//! library (`modlayer::targets::tree`) and through the `modlayer` binary (`modlayer apply DIR`,
 //! `modlayer verify DIR`); both must agree on files, bytes, modes and exit statuses.
 
 mod common;
@@ -9,8 +9,8 @@ use std::os::unix::fs::{symlink, MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use modlayer::layer::Layer;
-use modlayer::rootfs::Collector;
-use modlayer::tree::{apply_tree, verify_tree, Tree};
+use modlayer::node::collect::Collector;
+use modlayer::targets::tree::{apply_tree, verify_tree, Tree};
 
 const BLACKLIST: &str = "/etc/modprobe.d/sctp-blacklist.conf";
 const LOAD: &str = "/etc/modules-load.d/sctp-load.conf";
@@ -19,7 +19,7 @@ const MODULE: &str = "/usr/lib/modules/5.14.0-1/kernel/net/sctp/sctp.ko.xz";
 /// How a scenario drives modlayer.
 #[derive(Clone, Copy, Debug)]
 enum Via {
-    /// `modlayer::tree::apply_tree` / `verify_tree`.
+    /// `modlayer::targets::tree::apply_tree` / `verify_tree`.
     Lib,
     /// The `modlayer` binary.
     Cli,
@@ -112,7 +112,7 @@ fn verify(via: Via, root: &Path) -> Verdict {
                 },
                 codes: reports
                     .iter()
-                    .flat_map(|r| r.findings.iter().map(|f| f.code.clone()))
+                    .flat_map(|r| r.findings.iter().map(|f| f.code.to_string()))
                     .collect(),
                 text: modlayer::report::to_json(&reports),
             },

@@ -9,10 +9,11 @@ use anyhow::{bail, Context, Result};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
+use crate::findings::{Code, Finding};
 use crate::fsutil::write_atomic;
 use crate::layer::Layer;
-use crate::report::{assess, Finding, Severity, TargetReport};
-use crate::rootfs::{Collector, LayerDelta};
+use crate::node::collect::{Collector, LayerDelta};
+use crate::report::{assess, TargetReport};
 
 /// The annotation naming a tag in index.json.
 pub const REF_NAME: &str = "org.opencontainers.image.ref.name";
@@ -78,7 +79,7 @@ pub struct Layout {
 }
 
 fn digest_of(bytes: &[u8]) -> String {
-    format!("sha256:{}", crate::encoding::sha256_hex(bytes))
+    format!("sha256:{}", crate::formats::encoding::sha256_hex(bytes))
 }
 
 fn platform_of(desc: &Value) -> Option<String> {
@@ -149,7 +150,7 @@ impl Layout {
         }
         let index_path = r.dir.join("index.json");
         let bytes = crate::fsutil::read_config(&index_path.to_string_lossy())?;
-        let index = crate::jsontext::parse_strict(&bytes).map_err(|e| {
+        let index = crate::formats::json::parse_strict(&bytes).map_err(|e| {
             anyhow::anyhow!("{}:{}:{}: {e}", index_path.display(), e.line(), e.column())
         })?;
         if !index.get("manifests").is_some_and(Value::is_array) {
@@ -350,11 +351,7 @@ impl Layout {
         }
         let mut findings = Vec::new();
         if layers.is_empty() {
-            findings.push(Finding::new(
-                Severity::Warning,
-                "empty-image",
-                "the image has no layers",
-            ));
+            findings.push(Finding::new(Code::EmptyImage, "the image has no layers"));
         }
         let view = collector.finish();
         let mut report = assess(&self.target, "oci", None, &view, layer, findings);

@@ -7,12 +7,13 @@ use std::collections::BTreeMap;
 use anyhow::{bail, Context, Result};
 use serde_json::{json, Map, Value};
 
+use crate::findings::{Code, Finding};
+use crate::formats::json::{parse_named, pointer_to_path, Layout};
+use crate::formats::yaml;
 use crate::ignition::{self, Plan, Problem, Spec};
-use crate::jsontext::{parse_named, pointer_to_path, Layout};
 use crate::layer::Layer;
-use crate::modstate::{split_kernel_args, NodeView};
-use crate::report::{assess, Finding, Severity, TargetReport};
-use crate::yaml;
+use crate::node::{split_kernel_args, NodeView};
+use crate::report::{assess, TargetReport};
 
 /// `apiVersion` of MachineConfig objects.
 pub const API_VERSION: &str = "machineconfiguration.openshift.io/v1";
@@ -322,7 +323,7 @@ impl McFile {
                 .map_err(|p| anyhow::anyhow!(self.explain(mc.doc, &p)))?;
             for a in &mc.kernel_args {
                 if split_kernel_args(a).iter().any(|k| {
-                    !crate::modstate::evaluate(&kernel_only(k), &layer.module)
+                    !crate::node::evaluate(&kernel_only(k), &layer.module)
                         .blocks
                         .is_empty()
                 }) {
@@ -434,12 +435,11 @@ impl McFile {
         for role in wanted {
             let mut findings: Vec<Finding> = problems
                 .iter()
-                .map(|p| Finding::new(Severity::Error, "invalid-config", p.clone()))
+                .map(|p| Finding::new(Code::MachineconfigInvalid, p.clone()))
                 .collect();
             for mc in &unlabelled {
                 findings.push(Finding::new(
-                    Severity::Warning,
-                    "missing-role-label",
+                    Code::MachineconfigNoRole,
                     format!(
                         "MachineConfig {} has no {ROLE_LABEL} label: no pool renders it",
                         mc.name
@@ -456,8 +456,7 @@ impl McFile {
                 .collect();
             if members.is_empty() {
                 findings.push(Finding::new(
-                    Severity::Error,
-                    "no-machineconfig-for-role",
+                    Code::NoMachineconfigForRole,
                     format!("{}: no MachineConfig for role {role}", self.name),
                 ));
             }
@@ -537,11 +536,10 @@ fn mco_refusals(config: &Value, origin: &str, findings: &mut Vec<Finding>) {
         let path = f.get("path").and_then(Value::as_str).unwrap_or("?");
         let at = format!("spec.config.storage.files[{i}] ({path})");
         if let Some(src) = f.pointer("/contents/source").and_then(Value::as_str) {
-            if !crate::encoding::is_data_url(src) {
+            if !crate::formats::encoding::is_data_url(src) {
                 findings.push(
                     Finding::new(
-                        Severity::Error,
-                        "mco-remote-source",
+                        Code::McoRemoteSource,
                         format!("{at}: the MCO only accepts data: sources, not {src}"),
                     )
                     .with_origin(origin),
@@ -552,12 +550,8 @@ fn mco_refusals(config: &Value, origin: &str, findings: &mut Vec<Finding>) {
             .is_some_and(|a| a.as_array().is_some_and(|a| !a.is_empty()) || a == &Value::Bool(true))
         {
             findings.push(
-                Finding::new(
-                    Severity::Error,
-                    "mco-append",
-                    format!("{at}: the MCO refuses append"),
-                )
-                .with_origin(origin),
+                Finding::new(Code::McoAppend, format!("{at}: the MCO refuses append"))
+                    .with_origin(origin),
             );
         }
         if f.get("mode")
@@ -566,8 +560,7 @@ fn mco_refusals(config: &Value, origin: &str, findings: &mut Vec<Finding>) {
         {
             findings.push(
                 Finding::new(
-                    Severity::Error,
-                    "mco-mode",
+                    Code::McoMode,
                     format!("{at}: the MCO refuses modes above 0777"),
                 )
                 .with_origin(origin),
@@ -588,8 +581,7 @@ fn mco_refusals(config: &Value, origin: &str, findings: &mut Vec<Finding>) {
         if refused.is_some_and(|a| !a.is_empty()) {
             findings.push(
                 Finding::new(
-                    Severity::Error,
-                    "mco-unsupported",
+                    Code::McoUnsupported,
                     format!("spec.config.storage.{list}: the MCO refuses {list}"),
                 )
                 .with_origin(origin),
@@ -601,9 +593,7 @@ fn mco_refusals(config: &Value, origin: &str, findings: &mut Vec<Finding>) {
         let name = u.get("name").and_then(Value::as_str).unwrap_or("");
         if name != "core" {
             findings.push(
-                Finding::new(
-                    Severity::Error,
-                    "mco-unsupported",
+                Finding::new(Code::McoUnsupported,
                     format!("spec.config.passwd.users[{i}] ({name}): the MCO only manages the user core"),
                 )
                 .with_origin(origin),

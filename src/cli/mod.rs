@@ -10,9 +10,9 @@ use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 use crate::fsutil::{read_config, write_atomic};
 use crate::ignition::{self, Spec};
 use crate::layer::Layer;
-use crate::machineconfig::{self, openshift};
+use crate::mco::{self, openshift};
 use crate::report::{self, TargetReport};
-use crate::target::{self, Kind};
+use crate::targets::{self, Kind};
 
 /// Turn on kernel modules that Fedora CoreOS and RHEL CoreOS ship blacklisted (SCTP first), in
 /// Ignition configs, MachineConfigs and OS images, offline, and verify what a node will boot with.
@@ -344,7 +344,7 @@ fn render(args: RenderArgs) -> Result<()> {
                 roles
             };
             let spec = version.spec("3.2.0")?;
-            machineconfig::render(&layer, &roles, name.as_deref(), spec)
+            mco::render(&layer, &roles, name.as_deref(), spec)
         }
         RenderWhat::Ignition { version } => {
             let spec = version.spec("3.2.0")?;
@@ -404,7 +404,7 @@ fn write_checksums(list: &Option<PathBuf>, written: &[PathBuf]) -> Result<()> {
             .unwrap_or(p);
         text.push_str(&format!(
             "{}  {}\n",
-            crate::encoding::sha256_hex(&bytes),
+            crate::formats::encoding::sha256_hex(&bytes),
             shown.display()
         ));
     }
@@ -475,7 +475,7 @@ fn report_changes(name: &str, changes: &[String], dry_run: bool, out: &Output) -
 
 /// Apply to one target; returns the files written.
 fn apply_one(t: &str, args: &ApplyArgs, layer: &Layer, out: &Output) -> Result<Vec<PathBuf>> {
-    let kind = args.kind.or_else(|| target::detect_by_name(t));
+    let kind = args.kind.or_else(|| targets::detect_by_name(t));
     let is_file = matches!(
         kind,
         None | Some(Kind::Ignition | Kind::Machineconfig | Kind::Tar)
@@ -488,7 +488,7 @@ fn apply_one(t: &str, args: &ApplyArgs, layer: &Layer, out: &Output) -> Result<V
     }
     match kind {
         Some(Kind::Tree) => {
-            let written = crate::tree::apply_tree(t, layer, args.dry_run)?;
+            let written = crate::targets::tree::apply_tree(t, layer, args.dry_run)?;
             let changes: Vec<String> = written.iter().map(|w| w.what.clone()).collect();
             report_changes(t, &changes, args.dry_run, out)?;
             if args.dry_run {
@@ -501,12 +501,12 @@ fn apply_one(t: &str, args: &ApplyArgs, layer: &Layer, out: &Output) -> Result<V
                 .collect());
         }
         Some(Kind::Oci) => {
-            let opts = crate::oci::OciApply {
+            let opts = crate::targets::oci::OciApply {
                 dry_run: args.dry_run,
                 platform: args.platform.clone(),
                 new_tag: args.tag.clone(),
             };
-            let done = crate::oci::apply_oci(&target::oci_name(t), layer, &opts)?;
+            let done = crate::targets::oci::apply_oci(&targets::oci_name(t), layer, &opts)?;
             report_changes(t, &done.changes, args.dry_run, out)?;
             return Ok(done.written);
         }
@@ -515,7 +515,7 @@ fn apply_one(t: &str, args: &ApplyArgs, layer: &Layer, out: &Output) -> Result<V
             if args.in_place {
                 bail!("{t}: an install directory is changed in place; --in-place is for files");
             }
-            let opts = crate::installdir::DirApply {
+            let opts = crate::targets::installdir::DirApply {
                 roles: args.roles.clone(),
                 dry_run: args.dry_run,
                 patch_pointers: args.patch_pointers,
@@ -525,7 +525,7 @@ fn apply_one(t: &str, args: &ApplyArgs, layer: &Layer, out: &Output) -> Result<V
                     .map(openshift::parse)
                     .transpose()?,
             };
-            let ch = crate::installdir::apply_dir(std::path::Path::new(t), layer, &opts)?;
+            let ch = crate::targets::installdir::apply_dir(std::path::Path::new(t), layer, &opts)?;
             for w in &ch.warnings {
                 out.warn(w);
             }
@@ -546,9 +546,9 @@ fn apply_one(t: &str, args: &ApplyArgs, layer: &Layer, out: &Output) -> Result<V
         bail!("-: standard input cannot be changed in place");
     }
     let bytes = read_config(t)?;
-    let kind = kind.unwrap_or_else(|| target::sniff(&bytes));
+    let kind = kind.unwrap_or_else(|| targets::sniff(&bytes));
     let name = if t == "-" { "<stdin>" } else { t };
-    let result = target::apply_file(name, kind, &bytes, layer, &args.roles)?;
+    let result = targets::apply_file(name, kind, &bytes, layer, &args.roles)?;
     for w in &result.warnings {
         out.warn(w);
     }
@@ -630,21 +630,23 @@ fn verify(args: VerifyArgs, out: &Output) -> Result<i32> {
     let mut status = 0;
     for t in &args.targets {
         let name = if t == "-" { "<stdin>" } else { t.as_str() };
-        let result = match args.kind.or_else(|| target::detect_by_name(t)) {
-            Some(Kind::Tree) => crate::tree::verify_tree(t, &layer),
+        let result = match args.kind.or_else(|| targets::detect_by_name(t)) {
+            Some(Kind::Tree) => crate::targets::tree::verify_tree(t, &layer),
             Some(Kind::Tar) => crate::tar::verify_tar(t, &layer),
-            Some(Kind::Oci) => {
-                crate::oci::verify_oci(&target::oci_name(t), &layer, args.platform.as_deref())
-            }
+            Some(Kind::Oci) => crate::targets::oci::verify_oci(
+                &targets::oci_name(t),
+                &layer,
+                args.platform.as_deref(),
+            ),
             Some(Kind::InstallDir) => args
                 .openshift_version
                 .as_deref()
                 .map(openshift::parse)
                 .transpose()
-                .and_then(|v| crate::installdir::verify_dir(t, &layer, &args.roles, v)),
+                .and_then(|v| crate::targets::installdir::verify_dir(t, &layer, &args.roles, v)),
             kind => read_config(t).and_then(|bytes| {
-                let kind = kind.unwrap_or_else(|| target::sniff(&bytes));
-                target::verify_file(name, kind, &bytes, &layer, &args.roles)
+                let kind = kind.unwrap_or_else(|| targets::sniff(&bytes));
+                targets::verify_file(name, kind, &bytes, &layer, &args.roles)
             }),
         };
         match result {

@@ -6,11 +6,14 @@
 //! module presence per kernel) and [`compare_layer`] checks the layer's files byte for byte.
 //! Nothing else in modlayer knows these rules.
 
+pub mod collect;
+
 use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::encoding::sha256_hex;
+use crate::findings::{Code, Finding};
+use crate::formats::encoding::sha256_hex;
 use crate::layer::{normalize_module, Layer};
 
 /// modprobe.d directories, highest precedence first (kmod).
@@ -113,32 +116,17 @@ impl NodeView {
     }
 }
 
-/// Why the module is blocked, or what loads it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct Cause {
-    /// Stable kebab-case code.
-    pub code: &'static str,
-    /// What it is, for people.
-    pub message: String,
-    /// The node path involved, if any.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub path: Option<String>,
-    /// What decided it (file, MachineConfig, layer…).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub origin: Option<String>,
-}
-
 /// The verdict on one module for one node view.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct Evaluation {
     /// The module evaluated.
     pub module: String,
     /// Everything that keeps it from loading at boot.
-    pub blocks: Vec<Cause>,
+    pub blocks: Vec<Finding>,
     /// Everything that loads it at boot.
-    pub loads: Vec<Cause>,
+    pub loads: Vec<Finding>,
     /// Entries that cannot be seen offline and could change the verdict.
-    pub unknown: Vec<Cause>,
+    pub unknown: Vec<Finding>,
     /// Installed kernels, when known.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub kernels: Option<Vec<Kernel>>,
@@ -225,25 +213,30 @@ fn scan_modprobe(path: &str, entry: &Entry, text: &str, module: &str, ev: &mut E
             .filter(|w| !w.is_empty())
             .collect();
         match words.as_slice() {
-            ["blacklist", name, ..] if normalize_module(name) == module => ev.blocks.push(Cause {
-                code: "module-blacklisted",
-                message: format!(
+            ["blacklist", name, ..] if normalize_module(name) == module => {
+                ev.blocks.push(Finding {
+                    severity: Code::ModuleBlacklisted.severity(),
+                    code: Code::ModuleBlacklisted,
+                    message: format!(
                     "{path}:{line}: `blacklist {name}` keeps systemd-modules-load from loading it"
                 ),
-                path: Some(path.to_string()),
-                origin: Some(entry.origin.clone()),
-            }),
+                    path: Some(path.to_string()),
+                    origin: Some(entry.origin.clone()),
+                })
+            }
             ["install", name, command @ ..] if normalize_module(name) == module => {
                 if install_still_loads(command, module) {
-                    ev.loads.push(Cause {
-                        code: "install-loads",
+                    ev.loads.push(Finding {
+                        severity: Code::InstallLoads.severity(),
+                        code: Code::InstallLoads,
                         message: format!("{path}:{line}: install command still inserts the module"),
                         path: Some(path.to_string()),
                         origin: Some(entry.origin.clone()),
                     });
                 } else {
-                    ev.blocks.push(Cause {
-                        code: "install-override",
+                    ev.blocks.push(Finding {
+                        severity: Code::InstallOverride.severity(),
+                        code: Code::InstallOverride,
                         message: format!(
                             "{path}:{line}: `install {name} {}` runs instead of loading the module",
                             command.join(" ")
@@ -265,8 +258,9 @@ fn scan_modules_load(path: &str, entry: &Entry, text: &str, module: &str, ev: &m
             continue;
         }
         if normalize_module(l) == module {
-            ev.loads.push(Cause {
-                code: "module-listed",
+            ev.loads.push(Finding {
+                severity: Code::ModuleListed.severity(),
+                code: Code::ModuleListed,
                 message: format!("{path}:{}: lists {l} for loading at boot", i + 1),
                 path: Some(path.to_string()),
                 origin: Some(entry.origin.clone()),
@@ -305,7 +299,8 @@ fn scan_kernel_arg(arg: &str, origin: &str, module: &str, ev: &mut Evaluation) {
     if !listed {
         return;
     }
-    let cause = |code, what: &str| Cause {
+    let cause = |code: Code, what: &str| Finding {
+        severity: code.severity(),
         code,
         message: format!("kernel argument `{arg}` {what}"),
         path: None,
@@ -313,15 +308,15 @@ fn scan_kernel_arg(arg: &str, origin: &str, module: &str, ev: &mut Evaluation) {
     };
     match key.replace('-', "_").as_str() {
         "module_blacklist" => ev.blocks.push(cause(
-            "kernel-arg-module-blacklist",
+            Code::KernelArgModuleBlacklist,
             "makes the kernel refuse the module",
         )),
         "modprobe.blacklist" => ev.blocks.push(cause(
-            "kernel-arg-modprobe-blacklist",
+            Code::KernelArgModprobeBlacklist,
             "blacklists the module in kmod",
         )),
         "modules_load" => ev.loads.push(cause(
-            "kernel-arg-modules-load",
+            Code::KernelArgModulesLoad,
             "has systemd-modules-load load it",
         )),
         _ => {}
@@ -340,14 +335,16 @@ pub fn evaluate(view: &NodeView, module: &str) -> Evaluation {
         for (path, entry) in effective(view, dirs) {
             match &entry.content {
                 Content::Mask => {}
-                Content::Link(target) => ev.unknown.push(Cause {
-                    code: "content-not-visible",
+                Content::Link(target) => ev.unknown.push(Finding {
+                    severity: Code::ContentNotVisible.severity(),
+                    code: Code::ContentNotVisible,
                     message: format!("{path}: a symbolic link to {target}, not resolved"),
                     path: Some(path.to_string()),
                     origin: Some(entry.origin.clone()),
                 }),
-                Content::Unknown(why) => ev.unknown.push(Cause {
-                    code: "content-not-visible",
+                Content::Unknown(why) => ev.unknown.push(Finding {
+                    severity: Code::ContentNotVisible.severity(),
+                    code: Code::ContentNotVisible,
                     message: format!("{path}: {why}"),
                     path: Some(path.to_string()),
                     origin: Some(entry.origin.clone()),
@@ -368,16 +365,18 @@ pub fn evaluate(view: &NodeView, module: &str) -> Evaluation {
     }
     if let Some(kernels) = &view.kernels {
         if kernels.is_empty() {
-            ev.blocks.push(Cause {
-                code: "no-kernel",
+            ev.blocks.push(Finding {
+                severity: Code::NoKernel.severity(),
+                code: Code::NoKernel,
                 message: "no kernel is installed (no lib/modules/<version>/)".to_string(),
                 path: None,
                 origin: None,
             });
         }
         for k in kernels.iter().filter(|k| k.module.is_none()) {
-            ev.blocks.push(Cause {
-                code: "module-missing",
+            ev.blocks.push(Finding {
+                severity: Code::ModuleMissing.severity(),
+                code: Code::ModuleMissing,
                 message: format!(
                     "kernel {} has no {module} module (Fedora CoreOS, for one, lacks kernel-modules-extra)",
                     k.version
@@ -489,8 +488,8 @@ mod tests {
         v
     }
 
-    fn codes(causes: &[Cause]) -> Vec<&'static str> {
-        causes.iter().map(|c| c.code).collect()
+    fn codes(causes: &[Finding]) -> Vec<&'static str> {
+        causes.iter().map(|c| c.code.as_str()).collect()
     }
 
     #[test]

@@ -6,7 +6,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::layer::{normalize_module, Layer};
-use crate::modstate::{
+use crate::node::{
     split_kernel_args, Content, Entry, Kernel, NodeView, MODPROBE_DIRS, MODULES_LOAD_DIRS,
 };
 

@@ -1,18 +1,23 @@
 //! Targets: what a TARGET argument names, how its kind is detected, and the apply/verify funnel
 //! from each kind to the layer model and the shared evaluation.
 
+pub mod installdir;
+pub mod oci;
+pub mod tree;
+
 use std::fmt;
 use std::path::Path;
 
 use anyhow::{bail, Result};
 use clap::ValueEnum;
 
+use crate::findings::{Code, Finding};
+use crate::formats::json::parse_named;
 use crate::ignition::{self, Spec};
-use crate::jsontext::parse_named;
 use crate::layer::Layer;
-use crate::machineconfig::McFile;
-use crate::modstate::NodeView;
-use crate::report::{assess, Finding, Severity, TargetReport};
+use crate::mco::McFile;
+use crate::node::NodeView;
+use crate::report::{assess, TargetReport};
 
 /// The kinds of target.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -60,7 +65,7 @@ pub fn detect_by_name(target: &str) -> Option<Kind> {
     }
     let p = Path::new(target);
     if target != "-" && p.is_dir() {
-        if crate::oci::is_layout(p) {
+        if crate::targets::oci::is_layout(p) {
             return Some(Kind::Oci);
         }
         let installer = [
@@ -202,7 +207,7 @@ pub fn verify_file(
             let (value, spec, warnings) = read_ignition(name, bytes)?;
             let mut findings: Vec<Finding> = warnings
                 .into_iter()
-                .map(|w| Finding::new(Severity::Warning, "unused-key", w))
+                .map(|w| Finding::new(Code::UnusedKey, w))
                 .collect();
             let mut view = NodeView::rhcos(layer);
             ignition::overlay(&value, spec, name, &mut view, &mut findings);

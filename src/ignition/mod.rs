@@ -7,11 +7,11 @@ use std::fmt;
 use anyhow::{bail, Result};
 use serde_json::{json, Map, Value};
 
-use crate::encoding::{check_hash, decode_data_url, encode_data_url, gunzip, is_data_url};
-use crate::jsontext::{pointer_to_path, Layout, Spans, Splice};
+use crate::findings::{Code, Finding};
+use crate::formats::encoding::{check_hash, decode_data_url, encode_data_url, gunzip, is_data_url};
+use crate::formats::json::{pointer_to_path, Layout, Spans, Splice};
 use crate::layer::{validate_node_path, Layer, LayerFile};
-use crate::modstate::{Content, Entry, NodeView};
-use crate::report::{Finding, Severity};
+use crate::node::{Content, Entry, NodeView};
 
 /// Ignition spec versions modlayer reads and writes.
 pub const SPECS: &[&str] = &[
@@ -739,8 +739,7 @@ fn collect_nodes(
     let mut nodes = Nodes::new();
     if depth > 8 {
         findings.push(Finding::new(
-            Severity::Error,
-            "merge-too-deep",
+            Code::MergeTooDeep,
             format!("{origin}: merge/replace configs nest more than 8 deep"),
         ));
         return nodes;
@@ -814,9 +813,7 @@ fn child_config(
     let src = r.get("source").and_then(Value::as_str)?;
     let at = child_origin(origin, ptr);
     if !is_data_url(src) {
-        findings.push(Finding::new(
-            Severity::Warning,
-            "remote-config",
+        findings.push(Finding::new(Code::RemoteConfig,
             format!("{at}: config from {src} is fetched at first boot and cannot be seen offline; it may override these files (installer pointer configs: the cluster serves the real content)"),
         ));
         return None;
@@ -825,15 +822,11 @@ fn child_config(
         Ok(Some(b)) => b,
         Ok(None) => return None,
         Err(e) => {
-            findings.push(Finding::new(
-                Severity::Error,
-                "bad-child-config",
-                format!("{at}: {e}"),
-            ));
+            findings.push(Finding::new(Code::BadChildConfig, format!("{at}: {e}")));
             return None;
         }
     };
-    let parsed = crate::jsontext::parse_strict(&bytes)
+    let parsed = crate::formats::json::parse_strict(&bytes)
         .map_err(|e| e.to_string())
         .and_then(|v| {
             let s = spec_of(&v).map_err(|p| p.to_string())?;
@@ -843,8 +836,7 @@ fn child_config(
         Ok(x) => Some(x),
         Err(e) => {
             findings.push(Finding::new(
-                Severity::Error,
-                "bad-child-config",
+                Code::BadChildConfig,
                 format!("{at}: inline config is invalid: {e}"),
             ));
             None
@@ -861,9 +853,7 @@ fn merge_nodes(nodes: &mut Nodes, child: Nodes, findings: &mut Vec<Finding>) {
                 *porigin = corigin;
             }
             Some(_) => findings.push(
-                Finding::new(
-                    Severity::Error,
-                    "duplicate-entry",
+                Finding::new(Code::DuplicateEntry,
                     format!("{path} is a different kind of node in {corigin}: Ignition refuses the merged config"),
                 )
                 .at(path.clone()),
@@ -917,7 +907,7 @@ pub fn overlay_merged(
                 Ok(None) => continue,
                 Err((code, msg)) => {
                     findings.push(
-                        Finding::new(Severity::Error, code, format!("{path}: {msg}"))
+                        Finding::new(code, format!("{path}: {msg}"))
                             .at(path.clone())
                             .with_origin(&norigin),
                     );
@@ -936,10 +926,7 @@ pub fn overlay_merged(
 }
 
 /// What Ignition leaves at a file entry's path: `Ok(None)` when it leaves the existing file alone.
-fn file_content(
-    node: &Value,
-    existing: Option<&Entry>,
-) -> Result<Option<Content>, (&'static str, String)> {
+fn file_content(node: &Value, existing: Option<&Entry>) -> Result<Option<Content>, (Code, String)> {
     let overwrite = node
         .get("overwrite")
         .and_then(Value::as_bool)
@@ -948,12 +935,12 @@ fn file_content(
     let exists = existing.is_some_and(|e| !matches!(e.content, Content::Mask));
     let base = match resource_bytes(node.get("contents")) {
         Err(e) if e.starts_with("remote source") => {
-            return Err(("remote-source", format!("{e}: not visible offline")))
+            return Err((Code::RemoteSource, format!("{e}: not visible offline")))
         }
-        Err(e) => return Err(("bad-contents", e)),
+        Err(e) => return Err((Code::BadContents, e)),
         Ok(None) if exists && overwrite => {
             return Err((
-                "overwrite-without-source",
+                Code::OverwriteWithoutSource,
                 "overwrite is true but there is no contents.source: Ignition refuses the config"
                     .into(),
             ))
@@ -971,7 +958,7 @@ fn file_content(
         Ok(None) => Vec::new(),
         Ok(Some(b)) if exists && !overwrite => {
             let _ = b;
-            return Err(("overwrite-false", "the image already has this file and overwrite is not true: Ignition fails the first boot (\"file exists\")".into()));
+            return Err((Code::OverwriteFalse, "the image already has this file and overwrite is not true: Ignition fails the first boot (\"file exists\")".into()));
         }
         Ok(Some(b)) => b,
     };
@@ -982,7 +969,7 @@ fn file_content(
                 match resource_bytes(Some(r)) {
                     Ok(Some(b)) => bytes.extend_from_slice(&b),
                     Ok(None) => {}
-                    Err(e) => return Err(("bad-contents", format!("append: {e}"))),
+                    Err(e) => return Err((Code::BadContents, format!("append: {e}"))),
                 }
             }
         }
@@ -1020,16 +1007,16 @@ mod tests {
     #[test]
     fn patch_compact_text_touches_only_new_bytes() {
         let text = br#"{"ignition":{"version":"3.2.0"},"storage":{"files":[{"path":"/etc/a","contents":{"source":"data:,\u003c"}}]}}"#;
-        let v = crate::jsontext::parse_strict(text).unwrap();
+        let v = crate::formats::json::parse_strict(text).unwrap();
         let p = plan(&v, Spec::parse("3.2.0").unwrap(), &sctp()).unwrap();
         let out = apply_text(text, &[], &p);
         let s = String::from_utf8(out.clone()).unwrap();
         assert!(s.starts_with(r#"{"ignition":{"version":"3.2.0"},"storage":{"files":[{"path":"/etc/a","contents":{"source":"data:,\u003c"}},{"path":"/etc/modprobe.d/sctp-blacklist.conf""#), "{s}");
         let mut want = v.clone();
         apply_value(&mut want, &p);
-        assert_eq!(crate::jsontext::parse_strict(&out).unwrap(), want);
+        assert_eq!(crate::formats::json::parse_strict(&out).unwrap(), want);
         // Applying again changes nothing.
-        let v2 = crate::jsontext::parse_strict(&out).unwrap();
+        let v2 = crate::formats::json::parse_strict(&out).unwrap();
         assert!(plan(&v2, Spec::parse("3.2.0").unwrap(), &sctp())
             .unwrap()
             .edits
@@ -1042,9 +1029,9 @@ mod tests {
             &br#"{"ignition":{"version":"3.2.0"},"storage":null}"#[..],
             br#"{"ignition":{"version":"3.2.0"},"storage":{"files":null}}"#,
         ] {
-            let v = crate::jsontext::parse_strict(text).unwrap();
+            let v = crate::formats::json::parse_strict(text).unwrap();
             let p = plan(&v, Spec::parse("3.2.0").unwrap(), &sctp()).unwrap();
-            let out = crate::jsontext::parse_strict(&apply_text(text, &[], &p)).unwrap();
+            let out = crate::formats::json::parse_strict(&apply_text(text, &[], &p)).unwrap();
             let mut want = v;
             apply_value(&mut want, &p);
             assert_eq!(out, want);
@@ -1055,14 +1042,17 @@ mod tests {
     #[test]
     fn patch_pretty_text_and_missing_storage() {
         let text = b"{\n  \"ignition\": {\n    \"version\": \"3.4.0\"\n  }\n}\n";
-        let v = crate::jsontext::parse_strict(text).unwrap();
+        let v = crate::formats::json::parse_strict(text).unwrap();
         let p = plan(&v, Spec::parse("3.4.0").unwrap(), &sctp()).unwrap();
         let out = String::from_utf8(apply_text(text, &[], &p)).unwrap();
         assert!(out.contains("\n  \"storage\": {\n    \"files\": [\n      {\n        \"path\": \"/etc/modprobe.d/sctp-blacklist.conf\",\n"), "{out}");
         assert!(out.ends_with("}\n"));
         let mut want = v;
         apply_value(&mut want, &p);
-        assert_eq!(crate::jsontext::parse_strict(out.as_bytes()).unwrap(), want);
+        assert_eq!(
+            crate::formats::json::parse_strict(out.as_bytes()).unwrap(),
+            want
+        );
     }
 
     #[test]
@@ -1074,7 +1064,7 @@ mod tests {
         assert_eq!(p.edits.len(), 2);
         assert!(matches!(&p.edits[1], Edit::Replace(0, _)));
         let text = serde_json::to_vec(&v).unwrap();
-        let out = crate::jsontext::parse_strict(&apply_text(&text, &[], &p)).unwrap();
+        let out = crate::formats::json::parse_strict(&apply_text(&text, &[], &p)).unwrap();
         assert_eq!(
             out["storage"]["files"][0]["contents"]["source"],
             "data:,sctp"

@@ -24,9 +24,9 @@ use rustix::fs::{
 use rustix::io::Errno;
 
 use crate::layer::Layer;
-use crate::modstate::{MODPROBE_DIRS, MODULES_LOAD_DIRS};
+use crate::node::collect::{Collector, Interest, BOOTC_KARGS, BOOT_ENTRIES};
+use crate::node::{MODPROBE_DIRS, MODULES_LOAD_DIRS};
 use crate::report::{assess, TargetReport};
-use crate::rootfs::{Collector, Interest, BOOTC_KARGS, BOOT_ENTRIES};
 
 /// Largest `modules.dep` / `modules.builtin` read (a RHEL `modules.dep` is a few hundred KiB).
 const MAX_INDEX: u64 = 64 << 20;

@@ -15,13 +15,14 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use serde_json::Value;
 
-use crate::encoding::{decode_data_url, gunzip, is_data_url};
+use crate::findings::{Code, Finding, Severity};
+use crate::formats::encoding::{decode_data_url, gunzip, is_data_url};
 use crate::fsutil::{read_config, write_atomic};
 use crate::ignition::Spec;
 use crate::layer::{Layer, LayerFile};
-use crate::machineconfig::{self, openshift, MachineConfig, McFile, ROLE_LABEL};
-use crate::report::{assess, Finding, Severity, TargetReport};
-use crate::target::{apply_file, Kind};
+use crate::mco::{self, openshift, MachineConfig, McFile, ROLE_LABEL};
+use crate::report::{assess, TargetReport};
+use crate::targets::{apply_file, Kind};
 
 /// The bootstrap node's Ignition config, written by `openshift-install create ignition-configs`.
 pub const BOOTSTRAP_IGN: &str = "bootstrap.ign";
@@ -207,9 +208,7 @@ impl Inventory {
         for f in found {
             match by_name.get(&f.mc.name) {
                 Some(prev) if prev.object != f.object => {
-                    self.findings.push(Finding::new(
-                        Severity::Error,
-                        "duplicate-machineconfig",
+                    self.findings.push(Finding::new(Code::DuplicateMachineconfig,
                         format!(
                             "MachineConfig {} is in {} and in {} with different content: only one of them can exist in the cluster",
                             f.mc.name, prev.file, f.file
@@ -238,9 +237,7 @@ impl Inventory {
         for f in &self.found {
             match &f.mc.role {
                 None => out.push(
-                    Finding::new(
-                        Severity::Error,
-                        "machineconfig-no-role",
+                    Finding::new(Code::MachineconfigNoRole,
                         format!(
                             "MachineConfig {} in {} has no {ROLE_LABEL} label: no pool renders it",
                             f.mc.name, f.file
@@ -249,9 +246,7 @@ impl Inventory {
                     .with_origin(&f.origin),
                 ),
                 Some(r) if !known.contains(r.as_str()) => out.push(
-                    Finding::new(
-                        Severity::Error,
-                        "machineconfig-unknown-role",
+                    Finding::new(Code::MachineconfigUnknownRole,
                         format!(
                             "MachineConfig {} in {} has role {r}, which no MachineConfigPool selects (pools: {}): no pool renders it",
                             f.mc.name,
@@ -353,8 +348,7 @@ impl Inventory {
             for p in &f.problems {
                 if problems.insert(p.clone()) {
                     findings.push(
-                        Finding::new(Severity::Error, "machineconfig-invalid", p.clone())
-                            .with_origin(&f.origin),
+                        Finding::new(Code::MachineconfigInvalid, p.clone()).with_origin(&f.origin),
                     );
                 }
             }
@@ -362,7 +356,7 @@ impl Inventory {
         }
         let pairs: Vec<(&MachineConfig, &str)> =
             members.iter().map(|f| (&f.mc, f.origin.as_str())).collect();
-        let view = machineconfig::render_pool(&pairs, layer, &mut findings);
+        let view = mco::render_pool(&pairs, layer, &mut findings);
         assess(
             target,
             kind,
@@ -374,7 +368,7 @@ impl Inventory {
     }
 }
 
-/// What the MCO would refuse in one MachineConfig beyond what [`machineconfig::render_pool`]
+/// What the MCO would refuse in one MachineConfig beyond what [`mco::render_pool`]
 /// check: an Ignition spec the release cannot read (what else the MCO refuses, render_pool reports).
 fn member_findings(f: &Found, version: Option<(u32, u32)>, findings: &mut Vec<Finding>) {
     let Some((_, spec)) = &f.mc.config else {
@@ -383,9 +377,7 @@ fn member_findings(f: &Found, version: Option<(u32, u32)>, findings: &mut Vec<Fi
     if let Some(v) = version {
         if !openshift::reads(v, *spec) {
             findings.push(
-                Finding::new(
-                    Severity::Error,
-                    "ignition-spec-unsupported",
+                Finding::new(Code::IgnitionSpecUnsupported,
                     format!(
                         "MachineConfig {} ({}) uses Ignition spec {spec}, which the MCO of OpenShift {}.{} cannot read (newest {}): the pool degrades",
                         f.mc.name, f.file, v.0, v.1, openshift::newest_spec(v)
@@ -427,7 +419,7 @@ fn pools_with_builtin(declared: Vec<Pool>) -> Vec<Pool> {
 /// The documents of a manifest as JSON values (JSON or YAML as `oc` reads it); errors say
 /// `file:line:col`.
 pub fn manifest_documents(m: &Manifest) -> Result<Vec<Value>> {
-    machineconfig::documents(&m.name, &m.bytes)
+    mco::documents(&m.name, &m.bytes)
 }
 
 fn kind_of(v: &Value) -> Option<&str> {
@@ -448,11 +440,7 @@ fn read_manifest(
     let docs = match manifest_documents(m) {
         Ok(d) => d,
         Err(e) => {
-            findings.push(Finding::new(
-                Severity::Error,
-                "manifest-unreadable",
-                format!("{e:#}"),
-            ));
+            findings.push(Finding::new(Code::ManifestUnreadable, format!("{e:#}")));
             return;
         }
     };
@@ -463,8 +451,7 @@ fn read_manifest(
         match pool_of(d) {
             Ok(p) => pools.push(p),
             Err(e) => findings.push(Finding::new(
-                Severity::Warning,
-                "pool-unreadable",
+                Code::PoolUnreadable,
                 format!("{}: {e:#}", m.name),
             )),
         }
@@ -475,11 +462,7 @@ fn read_manifest(
     let file = match McFile::parse(&m.name, &m.bytes) {
         Ok(f) => f,
         Err(e) => {
-            findings.push(Finding::new(
-                Severity::Error,
-                "machineconfig-invalid",
-                format!("{e:#}"),
-            ));
+            findings.push(Finding::new(Code::MachineconfigInvalid, format!("{e:#}")));
             return;
         }
     };
@@ -576,7 +559,7 @@ fn is_manifest_name(name: &str) -> bool {
 /// The manifests a bootstrap.ign carries as `/opt/openshift/{manifests,openshift}/*` files, and
 /// findings for those it cannot read (remote sources, bad data URLs).
 pub fn bootstrap_manifests(name: &str, bytes: &[u8]) -> Result<(Vec<Manifest>, Vec<Finding>)> {
-    let config = crate::jsontext::parse_named(name, bytes)?;
+    let config = crate::formats::json::parse_named(name, bytes)?;
     let mut out = Vec::new();
     let mut findings = Vec::new();
     let files = config.pointer("/storage/files").and_then(Value::as_array);
@@ -599,8 +582,7 @@ pub fn bootstrap_manifests(name: &str, bytes: &[u8]) -> Result<(Vec<Manifest>, V
             }),
             Err(e) => findings.push(
                 Finding::new(
-                    Severity::Error,
-                    "manifest-unreadable",
+                    Code::ManifestUnreadable,
                     format!("{name} $.storage.files[{i}] ({path}): {e:#}"),
                 )
                 .at(path.to_string()),
@@ -850,7 +832,7 @@ fn rendered(layer: &Layer, roles: &[String], spec: Spec) -> Vec<(String, String,
             (
                 r.clone(),
                 manifest_file_name(layer, r),
-                machineconfig::render(layer, std::slice::from_ref(r), None, spec).into_bytes(),
+                mco::render(layer, std::slice::from_ref(r), None, spec).into_bytes(),
             )
         })
         .collect()

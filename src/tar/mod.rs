@@ -1,6 +1,6 @@
 //! Tar archives: the layer rendered as a reproducible tar, root filesystem archives patched in one
 //! streaming pass, and tar streams (root filesystems, OCI image layers) read into a
-//! [`rootfs::Collector`].
+//! [`collect::Collector`].
 //!
 //! The streaming loop works on raw 512-byte blocks so that every entry modlayer does not touch goes
 //! through byte for byte — PAX (`x`, `g`) and GNU (`L`, `K`) extension headers, GNU sparse
@@ -21,8 +21,8 @@ use std::thread::JoinHandle;
 use anyhow::{anyhow, bail, Context, Result};
 
 use crate::layer::{Layer, LayerFile};
+use crate::node::collect::{self, node_path, Collector, Interest};
 use crate::report::{assess, TargetReport};
-use crate::rootfs::{self, node_path, Collector, Interest};
 
 /// Size of a tar block.
 const BLOCK: usize = 512;
@@ -1189,7 +1189,7 @@ impl<'l> Rewrite<'l> {
 /// Every other entry passes through BYTE FOR BYTE: raw header blocks (PAX `x`/`g` and GNU
 /// `L`/`K` extension headers included), GNU sparse maps, data, padding, the end-of-archive blocks
 /// and anything after them. An entry "is" a layer path when its effective name (PAX path / GNU
-/// long name / ustar prefix+name), normalised with [`rootfs::node_path`], equals the layer path.
+/// long name / ustar prefix+name), normalised with [`collect::node_path`], equals the layer path.
 /// Replaced entries stand where the old one stood, in ustar format with the old entry's
 /// uid/gid/uname/gname/mtime and the layer's mode and bytes; hardlinks or symlinks AT a layer path
 /// are replaced by the regular file, and a later hardlink TO a replaced file becomes a copy of the
@@ -1252,7 +1252,7 @@ fn kind_name(kind: u8) -> &'static str {
     }
 }
 
-/// Read a tar stream (uncompressed) into a [`rootfs::Collector`]: for every entry whose normalised
+/// Read a tar stream (uncompressed) into a [`collect::Collector`]: for every entry whose normalised
 /// path the collector has an interest in — a regular file gives `collector.file(path, bytes, mode,
 /// origin)` (bytes only for [`Interest::Contents`] within [`Collector::keeps`], else
 /// `collector.unknown`); a directory `collector.dir`; a symlink `collector.symlink`; a hardlink the
@@ -1263,7 +1263,7 @@ fn kind_name(kind: u8) -> &'static str {
 /// errors as [`rewrite`].
 pub fn collect(
     input: impl Read,
-    delta: &mut rootfs::LayerDelta,
+    delta: &mut collect::LayerDelta,
     origin: &str,
     whiteouts: bool,
 ) -> Result<()> {
@@ -1305,7 +1305,7 @@ fn collect_entry<R: Read>(
     e: &RawEntry,
     path: &str,
     interest: Interest,
-    delta: &mut rootfs::LayerDelta,
+    delta: &mut collect::LayerDelta,
     origin: &str,
     kept: &mut HashMap<String, (Vec<u8>, u32)>,
 ) -> Result<()> {
@@ -1422,9 +1422,9 @@ fn rewrite_compressed(
 /// `modlayer verify` on a tar target (plain, gzip or zstd): one pass through [`collect`],
 /// [`Collector::finish`], and [`assess`] as kind `tar`.
 pub fn verify_tar(target: &str, layer: &Layer) -> Result<Vec<TargetReport>> {
-    let read = |wanted: &std::collections::BTreeSet<String>| -> Result<rootfs::Collector> {
+    let read = |wanted: &std::collections::BTreeSet<String>| -> Result<collect::Collector> {
         let (input, c) = open(Path::new(target))?;
-        let mut delta = rootfs::LayerDelta::new(layer);
+        let mut delta = collect::LayerDelta::new(layer);
         delta.entries.want(wanted.iter().cloned());
         decompress(input, c)
             .and_then(|r| collect(r, &mut delta, target, false))

@@ -1,0 +1,295 @@
+//! Findings: what verify and apply found. Every code is defined once here, with its severity, a
+//! one-line description and the fix; the README's table, the man page and `modlayer explain` are
+//! generated from this list.
+
+use std::fmt;
+
+use serde::{Serialize, Serializer};
+
+/// How serious a finding is. Any `Error` means the module will not be loaded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// For information.
+    Info,
+    /// Worth a look; does not change the verdict.
+    Warning,
+    /// The module will not be loaded (or the node will not boot the config).
+    Error,
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Severity::Info => "info",
+            Severity::Warning => "warning",
+            Severity::Error => "error",
+        })
+    }
+}
+
+macro_rules! codes {
+    ($($variant:ident = $name:literal, $sev:ident, $what:literal, $fix:literal;)*) => {
+        /// A finding's stable code (kebab-case in reports).
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub enum Code {
+            $(
+                #[doc = $what]
+                $variant,
+            )*
+        }
+
+        impl Code {
+            /// Every code, in the order of this list.
+            pub const ALL: &'static [Code] = &[$(Code::$variant),*];
+
+            /// The stable kebab-case name.
+            pub fn as_str(self) -> &'static str {
+                match self { $(Code::$variant => $name),* }
+            }
+
+            /// How serious a finding of this code is.
+            pub fn severity(self) -> Severity {
+                match self { $(Code::$variant => Severity::$sev),* }
+            }
+
+            /// What the finding means, in one line.
+            pub fn description(self) -> &'static str {
+                match self { $(Code::$variant => $what),* }
+            }
+
+            /// How to fix it.
+            pub fn fix(self) -> &'static str {
+                match self { $(Code::$variant => $fix),* }
+            }
+        }
+    };
+}
+
+codes! {
+    ModuleBlacklisted = "module-blacklisted", Error,
+        "A modprobe.d `blacklist` line names the module: systemd-modules-load skips it at boot.",
+        "Empty or remove the file holding the line (the layer empties /etc/modprobe.d/<module>-blacklist.conf), or override it with a same-named file in a higher-precedence directory.";
+    InstallOverride = "install-override", Error,
+        "A modprobe.d `install` command runs something else (such as /bin/true) instead of loading the module.",
+        "Remove the `install <module> ...` line, or mask the file holding it with a same-named empty file in /etc/modprobe.d.";
+    KernelArgModuleBlacklist = "kernel-arg-module-blacklist", Error,
+        "The kernel argument `module_blacklist=` names the module: the kernel refuses to load it.",
+        "Remove the module from `module_blacklist=` (MachineConfig spec.kernelArguments, the boot entry, bootc kargs.d).";
+    KernelArgModprobeBlacklist = "kernel-arg-modprobe-blacklist", Error,
+        "The kernel argument `modprobe.blacklist=` names the module: kmod treats it as blacklisted.",
+        "Remove the module from `modprobe.blacklist=` (MachineConfig spec.kernelArguments, the boot entry, bootc kargs.d).";
+    NoKernel = "no-kernel", Error,
+        "The image has no kernel (no lib/modules/<version>/).",
+        "Verify the image the node boots, or a tree that holds its /usr/lib/modules.";
+    ModuleMissing = "module-missing", Error,
+        "An installed kernel does not carry the module (Fedora CoreOS, for one, lacks kernel-modules-extra).",
+        "Install the package that ships the module (RHEL: kernel-modules-extra) in the image.";
+    ContentNotVisible = "content-not-visible", Error,
+        "A modprobe.d or modules-load.d file cannot be read offline (remote source, unresolved link), so the verdict is unknown.",
+        "Inline the file as a data: URL, or verify the artifact that holds it.";
+    ModuleNotListed = "module-not-listed", Error,
+        "Nothing loads the module at boot: no modules-load.d entry, no `modules-load=` argument.",
+        "Add /etc/modules-load.d/<module>-load.conf holding the module name (modlayer apply does).";
+    ModuleListed = "module-listed", Info,
+        "A modules-load.d file lists the module for loading at boot.",
+        "Nothing to fix.";
+    InstallLoads = "install-loads", Info,
+        "A modprobe.d `install` command still inserts the module.",
+        "Nothing to fix.";
+    KernelArgModulesLoad = "kernel-arg-modules-load", Info,
+        "The kernel argument `modules-load=` has systemd-modules-load load the module.",
+        "Nothing to fix.";
+    AutoloadOnly = "autoload-only", Info,
+        "Nothing blocks the module, so the first socket of its protocol loads it on demand; it is just not loaded at boot.",
+        "List the module in /etc/modules-load.d/ to have it loaded at boot.";
+    KernelNotVisible = "kernel-not-visible", Info,
+        "The target carries no kernel: the OS image decides whether the module exists.",
+        "Verify the OS image too (`modlayer verify oci:DIR` or a tree), or trust RHEL CoreOS, which ships kernel-modules-extra.";
+    LayerFileDiffers = "layer-file-differs", Warning,
+        "A layer file is present with other bytes or another mode than the layer's.",
+        "Run `modlayer apply` on the target, or write the layer's exact bytes (`modlayer layers`).";
+    LayerFileMissing = "layer-file-missing", Warning,
+        "A layer file is not written on the node.",
+        "Run `modlayer apply` on the target.";
+    LayerFileUnknown = "layer-file-unknown", Warning,
+        "A layer file's content cannot be seen offline.",
+        "Inline the file as a data: URL, or verify the artifact that holds it.";
+    MachineconfigNoRole = "machineconfig-no-role", Error,
+        "A MachineConfig has no machineconfiguration.openshift.io/role label: no pool renders it, so it reaches no node.",
+        "Add the label `machineconfiguration.openshift.io/role: <pool>` to metadata.labels.";
+    MachineconfigUnknownRole = "machineconfig-unknown-role", Error,
+        "A MachineConfig's role is selected by no MachineConfigPool of the input: it reaches no node.",
+        "Label it with a role a pool selects, or add the MachineConfigPool.";
+    MachineconfigInvalid = "machineconfig-invalid", Error,
+        "A MachineConfig's spec.config is not a valid Ignition config: the MCO degrades the pool.",
+        "Fix the place named (a quoted mode is a string: write `mode: 0644` unquoted or 420).";
+    DuplicateMachineconfig = "duplicate-machineconfig", Error,
+        "Two MachineConfigs share a name with different content: only one of them can exist in the cluster.",
+        "Rename one, or keep one copy.";
+    ManifestUnreadable = "manifest-unreadable", Error,
+        "A manifest cannot be read (bad YAML or JSON, a remote source).",
+        "Fix the file at the place named.";
+    PoolUnreadable = "pool-unreadable", Warning,
+        "A MachineConfigPool cannot be understood (no name, a selector with no role).",
+        "Give the pool metadata.name and a machineConfigSelector on machineconfiguration.openshift.io/role.";
+    NoMachineconfigForRole = "no-machineconfig-for-role", Error,
+        "The pool asked for has no MachineConfig in the input.",
+        "Render one for that role: `modlayer render machineconfig --role <role>`.";
+    CustomPoolAssumed = "custom-pool-assumed", Info,
+        "A role label names a pool the input does not declare: it is rendered as a custom pool (worker configs first).",
+        "Nothing to fix if the cluster has that MachineConfigPool; else add it.";
+    PoolNotJudged = "pool-not-judged", Info,
+        "A pool the layer is not meant for: reported, not judged (it does not change the exit status).",
+        "Name it with --role (or --all-pools) to judge it.";
+    IgnitionSpecUnsupported = "ignition-spec-unsupported", Error,
+        "A MachineConfig uses an Ignition spec that the OpenShift release's MCO cannot read: the pool degrades.",
+        "Render it for the release: `--openshift-version X.Y`.";
+    McoRemoteSource = "mco-remote-source", Error,
+        "The MCO only accepts data: sources in MachineConfigs.",
+        "Inline the contents as a data: URL.";
+    McoAppend = "mco-append", Error,
+        "The MCO refuses `append` in MachineConfigs.",
+        "Write the whole file with contents.source.";
+    McoMode = "mco-mode", Error,
+        "The MCO refuses file modes above 0777.",
+        "Use a mode of 0777 or less (0644 for the layer's files).";
+    McoUnsupported = "mco-unsupported", Error,
+        "The MCO refuses directories, links, disks, filesystems, RAID, LUKS and users other than core.",
+        "Remove that section from the MachineConfig.";
+    MergeTooDeep = "merge-too-deep", Error,
+        "Ignition configs merge into each other deeper than modlayer follows.",
+        "Flatten the merge chain.";
+    RemoteConfig = "remote-config", Warning,
+        "A merged or replaced config is fetched at first boot and cannot be seen offline; it may change these files.",
+        "Verify the config that URL serves too (for installer pointer configs, the cluster's rendered MachineConfigs).";
+    BadChildConfig = "bad-child-config", Error,
+        "An inline merged or replaced config cannot be decoded or is invalid.",
+        "Fix the data: URL at the place named.";
+    DuplicateEntry = "duplicate-entry", Error,
+        "One path is given twice, or as different kinds of node: Ignition refuses the config.",
+        "Keep one entry per path.";
+    RemoteSource = "remote-source", Error,
+        "A file's contents come from a remote source and cannot be seen offline.",
+        "Inline the contents as a data: URL.";
+    BadContents = "bad-contents", Error,
+        "A file's contents cannot be decoded (data URL, compression, verification hash).",
+        "Fix the contents at the place named.";
+    OverwriteWithoutSource = "overwrite-without-source", Error,
+        "overwrite is true but there is no contents.source: Ignition refuses the config.",
+        "Give contents.source (`data:,` for an empty file).";
+    OverwriteFalse = "overwrite-false", Error,
+        "The image already has the file and overwrite is not true: Ignition fails the first boot (\"file exists\").",
+        "Set `overwrite: true` on the entry.";
+    UnusedKey = "unused-key", Warning,
+        "A key the Ignition spec does not know: Ignition ignores it.",
+        "Check its spelling.";
+    EmptyImage = "empty-image", Warning,
+        "The image has no layers.",
+        "Verify the image the node boots.";
+    BadInput = "bad-input", Error,
+        "The target could not be read (exit status 2).",
+        "Fix the input at the place named.";
+}
+
+impl Code {
+    /// The code of a kebab-case name.
+    pub fn from_name(name: &str) -> Option<Code> {
+        Code::ALL.iter().copied().find(|c| c.as_str() == name)
+    }
+}
+
+impl fmt::Display for Code {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl PartialEq<&str> for Code {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+impl Serialize for Code {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+/// One thing verify (or apply) found.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Finding {
+    /// How serious (the code's severity).
+    pub severity: Severity,
+    /// Stable code.
+    pub code: Code,
+    /// For people.
+    pub message: String,
+    /// The node path or the config location involved.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    /// What decided it (file and JSON path, MachineConfig, layer…).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub origin: Option<String>,
+}
+
+impl Finding {
+    /// A finding with no path or origin, at its code's severity.
+    pub fn new(code: Code, message: impl Into<String>) -> Finding {
+        Finding {
+            severity: code.severity(),
+            code,
+            message: message.into(),
+            path: None,
+            origin: None,
+        }
+    }
+
+    /// The same finding with a path.
+    pub fn at(mut self, path: impl Into<String>) -> Finding {
+        self.path = Some(path.into());
+        self
+    }
+
+    /// The same finding with an origin.
+    pub fn with_origin(mut self, origin: impl Into<String>) -> Finding {
+        self.origin = Some(origin.into());
+        self
+    }
+}
+
+/// The README's table of codes (between its markers), generated from [`Code::ALL`].
+pub fn markdown_table() -> String {
+    let mut s = String::from("| code | severity | what it means |\n| --- | --- | --- |\n");
+    for c in Code::ALL {
+        s.push_str(&format!(
+            "| `{}` | {} | {} |\n",
+            c.as_str(),
+            c.severity(),
+            c.description()
+        ));
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_unique_kebab_case_and_round_trip() {
+        let mut seen = std::collections::BTreeSet::new();
+        for c in Code::ALL {
+            let n = c.as_str();
+            assert!(seen.insert(n), "{n} twice");
+            assert!(
+                n.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-'),
+                "{n}"
+            );
+            assert_eq!(Code::from_name(n), Some(*c));
+            assert!(!c.description().is_empty() && !c.fix().is_empty());
+        }
+    }
+}
