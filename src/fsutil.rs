@@ -39,6 +39,22 @@ pub fn read_config(target: &str) -> Result<Vec<u8>> {
 /// Replace `path` with `bytes` atomically: a temporary file in the same directory, synced, then
 /// renamed over it. An existing file's permission bits are kept; a symlink is refused.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    write_atomic_with(path, None, |w| {
+        w.write_all(bytes)
+            .with_context(|| format!("{}: cannot write", path.display()))
+            .map(|()| ((), true))
+    })
+}
+
+/// Replace `path` atomically with what `fill` writes: a temporary file in the same directory,
+/// synced, then renamed over it. The permission bits are `path`'s own, else `like`'s, else 0644;
+/// a symlink or a non-regular file at `path` is refused. Nothing is renamed when `fill` fails or
+/// says not to (the `bool` it returns with its result).
+pub fn write_atomic_with<T>(
+    path: &Path,
+    like: Option<&Path>,
+    fill: impl FnOnce(&mut dyn Write) -> Result<(T, bool)>,
+) -> Result<T> {
     let shown = path.display();
     let existing = match std::fs::symlink_metadata(path) {
         Ok(m) if m.file_type().is_symlink() => {
@@ -46,7 +62,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         }
         Ok(m) if !m.is_file() => bail!("{shown}: is not a regular file"),
         Ok(m) => Some(m),
-        Err(_) => None,
+        Err(_) => like.and_then(|l| std::fs::metadata(l).ok()),
     };
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
@@ -61,8 +77,18 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
                 dir.display()
             )
         })?;
-    tmp.write_all(bytes)
-        .and_then(|_| tmp.as_file().sync_all())
+    let (out, keep) = {
+        let mut w = std::io::BufWriter::with_capacity(1 << 20, tmp.as_file_mut());
+        let out = fill(&mut w)?;
+        w.flush()
+            .with_context(|| format!("{shown}: cannot write"))?;
+        out
+    };
+    if !keep {
+        return Ok(out);
+    }
+    tmp.as_file()
+        .sync_all()
         .with_context(|| format!("{shown}: cannot write"))?;
     let perms = existing.map(|m| m.permissions()).unwrap_or_else(|| {
         use std::os::unix::fs::PermissionsExt;
@@ -72,7 +98,15 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         .with_context(|| format!("{shown}: cannot set permissions"))?;
     tmp.persist(path)
         .map_err(|e| anyhow::anyhow!("{shown}: cannot replace: {}", e.error))?;
-    Ok(())
+    Ok(out)
+}
+
+/// Write bytes to standard output.
+pub fn stdout_write(bytes: &[u8]) -> Result<()> {
+    let mut o = std::io::stdout().lock();
+    o.write_all(bytes)
+        .and_then(|_| o.flush())
+        .context("cannot write to standard output")
 }
 
 /// A progress bar on standard error for long work; hidden when stderr is not a terminal.

@@ -19,9 +19,13 @@ use crate::formats::json::MAX_CONFIG_BYTES;
 use crate::formats::yaml;
 use crate::ignition::Spec;
 use crate::layer::{Layer, DEFAULT_LAYER};
-use crate::mco::{self, openshift, API_VERSION};
-use crate::report::TargetReport;
-use crate::targets::installdir::{self, Inventory, Manifest, Pool};
+use crate::mco::file::documents;
+use crate::mco::inventory::{Inventory, Manifest, Pool, PoolChoice};
+use crate::mco::release::Release;
+use crate::mco::render::{layer_machineconfig, machineconfig_name};
+use crate::mco::API_VERSION;
+use crate::node::NodeView;
+use crate::report::{assess, TargetReport};
 
 /// `apiVersion` of the function's own config kind.
 pub const FUNCTION_API_VERSION: &str = "modlayer.dev/v1alpha1";
@@ -46,7 +50,7 @@ pub struct FunctionConfig {
     /// The layer (default `sctp`).
     pub layer: Layer,
     /// The OpenShift release, which picks the Ignition spec and is checked against.
-    pub openshift_version: Option<(u32, u32)>,
+    pub openshift_version: Option<Release>,
     /// Keys that were not understood.
     pub warnings: Vec<String>,
 }
@@ -74,10 +78,7 @@ pub fn run(input: &mut dyn Read, output: &mut dyn Write) -> Result<i32> {
 
 /// Parse the input as a ResourceList object.
 fn read_resource_list(bytes: &[u8]) -> Result<Map<String, Value>> {
-    let docs = installdir::manifest_documents(&Manifest {
-        name: "<stdin>".into(),
-        bytes: bytes.to_vec(),
-    })?;
+    let docs = documents("<stdin>", bytes)?;
     let mut docs = docs.into_iter().filter(|d| !d.is_null());
     let Some(Value::Object(list)) = docs.next() else {
         bail!("<stdin>: the input is not a ResourceList object");
@@ -168,7 +169,7 @@ pub fn parse_function_config(fc: Option<&Value>) -> Result<FunctionConfig> {
             "openshiftVersion" => {
                 let text = string_of(value, &here)?;
                 cfg.openshift_version =
-                    Some(openshift::parse(&text).with_context(|| here.clone())?);
+                    Some(text.parse::<Release>().with_context(|| here.clone())?);
             }
             _ => cfg
                 .warnings
@@ -302,11 +303,11 @@ fn orchestration_annotations(item: &Value) -> Map<String, Value> {
 fn add_machineconfigs(items: &mut Vec<Value>, cfg: &FunctionConfig, results: &mut Vec<Value>) {
     let spec = cfg
         .openshift_version
-        .map(openshift::newest_spec)
+        .map(Release::newest_spec)
         .unwrap_or(Spec { major: 3, minor: 2 });
     for role in &cfg.roles {
-        let name = installdir::machineconfig_name(&cfg.layer, role);
-        let mut desired = mco::layer_machineconfig(&cfg.layer, role, &name, spec);
+        let name = machineconfig_name(&cfg.layer, role);
+        let mut desired = layer_machineconfig(&cfg.layer, role, &name, spec);
         match items.iter().position(|i| is_machineconfig(i, &name)) {
             Some(i) if content_of(&items[i]) == content_of(&desired) => {}
             Some(i) => {
@@ -367,10 +368,7 @@ fn verify_items(items: &[Value], cfg: &FunctionConfig, results: &mut Vec<Value>)
         .roles
         .iter()
         .filter(|r| *r != "master" && *r != "worker")
-        .map(|r| Pool {
-            name: r.clone(),
-            roles: vec!["worker".into(), r.clone()],
-        })
+        .map(|r| Pool::custom(r))
         .collect();
     let mut inv = Inventory::read_assuming(&manifests, &assumed);
     // Pools may live outside this ResourceList: a role label no pool here selects is worth a look,
@@ -380,16 +378,19 @@ fn verify_items(items: &[Value], cfg: &FunctionConfig, results: &mut Vec<Value>)
             f.severity = Severity::Warning;
         }
     }
-    match inv.evaluate(
-        "ResourceList",
-        "krm",
+    let choice = PoolChoice {
+        roles: cfg.roles.clone(),
+        all: false,
+    };
+    match inv.views(
         &cfg.layer,
-        &cfg.roles,
+        &NodeView::rhcos(&cfg.layer),
+        &choice,
         cfg.openshift_version,
     ) {
-        Ok(reports) => {
-            for r in &reports {
-                results.extend(pool_results(r));
+        Ok(views) => {
+            for v in views.into_iter().filter(|v| v.judged) {
+                results.extend(pool_results(&assess("ResourceList", "krm", v, &cfg.layer)));
             }
         }
         Err(e) => results.push(result("error", &format!("{e:#}"), None)),
@@ -480,7 +481,7 @@ mod tests {
         let c = parse_function_config(Some(&fc)).unwrap();
         assert_eq!(c.roles, ["worker", "master"]);
         assert_eq!(c.layer.module, "dccp");
-        assert_eq!(c.openshift_version, Some((4, 14)));
+        assert_eq!(c.openshift_version, Some(Release::four(14)));
         let bad =
             json!({"apiVersion": "v1", "kind": "ConfigMap", "data": {"openshiftVersion": 4.1}});
         assert!(parse_function_config(Some(&bad)).is_err());

@@ -8,6 +8,8 @@ use std::fmt;
 use std::path::Path;
 
 use anyhow::{bail, Context, Result};
+
+use crate::node::rules::validate_module_name;
 use serde::Deserialize;
 
 mod builtin {
@@ -179,26 +181,6 @@ impl Layer {
     pub fn file(&self, path: &str) -> Option<&LayerFile> {
         self.files.iter().find(|f| f.path == path)
     }
-}
-
-/// Check a kernel module name as kmod accepts it: 1–55 characters of `A-Za-z0-9_-`.
-pub fn validate_module_name(name: &str) -> Result<()> {
-    // MODULE_NAME_LEN is 64 - sizeof(unsigned long), including the terminating NUL.
-    if name.is_empty() || name.len() > 55 {
-        bail!("invalid module name {name:?}: must be 1 to 55 characters");
-    }
-    if let Some(c) = name
-        .chars()
-        .find(|c| !(c.is_ascii_alphanumeric() || *c == '_' || *c == '-'))
-    {
-        bail!("invalid module name {name:?}: character {c:?} is not allowed (use A-Z a-z 0-9 _ -)");
-    }
-    Ok(())
-}
-
-/// Normalise a module name as kmod compares them (`-` and `_` are the same).
-pub fn normalize_module(name: &str) -> String {
-    name.replace('-', "_")
 }
 
 /// Check that a node path is absolute and clean (no `.`/`..`/empty components, no trailing `/`).

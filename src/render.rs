@@ -1,11 +1,23 @@
 //! Text renderings that are not a target's own format: Butane configs and dry-run diffs.
 
-use crate::cli::Variant;
+use clap::ValueEnum;
+
 use crate::layer::Layer;
+use crate::mco::release::Release;
+use crate::mco::render::machineconfig_name;
 use crate::mco::ROLE_LABEL;
 
+/// Butane variants.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum Variant {
+    /// OpenShift MachineConfig (butane --variant openshift).
+    Openshift,
+    /// Fedora CoreOS Ignition.
+    Fcos,
+}
+
 /// A Butane config equivalent to the layer: one document per role for the openshift variant.
-pub fn butane(layer: &Layer, variant: Variant, roles: &[String], release: (u32, u32)) -> String {
+pub fn butane(layer: &Layer, variant: Variant, roles: &[String], release: Release) -> String {
     let mut files = String::from("storage:\n  files:\n");
     for f in &layer.files {
         let inline = serde_json::to_string(&String::from_utf8_lossy(&f.bytes)).unwrap_or_default();
@@ -20,10 +32,8 @@ pub fn butane(layer: &Layer, variant: Variant, roles: &[String], release: (u32, 
             .iter()
             .map(|role| {
                 format!(
-                    "variant: openshift\nversion: {}.{}.0\nmetadata:\n  name: load-{}-module-{role}\n  labels:\n    {ROLE_LABEL}: {role}\n{files}",
-                    release.0,
-                    release.1,
-                    layer.module.replace('_', "-"),
+                    "variant: openshift\nversion: {release}.0\nmetadata:\n  name: {}\n  labels:\n    {ROLE_LABEL}: {role}\n{files}",
+                    machineconfig_name(layer, role),
                 )
             })
             .collect::<Vec<_>>()

@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use crate::findings::{Code, Finding, Severity};
 use crate::layer::Layer;
-use crate::node::{compare_layer, evaluate, Evaluation, FileCheck, FileStatus, NodeView};
+use crate::node::{verdict, FileCheck, FileStatus, NodeView};
 
 /// The verify result for one target (and, for several pools, one pool of it).
 #[derive(Clone, Debug, Serialize)]
@@ -35,79 +35,88 @@ pub struct TargetReport {
     pub findings: Vec<Finding>,
 }
 
-/// Evaluate a view with a layer and fold the target's own findings in: the one way every target
-/// turns what a node will see into a report.
-pub fn assess(
-    target: &str,
-    kind: &str,
-    role: Option<String>,
-    view: &NodeView,
-    layer: &Layer,
-    mut findings: Vec<Finding>,
-) -> TargetReport {
-    let ev: Evaluation = evaluate(view, &layer.module);
-    let files = compare_layer(view, layer);
-    findings.extend(ev.blocks.iter().cloned());
-    findings.extend(ev.unknown.iter().cloned());
-    if ev.loads.is_empty() {
-        findings.push(Finding::new(Code::ModuleNotListed,
-            format!(
-                "nothing lists {} for loading at boot (no modules-load.d entry, no modules_load= argument)",
-                layer.module
-            ),
-        ));
+/// What a target shows of a node: one pool, one image platform, or the whole target; the node
+/// view and what reading the target found on the way.
+#[derive(Clone, Debug, Default)]
+pub struct View {
+    /// The pool this view is of, where the target renders pools.
+    pub pool: Option<String>,
+    /// The image platform (`linux/amd64`), where the target has several.
+    pub platform: Option<String>,
+    /// What the node will see.
+    pub node: NodeView,
+    /// What reading the target found.
+    pub findings: Vec<Finding>,
+    /// Whether the layer is meant for this view (the pool rule); a view that is not judged is
+    /// reported and does not change the exit status.
+    pub judged: bool,
+}
+
+impl View {
+    /// A judged view of a whole target.
+    pub fn whole(node: NodeView, findings: Vec<Finding>) -> View {
+        View {
+            node,
+            findings,
+            judged: true,
+            ..View::default()
+        }
     }
-    if ev.loads.is_empty() && ev.blocks.is_empty() && ev.unknown.is_empty() {
-        findings.push(Finding::new(Code::AutoloadOnly,
-            format!(
-                "nothing blocks {m}, so the first {m} socket loads it on demand; it is just not loaded at boot",
-                m = layer.module
-            ),
-        ));
-    }
-    findings.extend(ev.loads.iter().cloned());
-    if view.kernels.is_none() {
-        findings.push(Finding::new(Code::KernelNotVisible,
-            format!(
-                "this target carries no kernel: the image must ship the {} module (RHEL CoreOS does; Fedora CoreOS lacks kernel-modules-extra)",
-                layer.module
-            ),
-        ));
-    }
-    for c in &files {
-        let (code, what) = match c.status {
-            FileStatus::Identical => continue,
-            FileStatus::Differs => (Code::LayerFileDiffers, "differs from the layer"),
-            FileStatus::Missing => (Code::LayerFileMissing, "is not written"),
-            FileStatus::Unknown => (Code::LayerFileUnknown, "cannot be seen offline"),
-        };
-        let mut f = Finding::new(
-            code,
-            format!(
-                "{} {what} (layer sha256 {} mode {}, node sha256 {} mode {})",
-                c.path,
-                c.expected_sha256,
-                c.expected_mode,
-                c.actual_sha256.as_deref().unwrap_or("-"),
-                c.actual_mode.as_deref().unwrap_or("-"),
-            ),
-        )
-        .at(c.path.clone());
-        f.origin = c.origin.clone();
-        findings.push(f);
-    }
+}
+
+/// Judge a target's views: a report per judged view; each view that is not judged becomes an info
+/// finding (`pool-not-judged`) on every report, so it does not change the exit status.
+pub fn assess_all(target: &str, kind: &str, views: Vec<View>, layer: &Layer) -> Vec<TargetReport> {
+    let (judged, others): (Vec<View>, Vec<View>) = views.into_iter().partition(|v| v.judged);
+    let notes: Vec<Finding> = others
+        .into_iter()
+        .map(|v| {
+            let pool = v.pool.clone().unwrap_or_default();
+            let r = assess(target, kind, v, layer);
+            let why = r
+                .findings
+                .iter()
+                .find(|f| f.severity == Severity::Error)
+                .map(|f| format!(": {}", f.message))
+                .unwrap_or_default();
+            Finding::new(
+                Code::PoolNotJudged,
+                format!(
+                    "pool {pool}: not judged, the layer is not meant for it; {} would {}be loaded there{why} (judge it with --role {pool})",
+                    layer.module,
+                    if r.enabled { "" } else { "not " },
+                ),
+            )
+        })
+        .collect();
+    judged
+        .into_iter()
+        .map(|v| {
+            let mut r = assess(target, kind, v, layer);
+            r.findings.extend(notes.iter().cloned());
+            r
+        })
+        .collect()
+}
+
+/// Judge a view with a layer ([`verdict`]) and fold the target's own findings in: the one way
+/// every target turns what a node will see into a report.
+pub fn assess(target: &str, kind: &str, view: View, layer: &Layer) -> TargetReport {
+    let v = verdict(&view.node, layer);
+    let mut findings = view.findings;
+    findings.extend(v.findings);
     findings.sort_by_key(|f| std::cmp::Reverse(f.severity));
-    let enabled = ev.enabled() && !findings.iter().any(|f| f.severity == Severity::Error);
+    let enabled = v.enabled && !findings.iter().any(|f| f.severity == Severity::Error);
     TargetReport {
         target: target.to_string(),
         kind: kind.to_string(),
-        role,
-        platform: None,
+        role: view.pool,
+        platform: view.platform,
         layer: layer.name.clone(),
         module: layer.module.clone(),
         enabled,
-        identical: files.iter().all(|c| c.status == FileStatus::Identical),
-        files,
+        identical: v.files.iter().all(|c| c.status == FileStatus::Identical),
+        files: v.files,
         findings,
     }
 }
@@ -190,42 +199,5 @@ impl TargetReport {
             files: Vec::new(),
             findings: vec![Finding::new(Code::BadInput, message)],
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::node::{Content, Entry};
-
-    #[test]
-    fn autoload_only_is_told_apart_from_blocked() {
-        let layer = Layer::builtin("sctp").unwrap();
-        let mut view = NodeView::rhcos(&layer);
-        let codes = |v: &NodeView| -> Vec<String> {
-            assess("t", "ignition", None, v, &layer, Vec::new())
-                .findings
-                .into_iter()
-                .map(|f| f.code.to_string())
-                .collect()
-        };
-        assert!(!codes(&view).contains(&"autoload-only".to_string()));
-        view.files.insert(
-            "/etc/modprobe.d/sctp-blacklist.conf".into(),
-            Entry {
-                content: Content::File {
-                    bytes: Vec::new(),
-                    mode: Some(0o644),
-                },
-                origin: "t".into(),
-            },
-        );
-        let c = codes(&view);
-        assert!(
-            c.contains(&"autoload-only".to_string())
-                && c.contains(&"module-not-listed".to_string()),
-            "{c:?}"
-        );
-        assert!(!assess("t", "ignition", None, &view, &layer, Vec::new()).enabled);
     }
 }

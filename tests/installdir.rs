@@ -11,11 +11,30 @@ use base64::Engine;
 use modlayer::findings::Severity;
 use modlayer::ignition::Spec;
 use modlayer::layer::Layer;
-use modlayer::mco;
+use modlayer::mco::inventory::{Inventory, Manifest, PoolChoice};
+use modlayer::mco::release::Release;
+use modlayer::mco::render::{layer_machineconfig, render_machineconfigs};
 use modlayer::report::TargetReport;
-use modlayer::targets::installdir::{
-    apply_dir, detect_stage, verify_dir, DirApply, Inventory, Manifest, Stage,
-};
+use modlayer::targets::installdir::{apply_dir, detect_stage, DirApply, Stage};
+use modlayer::targets::{Kind, VerifyOpts};
+
+/// Verify an install directory: with `roles`, the reports of those pools; without, of every pool.
+fn verify_dir(
+    target: &str,
+    layer: &Layer,
+    roles: &[String],
+    release: Option<Release>,
+) -> anyhow::Result<Vec<TargetReport>> {
+    let opts = VerifyOpts {
+        pools: PoolChoice {
+            roles: roles.to_vec(),
+            all: roles.is_empty(),
+        },
+        platform: None,
+        release,
+    };
+    modlayer::targets::verify(target, Some(Kind::InstallDir), layer, &opts)
+}
 use serde_json::{json, Value};
 
 const WORKER_MC: &str = "openshift/99_openshift-machineconfig_load-sctp-module-worker.yaml";
@@ -91,7 +110,7 @@ fn opts(roles: &[&str]) -> DirApply {
 }
 
 fn render(role: &str, spec: &str) -> Vec<u8> {
-    mco::render(
+    render_machineconfigs(
         &sctp(),
         &[role.to_string()],
         None,
@@ -478,7 +497,7 @@ fn dry_run_writes_nothing_and_lists_what_would_be_written() {
 fn openshift_version_picks_the_spec_and_is_checked() {
     let (_t, dir) = copy_of("standard");
     let o = DirApply {
-        openshift_version: Some((4, 14)),
+        release: Some(Release::four(14)),
         ..DirApply::default()
     };
     apply_dir(&dir, &sctp(), &o).unwrap();
@@ -487,9 +506,9 @@ fn openshift_version_picks_the_spec_and_is_checked() {
         render("worker", "3.4.0")
     );
     let target = dir.to_str().unwrap();
-    let ok = verify_dir(target, &sctp(), &["worker".into()], Some((4, 14))).unwrap();
+    let ok = verify_dir(target, &sctp(), &["worker".into()], Some(Release::four(14))).unwrap();
     assert!(ok[0].enabled, "{:#?}", ok[0].findings);
-    let old = verify_dir(target, &sctp(), &["worker".into()], Some((4, 12))).unwrap();
+    let old = verify_dir(target, &sctp(), &["worker".into()], Some(Release::four(12))).unwrap();
     assert!(!old[0].enabled);
     assert!(
         errors(&old[0])
@@ -757,7 +776,7 @@ fn patch_pointers_patches_master_and_worker_ign_too() {
 #[test]
 fn inventory_reads_json_and_multi_document_manifests() {
     let mc = String::from_utf8(render("worker", "3.2.0")).unwrap();
-    let json_mc = serde_json::to_vec(&mco::layer_machineconfig(
+    let json_mc = serde_json::to_vec(&layer_machineconfig(
         &sctp(),
         "master",
         "load-sctp-module-master",

@@ -9,7 +9,7 @@ use modlayer::formats::yaml;
 use modlayer::ignition::Spec;
 use modlayer::krm;
 use modlayer::layer::Layer;
-use modlayer::mco;
+use modlayer::mco::render::layer_machineconfig;
 use serde_json::{json, Value};
 
 fn testdata(rel: &str) -> Vec<u8> {
@@ -51,7 +51,7 @@ fn input_items() -> Vec<Value> {
 
 /// The MachineConfig `render machineconfig --role R` makes, as a JSON object.
 fn layer_mc(role: &str, spec: &str) -> Value {
-    mco::layer_machineconfig(
+    layer_machineconfig(
         &Layer::builtin("sctp").unwrap(),
         role,
         &format!("load-sctp-module-{role}"),

@@ -2,7 +2,40 @@
 //! says enabled with every layer file identical.
 
 use modlayer::layer::Layer;
-use modlayer::targets::{apply_file, verify_file, Kind};
+use modlayer::report::TargetReport;
+use modlayer::targets::{from_file, judge, ApplyOpts, Dest, FileTarget, Kind, VerifyOpts};
+
+fn file(name: &str, bytes: &[u8]) -> FileTarget {
+    FileTarget {
+        given: name.into(),
+        name: name.into(),
+        bytes: bytes.to_vec(),
+    }
+}
+
+/// Apply through the trait; the new bytes.
+fn apply_bytes(name: &str, kind: Kind, bytes: &[u8], layer: &Layer) -> Vec<u8> {
+    let opts = ApplyOpts {
+        dest: Dest::Buffer,
+        several: false,
+        dry_run: false,
+        roles: Vec::new(),
+        platform: None,
+        tag: None,
+        release: None,
+        patch_pointers: false,
+    };
+    from_file(file(name, bytes), Some(kind))
+        .apply(layer, &opts)
+        .unwrap()
+        .output
+        .unwrap()
+}
+
+fn verify_bytes(name: &str, kind: Kind, bytes: &[u8], layer: &Layer) -> Vec<TargetReport> {
+    let t = from_file(file(name, bytes), Some(kind));
+    judge(t.as_ref(), name, layer, &VerifyOpts::default()).unwrap()
+}
 use proptest::prelude::*;
 use serde_json::{json, Value};
 
@@ -92,15 +125,14 @@ proptest! {
     fn apply_is_idempotent_and_verifies((config, pretty) in config()) {
         let layer = Layer::builtin("sctp").unwrap();
         let text = if pretty { serde_json::to_vec_pretty(&config).unwrap() } else { serde_json::to_vec(&config).unwrap() };
-        let once = apply_file("gen.ign", Kind::Ignition, &text, &layer, &[]).unwrap();
-        let twice = apply_file("gen.ign", Kind::Ignition, &once.bytes, &layer, &[]).unwrap();
-        prop_assert_eq!(&twice.bytes, &once.bytes);
-        prop_assert!(!twice.changed);
-        let reports = verify_file("gen.ign", Kind::Ignition, &once.bytes, &layer, &[]).unwrap();
+        let once = apply_bytes("gen.ign", Kind::Ignition, &text, &layer);
+        let twice = apply_bytes("gen.ign", Kind::Ignition, &once, &layer);
+        prop_assert_eq!(&twice, &once);
+        let reports = verify_bytes("gen.ign", Kind::Ignition, &once, &layer);
         prop_assert!(reports[0].enabled, "{:?}", reports[0].findings);
         prop_assert!(reports[0].identical, "{:?}", reports[0].files);
         // Only the layer's entries changed.
-        let mut after: Value = serde_json::from_slice(&once.bytes).unwrap();
+        let mut after: Value = serde_json::from_slice(&once).unwrap();
         let mut before = config.clone();
         for v in [&mut after, &mut before] {
             if let Some(f) = v.pointer_mut("/storage/files").and_then(Value::as_array_mut) {
@@ -122,10 +154,10 @@ proptest! {
             "spec": {"config": config},
         });
         let text = modlayer::formats::yaml::to_yaml(&mc);
-        let once = apply_file("gen.yaml", Kind::Machineconfig, text.as_bytes(), &layer, &[]).unwrap();
-        let twice = apply_file("gen.yaml", Kind::Machineconfig, &once.bytes, &layer, &[]).unwrap();
-        prop_assert_eq!(&twice.bytes, &once.bytes);
-        let reports = verify_file("gen.yaml", Kind::Machineconfig, &once.bytes, &layer, &[]).unwrap();
+        let once = apply_bytes("gen.yaml", Kind::Machineconfig, text.as_bytes(), &layer);
+        let twice = apply_bytes("gen.yaml", Kind::Machineconfig, &once, &layer);
+        prop_assert_eq!(&twice, &once);
+        let reports = verify_bytes("gen.yaml", Kind::Machineconfig, &once, &layer);
         prop_assert!(reports[0].enabled, "{:?}", reports[0].findings);
     }
 }

@@ -11,11 +11,22 @@ use std::process::Command;
 
 use common::{run_ok, ORACLE_TIMEOUT, SYSTEM_PYTHON};
 use modlayer::layer::Layer;
+use modlayer::report::TargetReport;
+
+/// Verify an archive through the trait (kind tar).
+fn verify_tar(target: &str, layer: &Layer) -> anyhow::Result<Vec<TargetReport>> {
+    modlayer::targets::verify(
+        target,
+        Some(modlayer::targets::Kind::Tar),
+        layer,
+        &modlayer::targets::VerifyOpts::default(),
+    )
+}
 use modlayer::node::collect::LayerDelta;
 use modlayer::node::RHEL_SCTP_BLACKLIST;
 use modlayer::tar::{
     apply_stream, collect, decompress, detect_compression, layer_tar, render_tar, rewrite,
-    verify_tar, Compression,
+    Compression,
 };
 
 fn sctp() -> Layer {

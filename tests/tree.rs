@@ -10,7 +10,8 @@ use std::path::{Path, PathBuf};
 
 use modlayer::layer::Layer;
 use modlayer::node::collect::Collector;
-use modlayer::targets::tree::{apply_tree, verify_tree, Tree};
+use modlayer::targets::tree::{Tree, TreeTarget};
+use modlayer::targets::{ApplyOpts, Dest, Target, VerifyOpts};
 
 const BLACKLIST: &str = "/etc/modprobe.d/sctp-blacklist.conf";
 const LOAD: &str = "/etc/modules-load.d/sctp-load.conf";
@@ -19,7 +20,7 @@ const MODULE: &str = "/usr/lib/modules/5.14.0-1/kernel/net/sctp/sctp.ko.xz";
 /// How a scenario drives modlayer.
 #[derive(Clone, Copy, Debug)]
 enum Via {
-    /// `modlayer::targets::tree::apply_tree` / `verify_tree`.
+    /// `modlayer::targets::tree::TreeTarget` / `modlayer::targets::verify`.
     Lib,
     /// The `modlayer` binary.
     Cli,
@@ -77,9 +78,22 @@ fn applied_tree() -> tempfile::TempDir {
 fn apply(via: Via, root: &Path, dry_run: bool) -> Result<Vec<String>, String> {
     let target = root.to_str().unwrap();
     match via {
-        Via::Lib => apply_tree(target, &sctp(), dry_run)
-            .map(|w| w.into_iter().map(|c| c.what).collect())
-            .map_err(|e| format!("{e:#}")),
+        Via::Lib => {
+            let opts = ApplyOpts {
+                dest: Dest::Stdout,
+                several: false,
+                dry_run,
+                roles: Vec::new(),
+                platform: None,
+                tag: None,
+                release: None,
+                patch_pointers: false,
+            };
+            TreeTarget::new(target)
+                .apply(&sctp(), &opts)
+                .map(|a| a.changes)
+                .map_err(|e| format!("{e:#}"))
+        }
         Via::Cli => {
             let mut cmd = common::modlayer();
             cmd.arg("apply");
@@ -103,25 +117,27 @@ fn apply(via: Via, root: &Path, dry_run: bool) -> Result<Vec<String>, String> {
 fn verify(via: Via, root: &Path) -> Verdict {
     let target = root.to_str().unwrap();
     match via {
-        Via::Lib => match verify_tree(target, &sctp()) {
-            Ok(reports) => Verdict {
-                status: if reports.iter().all(|r| r.enabled) {
-                    0
-                } else {
-                    1
+        Via::Lib => {
+            match modlayer::targets::verify(target, None, &sctp(), &VerifyOpts::default()) {
+                Ok(reports) => Verdict {
+                    status: if reports.iter().all(|r| r.enabled) {
+                        0
+                    } else {
+                        1
+                    },
+                    codes: reports
+                        .iter()
+                        .flat_map(|r| r.findings.iter().map(|f| f.code.to_string()))
+                        .collect(),
+                    text: modlayer::report::to_json(&reports),
                 },
-                codes: reports
-                    .iter()
-                    .flat_map(|r| r.findings.iter().map(|f| f.code.to_string()))
-                    .collect(),
-                text: modlayer::report::to_json(&reports),
-            },
-            Err(e) => Verdict {
-                status: 2,
-                codes: vec![],
-                text: format!("{e:#}"),
-            },
-        },
+                Err(e) => Verdict {
+                    status: 2,
+                    codes: vec![],
+                    text: format!("{e:#}"),
+                },
+            }
+        }
         Via::Cli => {
             let mut cmd = common::modlayer();
             cmd.args(["verify", "--format", "json", target]);

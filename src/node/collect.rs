@@ -5,10 +5,10 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::layer::{normalize_module, Layer};
-use crate::node::{
-    split_kernel_args, Content, Entry, Kernel, NodeView, MODPROBE_DIRS, MODULES_LOAD_DIRS,
-};
+use crate::layer::Layer;
+use crate::node::rules::{is_config_path, is_mask, normalize_module, ostree_etc_path};
+pub use crate::node::rules::{node_path, resolve_link};
+use crate::node::{split_kernel_args, Content, Entry, Kernel, NodeView};
 
 /// Directory of boot loader entries (Boot Loader Specification), whose `options` lines are the
 /// kernel command line.
@@ -25,43 +25,6 @@ fn is_cmdline_source(path: &str) -> bool {
 
 /// Largest configuration file the collector keeps (modprobe.d files are a few hundred bytes).
 const MAX_KEPT: u64 = 1 << 20;
-
-/// Normalise an archive or tree path to an absolute, clean node path (`./etc/x` → `/etc/x`).
-/// Returns `None` for a path that climbs out of the root (`..`), which callers treat as hostile.
-pub fn node_path(name: &str) -> Option<String> {
-    let mut parts: Vec<&str> = Vec::new();
-    for c in name.split('/') {
-        match c {
-            "" | "." => {}
-            ".." => return None,
-            c => parts.push(c),
-        }
-    }
-    Some(format!("/{}", parts.join("/")))
-}
-
-/// Where a symlink at `path` with this target points, as an absolute node path (clamped at the
-/// root, as the kernel resolves inside a chroot).
-pub fn resolve_link(path: &str, target: &str) -> String {
-    let base = if target.starts_with('/') {
-        String::new()
-    } else {
-        path.rsplit_once('/')
-            .map(|(d, _)| d.to_string())
-            .unwrap_or_default()
-    };
-    let mut parts: Vec<&str> = Vec::new();
-    for c in base.split('/').chain(target.split('/')) {
-        match c {
-            "" | "." => {}
-            ".." => {
-                parts.pop();
-            }
-            c => parts.push(c),
-        }
-    }
-    format!("/{}", parts.join("/"))
-}
 
 /// The kernel arguments of a bootc `kargs.d` file (`kargs = ["a=b c", …]`), whatever its
 /// `match-architectures` (an argument that blocks the module on any architecture is worth
@@ -165,18 +128,12 @@ impl Collector {
         if self.layer_paths.contains(path) {
             return Interest::Contents;
         }
+        if is_config_path(path) {
+            return Interest::Contents;
+        }
         let Some((dir, name)) = path.rsplit_once('/') else {
             return Interest::None;
         };
-        let dir = dir
-            .strip_prefix("/usr")
-            .filter(|d| d.starts_with("/etc"))
-            .unwrap_or(dir);
-        if (MODPROBE_DIRS.contains(&dir) || MODULES_LOAD_DIRS.contains(&dir))
-            && name.ends_with(".conf")
-        {
-            return Interest::Contents;
-        }
         if (dir == BOOT_ENTRIES && name.ends_with(".conf"))
             || (dir == BOOTC_KARGS && name.ends_with(".toml"))
         {
@@ -244,7 +201,7 @@ impl Collector {
         if self.interest(path) != Interest::Contents || is_cmdline_source(path) {
             return;
         }
-        let content = if target == "/dev/null" {
+        let content = if is_mask(path, target) {
             Content::Mask
         } else {
             Content::Link(resolve_link(path, target))
@@ -419,8 +376,8 @@ impl Collector {
         let has_etc = self.files.keys().any(|p| p.starts_with("/etc/"));
         let mut view = NodeView::default();
         for (path, entry) in self.files {
-            let path = match path.strip_prefix("/usr/etc/") {
-                Some(rest) if !has_etc => format!("/etc/{rest}"),
+            let path = match ostree_etc_path(&path) {
+                Some(etc) if !has_etc => etc,
                 Some(_) => continue,
                 None => path,
             };

@@ -22,7 +22,6 @@ use anyhow::{anyhow, bail, Context, Result};
 
 use crate::layer::{Layer, LayerFile};
 use crate::node::collect::{self, node_path, Collector, Interest};
-use crate::report::{assess, TargetReport};
 
 /// Size of a tar block.
 const BLOCK: usize = 512;
@@ -1360,7 +1359,7 @@ fn collect_entry<R: Read>(
 // ---------------------------------------------------------------------------------------------
 
 /// Open an archive file and detect its compression.
-fn open(path: &Path) -> Result<(BufReader<std::fs::File>, Compression)> {
+pub fn open(path: &Path) -> Result<(BufReader<std::fs::File>, Compression)> {
     let shown = path.display();
     let file = std::fs::File::open(path).with_context(|| format!("{shown}: cannot open"))?;
     if file.metadata().is_ok_and(|m| m.is_dir()) {
@@ -1417,33 +1416,6 @@ fn rewrite_compressed(
              decompress it first (zstd -d) or recompress it with gzip"
         ),
     }
-}
-
-/// `modlayer verify` on a tar target (plain, gzip or zstd): one pass through [`collect`],
-/// [`Collector::finish`], and [`assess`] as kind `tar`.
-pub fn verify_tar(target: &str, layer: &Layer) -> Result<Vec<TargetReport>> {
-    let read = |wanted: &std::collections::BTreeSet<String>| -> Result<collect::Collector> {
-        let (input, c) = open(Path::new(target))?;
-        let mut delta = collect::LayerDelta::new(layer);
-        delta.entries.want(wanted.iter().cloned());
-        decompress(input, c)
-            .and_then(|r| collect(r, &mut delta, target, false))
-            .with_context(|| target.to_string())?;
-        Ok(delta.entries)
-    };
-    // A link in a config directory may point anywhere: read again keeping its target.
-    let mut wanted = std::collections::BTreeSet::new();
-    let mut collector = read(&wanted)?;
-    for _ in 0..3 {
-        let missing = collector.missing_link_targets();
-        if missing.is_empty() {
-            break;
-        }
-        wanted.extend(missing);
-        collector = read(&wanted)?;
-    }
-    let view = collector.finish();
-    Ok(vec![assess(target, "tar", None, &view, layer, vec![])])
 }
 
 #[cfg(test)]

@@ -8,7 +8,6 @@
 //! MachineConfigPool) of the directory, renders each pool in MCO order over RHEL CoreOS's base
 //! state and hands it to the shared evaluation.
 
-use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -20,9 +19,12 @@ use crate::formats::encoding::{decode_data_url, gunzip, is_data_url};
 use crate::fsutil::{read_config, write_atomic};
 use crate::ignition::Spec;
 use crate::layer::{Layer, LayerFile};
-use crate::mco::{self, openshift, MachineConfig, McFile, ROLE_LABEL};
-use crate::report::{assess, TargetReport};
-use crate::targets::{apply_file, Kind};
+use crate::mco::inventory::{first_document, Inventory, Manifest, PoolChoice};
+use crate::mco::release::Release;
+use crate::mco::render::{machineconfig_name, manifest_file_name, render_machineconfigs};
+use crate::node::NodeView;
+use crate::report::{assess, View};
+use crate::targets::{in_place_only, Applied, ApplyOpts, Dest, Kind, Target, VerifyOpts};
 
 /// The bootstrap node's Ignition config, written by `openshift-install create ignition-configs`.
 pub const BOOTSTRAP_IGN: &str = "bootstrap.ign";
@@ -30,16 +32,10 @@ pub const BOOTSTRAP_IGN: &str = "bootstrap.ign";
 pub const BOOTSTRAP_MANIFESTS: &str = "/opt/openshift/manifests";
 /// Where the bootstrap node keeps the `openshift/` manifests (inside bootstrap.ign).
 pub const BOOTSTRAP_OPENSHIFT: &str = "/opt/openshift/openshift";
-/// The scheduler config manifest (`spec.mastersSchedulable`).
-pub const SCHEDULER_MANIFEST: &str = "cluster-scheduler-02-config.yml";
-/// The ConfigMap `cluster-config-v1` that keeps the install-config (`data.install-config`).
-pub const CLUSTER_CONFIG_MANIFEST: &str = "cluster-config.yaml";
 /// The folders of an installer directory that hold manifests, in the order they are read.
 const MANIFEST_DIRS: [&str; 2] = ["manifests", "openshift"];
 /// Ignition spec of the MachineConfigs written when no OpenShift version is given.
 const DEFAULT_SPEC: Spec = Spec { major: 3, minor: 2 };
-/// Replicas the installer gives a compute pool whose `replicas` is not set.
-const INSTALLER_DEFAULT_REPLICAS: u64 = 3;
 
 /// The stage an openshift-install directory is in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -99,8 +95,8 @@ pub struct DirApply {
     pub dry_run: bool,
     /// In the ignition-configs stage, also patch the pointer configs master.ign / worker.ign.
     pub patch_pointers: bool,
-    /// The OpenShift release (`(4, 14)`): picks the Ignition spec the MachineConfigs are written in.
-    pub openshift_version: Option<(u32, u32)>,
+    /// The OpenShift release: picks the Ignition spec the MachineConfigs are written in.
+    pub release: Option<Release>,
 }
 
 /// What [`apply_dir`] did (or, in a dry run, would do).
@@ -112,412 +108,6 @@ pub struct DirChanges {
     pub notes: Vec<String>,
     /// Things worth a look (a pool that would still not load the module, pointer configs…).
     pub warnings: Vec<String>,
-}
-
-/// One manifest file: its name for messages (`openshift/x.yaml`, `bootstrap.ign /opt/…/x.yaml`)
-/// and its bytes.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Manifest {
-    /// Where it is, relative to the directory (or inside bootstrap.ign).
-    pub name: String,
-    /// Its bytes.
-    pub bytes: Vec<u8>,
-}
-
-/// A MachineConfigPool: its name and the role label values its `machineConfigSelector` takes.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Pool {
-    /// `metadata.name` (`master`, `worker`, `infra`…).
-    pub name: String,
-    /// Values of the `machineconfiguration.openshift.io/role` label the pool selects.
-    pub roles: Vec<String>,
-}
-
-impl Pool {
-    /// Whether this is one of the pools every cluster has.
-    pub fn builtin(&self) -> bool {
-        self.name == "master" || self.name == "worker"
-    }
-}
-
-/// One MachineConfig found among the manifests.
-#[derive(Clone, Debug)]
-struct Found {
-    mc: MachineConfig,
-    /// The whole object (to tell duplicates with different content).
-    object: Value,
-    /// The manifest it is in.
-    file: String,
-    /// `MachineConfig NAME (FILE)`.
-    origin: String,
-    /// Problems of its file's configs, explained with their places.
-    problems: Vec<String>,
-}
-
-/// Everything the MCO will be given: MachineConfigs, pools and what is wrong with them.
-#[derive(Clone, Debug)]
-pub struct Inventory {
-    found: Vec<Found>,
-    /// The pools: master and worker, then the declared custom pools by name.
-    pub pools: Vec<Pool>,
-    /// Findings about the manifests as a whole (unreadable files, duplicates, role labels).
-    pub findings: Vec<Finding>,
-}
-
-impl Inventory {
-    /// Read the MachineConfigs and MachineConfigPools of some manifests (other kinds are skipped).
-    pub fn read(manifests: &[Manifest]) -> Inventory {
-        Inventory::read_assuming(manifests, &[])
-    }
-
-    /// [`Inventory::read`], with pools known to exist elsewhere (`assumed`) added where the
-    /// manifests declare no pool of that name.
-    pub fn read_assuming(manifests: &[Manifest], assumed: &[Pool]) -> Inventory {
-        let mut found = Vec::new();
-        let mut declared = Vec::new();
-        let mut findings = Vec::new();
-        for m in manifests {
-            read_manifest(m, &mut found, &mut declared, &mut findings);
-        }
-        for a in assumed {
-            if !declared.iter().any(|d: &Pool| d.name == a.name) {
-                declared.insert(0, a.clone());
-            }
-        }
-        let pools = pools_with_builtin(declared);
-        let mut inv = Inventory {
-            found: Vec::new(),
-            pools,
-            findings,
-        };
-        inv.found = inv.dedupe(found);
-        inv.check_roles();
-        inv
-    }
-
-    /// Names of the MachineConfigs found, in the order read.
-    pub fn machineconfig_names(&self) -> Vec<String> {
-        self.found.iter().map(|f| f.mc.name.clone()).collect()
-    }
-
-    /// Drop duplicate object names (the last one read is the one applied), reporting the ones whose
-    /// content differs.
-    fn dedupe(&mut self, found: Vec<Found>) -> Vec<Found> {
-        let mut by_name: BTreeMap<String, Found> = BTreeMap::new();
-        let mut order: Vec<String> = Vec::new();
-        for f in found {
-            match by_name.get(&f.mc.name) {
-                Some(prev) if prev.object != f.object => {
-                    self.findings.push(Finding::new(Code::DuplicateMachineconfig,
-                        format!(
-                            "MachineConfig {} is in {} and in {} with different content: only one of them can exist in the cluster",
-                            f.mc.name, prev.file, f.file
-                        ),
-                    ).with_origin(&f.origin));
-                }
-                Some(_) => {}
-                None => order.push(f.mc.name.clone()),
-            }
-            by_name.insert(f.mc.name.clone(), f);
-        }
-        order
-            .into_iter()
-            .filter_map(|n| by_name.remove(&n))
-            .collect()
-    }
-
-    /// Report MachineConfigs that no pool renders: no role label, or a role no pool selects.
-    fn check_roles(&mut self) {
-        let known: BTreeSet<&str> = self
-            .pools
-            .iter()
-            .flat_map(|p| p.roles.iter().map(String::as_str))
-            .collect();
-        let mut out = Vec::new();
-        for f in &self.found {
-            match &f.mc.role {
-                None => out.push(
-                    Finding::new(Code::MachineconfigNoRole,
-                        format!(
-                            "MachineConfig {} in {} has no {ROLE_LABEL} label: no pool renders it",
-                            f.mc.name, f.file
-                        ),
-                    )
-                    .with_origin(&f.origin),
-                ),
-                Some(r) if !known.contains(r.as_str()) => out.push(
-                    Finding::new(Code::MachineconfigUnknownRole,
-                        format!(
-                            "MachineConfig {} in {} has role {r}, which no MachineConfigPool selects (pools: {}): no pool renders it",
-                            f.mc.name,
-                            f.file,
-                            self.pools.iter().map(|p| p.name.as_str()).collect::<Vec<_>>().join(", ")
-                        ),
-                    )
-                    .with_origin(&f.origin),
-                ),
-                Some(_) => {}
-            }
-        }
-        self.findings.extend(out);
-    }
-
-    /// The pool of a name.
-    pub fn pool(&self, name: &str) -> Option<&Pool> {
-        self.pools.iter().find(|p| p.name == name)
-    }
-
-    /// The MachineConfigs a pool renders, in the MCO's order: sorted by name (byte order); for a
-    /// custom pool that also selects worker, the worker-labelled ones first, then its own (as the
-    /// MCO has done since 4.15).
-    fn members(&self, pool: &Pool) -> Vec<&Found> {
-        let sorted = |pred: &dyn Fn(&str) -> bool| {
-            let mut v: Vec<&Found> = self
-                .found
-                .iter()
-                .filter(|f| f.mc.role.as_deref().is_some_and(pred))
-                .collect();
-            v.sort_by(|a, b| a.mc.name.as_bytes().cmp(b.mc.name.as_bytes()));
-            v
-        };
-        if !pool.builtin() && pool.roles.iter().any(|r| r == "worker") {
-            let mut out = sorted(&|r| r == "worker");
-            out.extend(sorted(&|r| {
-                r != "worker" && pool.roles.iter().any(|p| p == r)
-            }));
-            out
-        } else {
-            sorted(&|r| pool.roles.iter().any(|p| p == r))
-        }
-    }
-
-    /// Names of the MachineConfigs a pool renders, in render order.
-    pub fn render_order(&self, pool: &str) -> Vec<String> {
-        self.pool(pool)
-            .map(|p| self.members(p).iter().map(|f| f.mc.name.clone()).collect())
-            .unwrap_or_default()
-    }
-
-    /// Render and evaluate pools: the named ones (each must exist), or every pool when `roles` is
-    /// empty. One report per pool (`role` = pool name).
-    pub fn evaluate(
-        &self,
-        target: &str,
-        kind: &str,
-        layer: &Layer,
-        roles: &[String],
-        openshift_version: Option<(u32, u32)>,
-    ) -> Result<Vec<TargetReport>> {
-        let pools: Vec<&Pool> = if roles.is_empty() {
-            self.pools.iter().collect()
-        } else {
-            roles
-                .iter()
-                .map(|r| {
-                    self.pool(r).with_context(|| {
-                        format!(
-                            "{target}: no pool named {r} (pools: {})",
-                            self.pools
-                                .iter()
-                                .map(|p| p.name.as_str())
-                                .collect::<Vec<_>>()
-                                .join(", ")
-                        )
-                    })
-                })
-                .collect::<Result<_>>()?
-        };
-        Ok(pools
-            .into_iter()
-            .map(|p| self.evaluate_pool(target, kind, layer, p, openshift_version))
-            .collect())
-    }
-
-    fn evaluate_pool(
-        &self,
-        target: &str,
-        kind: &str,
-        layer: &Layer,
-        pool: &Pool,
-        openshift_version: Option<(u32, u32)>,
-    ) -> TargetReport {
-        let members = self.members(pool);
-        let mut findings = self.findings.clone();
-        let mut problems = BTreeSet::new();
-        for f in &members {
-            for p in &f.problems {
-                if problems.insert(p.clone()) {
-                    findings.push(
-                        Finding::new(Code::MachineconfigInvalid, p.clone()).with_origin(&f.origin),
-                    );
-                }
-            }
-            member_findings(f, openshift_version, &mut findings);
-        }
-        let pairs: Vec<(&MachineConfig, &str)> =
-            members.iter().map(|f| (&f.mc, f.origin.as_str())).collect();
-        let view = mco::render_pool(&pairs, layer, &mut findings);
-        assess(
-            target,
-            kind,
-            Some(pool.name.clone()),
-            &view,
-            layer,
-            findings,
-        )
-    }
-}
-
-/// What the MCO would refuse in one MachineConfig beyond what [`mco::render_pool`]
-/// check: an Ignition spec the release cannot read (what else the MCO refuses, render_pool reports).
-fn member_findings(f: &Found, version: Option<(u32, u32)>, findings: &mut Vec<Finding>) {
-    let Some((_, spec)) = &f.mc.config else {
-        return;
-    };
-    if let Some(v) = version {
-        if !openshift::reads(v, *spec) {
-            findings.push(
-                Finding::new(Code::IgnitionSpecUnsupported,
-                    format!(
-                        "MachineConfig {} ({}) uses Ignition spec {spec}, which the MCO of OpenShift {}.{} cannot read (newest {}): the pool degrades",
-                        f.mc.name, f.file, v.0, v.1, openshift::newest_spec(v)
-                    ),
-                )
-                .with_origin(&f.origin),
-            );
-        }
-    }
-}
-
-/// The built-in pools (master, worker) with the declared ones over them, custom pools by name.
-fn pools_with_builtin(declared: Vec<Pool>) -> Vec<Pool> {
-    let mut pools = vec![
-        Pool {
-            name: "master".into(),
-            roles: vec!["master".into()],
-        },
-        Pool {
-            name: "worker".into(),
-            roles: vec!["worker".into()],
-        },
-    ];
-    let mut custom: Vec<Pool> = Vec::new();
-    for p in declared {
-        if let Some(b) = pools.iter_mut().find(|b| b.name == p.name) {
-            *b = p;
-        } else if let Some(c) = custom.iter_mut().find(|c| c.name == p.name) {
-            *c = p;
-        } else {
-            custom.push(p);
-        }
-    }
-    custom.sort_by(|a, b| a.name.as_bytes().cmp(b.name.as_bytes()));
-    pools.extend(custom);
-    pools
-}
-
-/// The documents of a manifest as JSON values (JSON or YAML as `oc` reads it); errors say
-/// `file:line:col`.
-pub fn manifest_documents(m: &Manifest) -> Result<Vec<Value>> {
-    mco::documents(&m.name, &m.bytes)
-}
-
-fn kind_of(v: &Value) -> Option<&str> {
-    v.get("kind").and_then(Value::as_str)
-}
-
-/// Read one manifest into the MachineConfigs, pools and findings.
-fn read_manifest(
-    m: &Manifest,
-    found: &mut Vec<Found>,
-    pools: &mut Vec<Pool>,
-    findings: &mut Vec<Finding>,
-) {
-    // Manifests that do not mention MachineConfig cannot hold one (or a pool): skip the parse.
-    if memchr::memmem::find(&m.bytes, b"MachineConfig").is_none() {
-        return;
-    }
-    let docs = match manifest_documents(m) {
-        Ok(d) => d,
-        Err(e) => {
-            findings.push(Finding::new(Code::ManifestUnreadable, format!("{e:#}")));
-            return;
-        }
-    };
-    for d in docs
-        .iter()
-        .filter(|d| kind_of(d) == Some("MachineConfigPool"))
-    {
-        match pool_of(d) {
-            Ok(p) => pools.push(p),
-            Err(e) => findings.push(Finding::new(
-                Code::PoolUnreadable,
-                format!("{}: {e:#}", m.name),
-            )),
-        }
-    }
-    if !docs.iter().any(|d| kind_of(d) == Some("MachineConfig")) {
-        return;
-    }
-    let file = match McFile::parse(&m.name, &m.bytes) {
-        Ok(f) => f,
-        Err(e) => {
-            findings.push(Finding::new(Code::MachineconfigInvalid, format!("{e:#}")));
-            return;
-        }
-    };
-    let problems = file.problems();
-    for mc in &file.configs {
-        found.push(Found {
-            object: file.documents().get(mc.doc).cloned().unwrap_or(Value::Null),
-            file: m.name.clone(),
-            origin: format!("MachineConfig {} ({})", mc.name, m.name),
-            problems: problems.clone(),
-            mc: mc.clone(),
-        });
-    }
-}
-
-/// A MachineConfigPool document as a [`Pool`]: the role values of its machineConfigSelector
-/// (`matchLabels` and `matchExpressions` with operator `In`).
-fn pool_of(doc: &Value) -> Result<Pool> {
-    let name = doc
-        .pointer("/metadata/name")
-        .and_then(Value::as_str)
-        .filter(|n| !n.is_empty())
-        .context("a MachineConfigPool needs metadata.name")?
-        .to_string();
-    let selector = doc.pointer("/spec/machineConfigSelector");
-    let mut roles = Vec::new();
-    if let Some(r) = selector
-        .and_then(|s| s.pointer("/matchLabels"))
-        .and_then(|l| l.get(ROLE_LABEL))
-        .and_then(Value::as_str)
-    {
-        roles.push(r.to_string());
-    }
-    let exprs = selector
-        .and_then(|s| s.get("matchExpressions"))
-        .and_then(Value::as_array);
-    for e in exprs.into_iter().flatten() {
-        if e.get("key").and_then(Value::as_str) == Some(ROLE_LABEL)
-            && e.get("operator").and_then(Value::as_str) == Some("In")
-        {
-            let values = e.get("values").and_then(Value::as_array);
-            roles.extend(
-                values
-                    .into_iter()
-                    .flatten()
-                    .filter_map(Value::as_str)
-                    .map(str::to_string),
-            );
-        }
-    }
-    if roles.is_empty() {
-        bail!("MachineConfigPool {name}: spec.machineConfigSelector selects no {ROLE_LABEL} value");
-    }
-    roles.dedup();
-    Ok(Pool { name, roles })
 }
 
 /// The manifests of a directory's `manifests/` and `openshift/` (`*.yaml`, `*.yml`, `*.json`, in
@@ -610,150 +200,6 @@ fn file_bytes(f: &Value) -> Result<Vec<u8>> {
     }
 }
 
-/// The MachineConfig name modlayer gives a layer for a role (as `render machineconfig` does).
-pub fn machineconfig_name(layer: &Layer, role: &str) -> String {
-    format!("load-{}-module-{role}", layer.module.replace('_', "-"))
-}
-
-/// The manifest file name the MachineConfig for a role is written as (named like the installer's
-/// own `99_openshift-machineconfig_99-worker-ssh.yaml`).
-pub fn manifest_file_name(layer: &Layer, role: &str) -> String {
-    format!(
-        "99_openshift-machineconfig_{}.yaml",
-        machineconfig_name(layer, role)
-    )
-}
-
-/// Check a role as a label value that is also safe in a file name.
-fn validate_role(role: &str) -> Result<()> {
-    let ok_chars = role
-        .bytes()
-        .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b));
-    let ends_ok = role
-        .bytes()
-        .next()
-        .is_some_and(|b| b.is_ascii_alphanumeric())
-        && role
-            .bytes()
-            .last()
-            .is_some_and(|b| b.is_ascii_alphanumeric());
-    if role.is_empty() || role.len() > 63 || !ok_chars || !ends_ok {
-        bail!("invalid role {role:?}: a role is a label value (1 to 63 of A-Z a-z 0-9 - _ ., starting and ending alphanumeric)");
-    }
-    Ok(())
-}
-
-/// The roles to write for by default, and why: worker, plus master when masters run workloads
-/// (the scheduler config says `mastersSchedulable: true`, or the install-config has no workers).
-fn default_roles(
-    scheduler: Option<&Manifest>,
-    install_config: Option<(&str, Value)>,
-) -> Result<(Vec<String>, String)> {
-    let mut roles = vec!["worker".to_string()];
-    if let Some(m) = scheduler {
-        let docs = manifest_documents(m)?;
-        let schedulable = docs.iter().any(|d| {
-            d.pointer("/spec/mastersSchedulable")
-                .and_then(Value::as_bool)
-                == Some(true)
-        });
-        if schedulable {
-            roles.push("master".into());
-            return Ok((
-                roles,
-                format!(
-                    "masters run workloads ({}: spec.mastersSchedulable: true)",
-                    m.name
-                ),
-            ));
-        }
-    }
-    if let Some((from, ic)) = install_config {
-        let workers = compute_replicas(&ic);
-        if workers == 0 {
-            roles.push("master".into());
-            return Ok((
-                roles,
-                format!("the install-config in {from} has no workers (compute replicas 0): masters run workloads"),
-            ));
-        }
-        return Ok((
-            roles,
-            format!("the install-config in {from} has {workers} worker(s) and masters do not run workloads"),
-        ));
-    }
-    Ok((
-        roles,
-        "no scheduler config or install-config found: worker only".into(),
-    ))
-}
-
-/// Workers an install-config asks for: the replicas of its compute pools (edge pools aside); a
-/// pool without `replicas`, or no `compute` at all, gets the installer's default of 3.
-pub fn compute_replicas(install_config: &Value) -> u64 {
-    match install_config.get("compute").and_then(Value::as_array) {
-        None => INSTALLER_DEFAULT_REPLICAS,
-        Some(pools) => pools
-            .iter()
-            .filter(|p| p.get("name").and_then(Value::as_str) != Some("edge"))
-            .map(|p| {
-                p.get("replicas")
-                    .and_then(Value::as_u64)
-                    .unwrap_or(INSTALLER_DEFAULT_REPLICAS)
-            })
-            .sum(),
-    }
-}
-
-/// The install-config kept in a `cluster-config.yaml` manifest (ConfigMap `cluster-config-v1`,
-/// `data.install-config`).
-fn kept_install_config(m: &Manifest) -> Result<Value> {
-    let docs = manifest_documents(m)?;
-    let text = docs
-        .iter()
-        .find_map(|d| d.pointer("/data/install-config").and_then(Value::as_str))
-        .with_context(|| format!("{}: no data.install-config", m.name))?;
-    first_document(&format!("{} data.install-config", m.name), text)
-}
-
-fn first_document(name: &str, text: &str) -> Result<Value> {
-    let docs = manifest_documents(&Manifest {
-        name: name.to_string(),
-        bytes: text.as_bytes().to_vec(),
-    })?;
-    docs.into_iter()
-        .find(|d| !d.is_null())
-        .with_context(|| format!("{name}: empty"))
-}
-
-/// Default roles from manifests (`manifests/…` or bootstrap.ign's `/opt/openshift/manifests/…`).
-fn roles_from_manifests(manifests: &[Manifest]) -> Result<(Vec<String>, String)> {
-    let find = |file: &str| {
-        manifests.iter().find(|m| {
-            m.name.ends_with(&format!("manifests/{file}"))
-                || m.name.ends_with(&format!("{BOOTSTRAP_MANIFESTS}/{file}"))
-        })
-    };
-    let ic = match find(CLUSTER_CONFIG_MANIFEST) {
-        Some(m) => Some((m.name.as_str(), kept_install_config(m)?)),
-        None => None,
-    };
-    default_roles(find(SCHEDULER_MANIFEST), ic)
-}
-
-/// Default roles of an agent-based directory, from its install-config.yaml.
-fn roles_from_install_config(dir: &Path) -> Result<(Vec<String>, String)> {
-    let p = dir.join("install-config.yaml");
-    if !p.is_file() {
-        return default_roles(None, None);
-    }
-    let bytes = read_config(&p.to_string_lossy())?;
-    let text =
-        String::from_utf8(bytes).map_err(|_| anyhow::anyhow!("{}: invalid UTF-8", p.display()))?;
-    let ic = first_document("install-config.yaml", &text)?;
-    default_roles(None, Some(("install-config.yaml", ic)))
-}
-
 /// The directory as an absolute path (the written files are reported absolute).
 fn absolute(dir: &Path) -> Result<PathBuf> {
     dir.canonicalize()
@@ -765,12 +211,12 @@ fn absolute(dir: &Path) -> Result<PathBuf> {
 /// Writing the same thing twice writes nothing the second time.
 pub fn apply_dir(dir: &Path, layer: &Layer, opts: &DirApply) -> Result<DirChanges> {
     for r in &opts.roles {
-        validate_role(r)?;
+        crate::mco::validate_role(r)?;
     }
     let stage = detect_stage(dir)?;
     let spec = opts
-        .openshift_version
-        .map(openshift::newest_spec)
+        .release
+        .map(Release::newest_spec)
         .unwrap_or(DEFAULT_SPEC);
     let abs = absolute(dir)?;
     let mut changes = DirChanges::default();
@@ -792,11 +238,7 @@ pub fn apply_dir(dir: &Path, layer: &Layer, opts: &DirApply) -> Result<DirChange
 }
 
 /// The roles to write for: the given ones, or the defaults (noting why).
-fn pick_roles(
-    opts: &DirApply,
-    defaults: impl FnOnce() -> Result<(Vec<String>, String)>,
-    changes: &mut DirChanges,
-) -> Result<Vec<String>> {
+fn pick_roles(opts: &DirApply, inv: &Inventory, changes: &mut DirChanges) -> Vec<String> {
     if !opts.roles.is_empty() {
         let mut roles: Vec<String> = Vec::new();
         for r in &opts.roles {
@@ -804,13 +246,13 @@ fn pick_roles(
                 roles.push(r.clone());
             }
         }
-        return Ok(roles);
+        return roles;
     }
-    let (roles, why) = defaults()?;
+    let (roles, why) = inv.default_roles();
     changes
         .notes
         .push(format!("roles {}: {why}", roles.join(", ")));
-    Ok(roles)
+    roles
 }
 
 /// Warn about roles that no pool of the directory selects.
@@ -832,10 +274,27 @@ fn rendered(layer: &Layer, roles: &[String], spec: Spec) -> Vec<(String, String,
             (
                 r.clone(),
                 manifest_file_name(layer, r),
-                mco::render(layer, std::slice::from_ref(r), None, spec).into_bytes(),
+                render_machineconfigs(layer, std::slice::from_ref(r), None, spec).into_bytes(),
             )
         })
         .collect()
+}
+
+/// The inventory of an agent-based or manifests directory: its manifests, and for an agent-based
+/// directory the install-config.yaml beside them.
+fn dir_inventory(dir: &Path, stage: Stage, manifests: &[Manifest]) -> Result<Inventory> {
+    let mut inv = Inventory::read(manifests);
+    let ic = dir.join("install-config.yaml");
+    if stage == Stage::Agent && ic.is_file() {
+        let bytes = read_config(&ic.to_string_lossy())?;
+        let text = String::from_utf8(bytes)
+            .map_err(|_| anyhow::anyhow!("{}: invalid UTF-8", ic.display()))?;
+        inv.set_install_config(
+            "install-config.yaml",
+            &first_document("install-config.yaml", &text)?,
+        );
+    }
+    Ok(inv)
 }
 
 /// Manifests and agent stages: MachineConfigs into `openshift/`.
@@ -848,15 +307,8 @@ fn apply_to_openshift_dir(
     changes: &mut DirChanges,
 ) -> Result<()> {
     let manifests = read_dir_manifests(dir)?;
-    let roles = pick_roles(
-        opts,
-        || match stage {
-            Stage::Agent => roles_from_install_config(dir),
-            _ => roles_from_manifests(&manifests),
-        },
-        changes,
-    )?;
-    let inv = Inventory::read(&manifests);
+    let inv = dir_inventory(dir, stage, &manifests)?;
+    let roles = pick_roles(opts, &inv, changes);
     warn_unknown_roles(&inv, &roles, changes);
     let out_dir = dir.join("openshift");
     let mut added = Vec::new();
@@ -899,8 +351,8 @@ fn apply_to_bootstrap(
     let path = dir.join(BOOTSTRAP_IGN);
     let bytes = read_config(&path.to_string_lossy())?;
     let (manifests, _) = bootstrap_manifests(BOOTSTRAP_IGN, &bytes)?;
-    let roles = pick_roles(opts, || roles_from_manifests(&manifests), changes)?;
     let inv = Inventory::read(&manifests);
+    let roles = pick_roles(opts, &inv, changes);
     warn_unknown_roles(&inv, &roles, changes);
     let files: Vec<LayerFile> = rendered(layer, &roles, spec)
         .into_iter()
@@ -949,18 +401,18 @@ fn patch_file(
     opts: &DirApply,
     changes: &mut DirChanges,
 ) -> Result<()> {
-    let out = apply_file(name, Kind::Ignition, bytes, layer, &[])?;
-    changes.warnings.extend(out.warnings);
-    if !out.changed {
+    let (out, done, warnings) = crate::targets::ignition::patch(name, bytes, layer)?;
+    changes.warnings.extend(warnings);
+    if out == bytes {
         changes.notes.push(format!("{name} is up to date"));
         return Ok(());
     }
     let verb = if opts.dry_run { "would " } else { "" };
     changes
         .notes
-        .extend(out.changes.iter().map(|c| format!("{name}: {verb}{c}")));
+        .extend(done.iter().map(|c| format!("{name}: {verb}{c}")));
     if !opts.dry_run {
-        write_atomic(path, &out.bytes)?;
+        write_atomic(path, &out)?;
     }
     changes.written.push(path.to_path_buf());
     Ok(())
@@ -983,16 +435,24 @@ fn warn_after(
         .collect();
     all.extend(added);
     let inv = Inventory::read(&all);
-    let pools: Vec<String> = inv
-        .pools
-        .iter()
-        .filter(|p| p.roles.iter().any(|r| roles.contains(r)))
-        .map(|p| p.name.clone())
-        .collect();
-    let Ok(reports) = inv.evaluate("", "install-dir", layer, &pools, opts.openshift_version) else {
+    let choice = PoolChoice {
+        roles: inv
+            .pools
+            .iter()
+            .filter(|p| p.roles.iter().any(|r| roles.contains(r)))
+            .map(|p| p.name.clone())
+            .collect(),
+        all: false,
+    };
+    let Ok(views) = inv.views(layer, &NodeView::rhcos(layer), &choice, opts.release) else {
         return;
     };
-    for r in reports.iter().filter(|r| !r.enabled) {
+    for v in views.into_iter().filter(|v| v.judged) {
+        let pool = v.pool.clone().unwrap_or_default();
+        let r = assess("", "install-dir", v, layer);
+        if r.enabled {
+            continue;
+        }
         let why = r
             .findings
             .iter()
@@ -1003,118 +463,81 @@ fn warn_after(
             })
             .unwrap_or_default();
         changes.warnings.push(format!(
-            "pool {}: {} would still not be loaded: {why}",
-            r.role.as_deref().unwrap_or("?"),
+            "pool {pool}: {} would still not be loaded: {why}",
             layer.module
         ));
     }
 }
 
-/// Verify an installer directory: one report per pool (the named ones, or every pool), each
-/// rendered as the MCO does and evaluated over RHEL CoreOS's base state.
-pub fn verify_dir(
-    target: &str,
-    layer: &Layer,
-    roles: &[String],
-    openshift_version: Option<(u32, u32)>,
-) -> Result<Vec<TargetReport>> {
-    let dir = Path::new(target);
-    let stage = detect_stage(dir)?;
-    let (manifests, extra) = match stage {
-        Stage::InstallConfigOnly => bail!(
-            "{target}: only install-config.yaml is here, no MachineConfigs yet: run `openshift-install create manifests --dir {target}` first"
-        ),
-        Stage::Manifests | Stage::Agent => (read_dir_manifests(dir)?, Vec::new()),
-        Stage::IgnitionConfigs => {
-            let p = dir.join(BOOTSTRAP_IGN);
-            let bytes = read_config(&p.to_string_lossy())?;
-            bootstrap_manifests(BOOTSTRAP_IGN, &bytes)?
-        }
-    };
-    let mut inv = Inventory::read(&manifests);
-    inv.findings.extend(extra);
-    inv.evaluate(target, "install-dir", layer, roles, openshift_version)
+/// An openshift-install directory target.
+pub struct InstallDir {
+    /// The target as given.
+    given: String,
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn mc(name: &str, role: Option<&str>) -> Manifest {
-        let labels = role
-            .map(|r| format!("  labels:\n    {ROLE_LABEL}: {r}\n"))
-            .unwrap_or_default();
-        Manifest {
-            name: format!("openshift/{name}.yaml"),
-            bytes: format!(
-                "apiVersion: machineconfiguration.openshift.io/v1\nkind: MachineConfig\nmetadata:\n  name: {name}\n{labels}spec:\n  config:\n    ignition:\n      version: 3.2.0\n"
-            )
-            .into_bytes(),
+impl InstallDir {
+    /// The target as given.
+    pub fn new(target: &str) -> InstallDir {
+        InstallDir {
+            given: target.to_string(),
         }
     }
+}
 
-    fn infra_pool() -> Manifest {
-        Manifest {
-            name: "openshift/infra-pool.yaml".into(),
-            bytes: format!("apiVersion: machineconfiguration.openshift.io/v1\nkind: MachineConfigPool\nmetadata:\n  name: infra\nspec:\n  machineConfigSelector:\n    matchExpressions:\n      - key: {ROLE_LABEL}\n        operator: In\n        values: [worker, infra]\n").into_bytes(),
+impl Target for InstallDir {
+    fn kind(&self) -> Kind {
+        Kind::InstallDir
+    }
+
+    fn apply(&self, layer: &Layer, opts: &ApplyOpts) -> Result<Applied> {
+        in_place_only(&self.given, opts)?;
+        if opts.dest == Dest::InPlace {
+            bail!(
+                "{}: an install directory is changed in place; --in-place is for files",
+                self.given
+            );
         }
+        let ch = apply_dir(
+            Path::new(&self.given),
+            layer,
+            &DirApply {
+                roles: opts.roles.clone(),
+                dry_run: opts.dry_run,
+                patch_pointers: opts.patch_pointers,
+                release: opts.release,
+            },
+        )?;
+        Ok(Applied {
+            changes: ch
+                .written
+                .iter()
+                .map(|p| format!("write {}", p.display()))
+                .collect(),
+            written: if opts.dry_run { Vec::new() } else { ch.written },
+            warnings: ch.warnings,
+            notes: ch.notes,
+            ..Applied::default()
+        })
     }
 
-    #[test]
-    fn custom_pools_render_worker_configs_first() {
-        let inv = Inventory::read(&[
-            mc("00-infra", Some("infra")),
-            mc("99-worker", Some("worker")),
-            mc("50-master", Some("master")),
-            infra_pool(),
-        ]);
-        assert_eq!(inv.render_order("infra"), ["99-worker", "00-infra"]);
-        assert_eq!(inv.render_order("worker"), ["99-worker"]);
-        assert_eq!(inv.render_order("master"), ["50-master"]);
-        assert!(inv.findings.is_empty(), "{:?}", inv.findings);
-    }
-
-    #[test]
-    fn roles_no_pool_renders_are_errors() {
-        let inv = Inventory::read(&[mc("a", None), mc("b", Some("infra"))]);
-        let codes: Vec<&str> = inv.findings.iter().map(|f| f.code.as_str()).collect();
-        assert_eq!(
-            codes,
-            ["machineconfig-no-role", "machineconfig-unknown-role"]
-        );
-    }
-
-    #[test]
-    fn duplicates_with_different_content_name_both_files() {
-        let a = mc("x", Some("worker"));
-        let mut b = mc("x", Some("master"));
-        b.name = "manifests/other.yaml".into();
-        let inv = Inventory::read(&[a.clone(), b]);
-        let f = &inv.findings[0];
-        assert_eq!(f.code, "duplicate-machineconfig");
-        assert!(
-            f.message.contains("openshift/x.yaml") && f.message.contains("manifests/other.yaml")
-        );
-        let same = Inventory::read(&[a.clone(), a]);
-        assert!(same.findings.is_empty());
-    }
-
-    #[test]
-    fn worker_counts_follow_installer_defaults() {
-        let v = |t: &str| first_document("ic", t).unwrap();
-        assert_eq!(
-            compute_replicas(&v("compute:\n- name: worker\n  replicas: 0\n")),
-            0
-        );
-        assert_eq!(compute_replicas(&v("compute:\n- name: worker\n")), 3);
-        assert_eq!(compute_replicas(&v("baseDomain: x\n")), 3);
-    }
-
-    #[test]
-    fn roles_are_checked() {
-        assert!(validate_role("infra").is_ok());
-        for bad in ["", "../x", "a/b", "-a", "x".repeat(64).as_str()] {
-            assert!(validate_role(bad).is_err(), "{bad:?}");
-        }
+    fn views(&self, layer: &Layer, opts: &VerifyOpts) -> Result<Vec<View>> {
+        let target = &self.given;
+        let dir = Path::new(target);
+        let stage = detect_stage(dir)?;
+        let (manifests, extra) = match stage {
+            Stage::InstallConfigOnly => bail!(
+                "{target}: only install-config.yaml is here, no MachineConfigs yet: run `openshift-install create manifests --dir {target}` first"
+            ),
+            Stage::Manifests | Stage::Agent => (read_dir_manifests(dir)?, Vec::new()),
+            Stage::IgnitionConfigs => {
+                let p = dir.join(BOOTSTRAP_IGN);
+                let bytes = read_config(&p.to_string_lossy())?;
+                bootstrap_manifests(BOOTSTRAP_IGN, &bytes)?
+            }
+        };
+        let mut inv = dir_inventory(dir, stage, &manifests)?;
+        inv.findings.extend(extra);
+        inv.views(layer, &NodeView::rhcos(layer), &opts.pools, opts.release)
+            .map_err(|e| anyhow::anyhow!("{target}: {e}"))
     }
 }

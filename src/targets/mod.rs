@@ -1,30 +1,33 @@
-//! Targets: what a TARGET argument names, how its kind is detected, and the apply/verify funnel
-//! from each kind to the layer model and the shared evaluation.
+//! Targets: what a TARGET argument names, how its kind is detected, and one trait every kind
+//! implements. A command opens a target ([`open`]) and calls [`Target::apply`] or
+//! [`Target::views`]; it never matches on kinds. Adding a kind is adding a module here.
 
+pub mod ignition;
 pub mod installdir;
+pub mod machineconfig;
 pub mod oci;
+pub mod tar;
 pub mod tree;
 
 use std::fmt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Result};
 use clap::ValueEnum;
 
-use crate::findings::{Code, Finding};
-use crate::formats::json::parse_named;
-use crate::ignition::{self, Spec};
+use crate::fsutil::{read_config, write_atomic};
 use crate::layer::Layer;
-use crate::mco::McFile;
-use crate::node::NodeView;
-use crate::report::{assess, TargetReport};
+use crate::mco::inventory::PoolChoice;
+use crate::mco::release::Release;
+use crate::report::{assess_all, TargetReport, View};
 
 /// The kinds of target.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum Kind {
     /// An Ignition config (JSON with `ignition.version`).
     Ignition,
-    /// A YAML or JSON file with at least one `kind: MachineConfig` document.
+    /// A file or stream of Kubernetes objects holding MachineConfigs.
+    #[value(alias = "manifests")]
     Machineconfig,
     /// An openshift-install directory.
     InstallDir,
@@ -50,6 +53,88 @@ impl fmt::Display for Kind {
     }
 }
 
+/// Where a file target's result goes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Dest {
+    /// Standard output.
+    Stdout,
+    /// This file (atomically).
+    File(PathBuf),
+    /// The target itself (atomically).
+    InPlace,
+    /// Nowhere: the new bytes are returned in [`Applied::output`] (for library users).
+    Buffer,
+}
+
+/// How to apply.
+#[derive(Clone, Debug)]
+pub struct ApplyOpts {
+    /// Where a file target's result goes (directories and images are changed in place).
+    pub dest: Dest,
+    /// Several targets in one run: file targets then need [`Dest::InPlace`] (or a dry run).
+    pub several: bool,
+    /// Change nothing; report what would change.
+    pub dry_run: bool,
+    /// Only MachineConfigs (pools) of these roles; empty for the defaults.
+    pub roles: Vec<String>,
+    /// OCI: only this platform.
+    pub platform: Option<String>,
+    /// OCI: tag the patched image so instead of moving the target's tag.
+    pub tag: Option<String>,
+    /// The OpenShift release (picks the Ignition spec written).
+    pub release: Option<Release>,
+    /// Install directories: also patch the pointer configs master.ign and worker.ign.
+    pub patch_pointers: bool,
+}
+
+/// What an apply did (or, in a dry run, would do).
+#[derive(Clone, Debug, Default)]
+pub struct Applied {
+    /// What changed, for people ("replace /etc/…", "write openshift/…").
+    pub changes: Vec<String>,
+    /// Files written (none in a dry run).
+    pub written: Vec<PathBuf>,
+    /// Things worth a look.
+    pub warnings: Vec<String>,
+    /// What was done and why, for `-v`.
+    pub notes: Vec<String>,
+    /// In a dry run of a file target: the unified diff of input and output.
+    pub diff: Option<String>,
+    /// With [`Dest::Buffer`]: a file target's new bytes.
+    pub output: Option<Vec<u8>>,
+}
+
+/// How to verify.
+#[derive(Clone, Debug, Default)]
+pub struct VerifyOpts {
+    /// Which pools are judged.
+    pub pools: PoolChoice,
+    /// OCI: only this platform.
+    pub platform: Option<String>,
+    /// The OpenShift release (an Ignition spec it cannot read is an error).
+    pub release: Option<Release>,
+}
+
+/// A target of any kind.
+pub trait Target {
+    /// Its kind.
+    fn kind(&self) -> Kind;
+    /// Apply a layer: patch the target in its own format.
+    fn apply(&self, layer: &Layer, opts: &ApplyOpts) -> Result<Applied>;
+    /// What a node booted from the target will see: one view per pool or platform.
+    fn views(&self, layer: &Layer, opts: &VerifyOpts) -> Result<Vec<View>>;
+}
+
+/// The installer's marker files: a directory holding one of them is an install directory.
+pub const INSTALLER_MARKERS: &[&str] = &[
+    "install-config.yaml",
+    "agent-config.yaml",
+    "manifests",
+    "openshift",
+    "bootstrap.ign",
+    "metadata.json",
+];
+
 /// Detect a target's kind from its name alone: `oci:`, archive suffixes, directories. `None`
 /// means a file whose content decides (see [`sniff`]).
 pub fn detect_by_name(target: &str) -> Option<Kind> {
@@ -65,18 +150,10 @@ pub fn detect_by_name(target: &str) -> Option<Kind> {
     }
     let p = Path::new(target);
     if target != "-" && p.is_dir() {
-        if crate::targets::oci::is_layout(p) {
+        if oci::is_layout(p) {
             return Some(Kind::Oci);
         }
-        let installer = [
-            "install-config.yaml",
-            "agent-config.yaml",
-            "manifests",
-            "openshift",
-            "bootstrap.ign",
-            "metadata.json",
-        ];
-        if installer.iter().any(|n| p.join(n).exists()) {
+        if INSTALLER_MARKERS.iter().any(|n| p.join(n).exists()) {
             return Some(Kind::InstallDir);
         }
         return Some(Kind::Tree);
@@ -84,16 +161,7 @@ pub fn detect_by_name(target: &str) -> Option<Kind> {
     None
 }
 
-/// The `oci:` name of a target of kind oci (a bare layout directory gets the prefix).
-pub fn oci_name(target: &str) -> String {
-    if target.starts_with("oci:") {
-        target.to_string()
-    } else {
-        format!("oci:{target}")
-    }
-}
-
-/// Tell an Ignition config from a MachineConfig file by content.
+/// Tell an Ignition config from a file of Kubernetes objects by content.
 pub fn sniff(bytes: &[u8]) -> Kind {
     let head = &bytes[..bytes.len().min(64 << 10)];
     let text = String::from_utf8_lossy(head);
@@ -105,122 +173,127 @@ pub fn sniff(bytes: &[u8]) -> Kind {
     }
 }
 
-/// The outcome of applying a layer to a file target.
-pub struct FileApply {
-    /// The new bytes (equal to the input when nothing changed).
+/// Open a target as the user named it (`-` is standard input), of the given kind or the one
+/// detected.
+pub fn open(target: &str, kind: Option<Kind>) -> Result<Box<dyn Target>> {
+    let kind = kind.or_else(|| detect_by_name(target));
+    Ok(match kind {
+        Some(Kind::Tree) => Box::new(tree::TreeTarget::new(target)),
+        Some(Kind::Tar) => Box::new(tar::TarTarget::new(target)),
+        Some(Kind::Oci) => Box::new(oci::OciTarget::new(target)),
+        Some(Kind::InstallDir) => Box::new(installdir::InstallDir::new(target)),
+        Some(k @ (Kind::Ignition | Kind::Machineconfig)) => open_file(target, Some(k))?,
+        None => open_file(target, None)?,
+    })
+}
+
+fn open_file(target: &str, kind: Option<Kind>) -> Result<Box<dyn Target>> {
+    Ok(from_file(FileTarget::read(target)?, kind))
+}
+
+/// A file target from bytes already read, of the given kind or the one its content shows.
+pub fn from_file(file: FileTarget, kind: Option<Kind>) -> Box<dyn Target> {
+    match kind.unwrap_or_else(|| sniff(&file.bytes)) {
+        Kind::Ignition => Box::new(ignition::IgnitionTarget { file }),
+        _ => Box::new(machineconfig::MachineConfigTarget { file }),
+    }
+}
+
+/// A file target's bytes and where they came from.
+#[derive(Clone, Debug)]
+pub struct FileTarget {
+    /// The target as given (`-` for standard input).
+    pub given: String,
+    /// Its name for messages (`<stdin>` for standard input).
+    pub name: String,
+    /// Its bytes.
     pub bytes: Vec<u8>,
-    /// Whether anything changed.
-    pub changed: bool,
-    /// What changed, for people.
-    pub changes: Vec<String>,
-    /// Warnings.
-    pub warnings: Vec<String>,
 }
 
-fn parse_ignition(name: &str, bytes: &[u8]) -> Result<(serde_json::Value, Spec)> {
-    let value = parse_named(name, bytes)?;
-    let spec = ignition::spec_of(&value).map_err(|p| anyhow::anyhow!("{name}: {p}"))?;
-    Ok((value, spec))
-}
-
-/// Read and validate an Ignition config: strict JSON, spec, the storage checks, and (3.x) the typed
-/// specs — the typed parse runs on a second thread, since a bootstrap.ign can be tens of megabytes.
-/// Returns the value, its spec and unused-key warnings.
-fn read_ignition(name: &str, bytes: &[u8]) -> Result<(serde_json::Value, Spec, Vec<String>)> {
-    let (parsed, typed) = std::thread::scope(|s| {
-        let typed = s.spawn(|| ignition::validate_typed(bytes));
-        let parsed = parse_ignition(name, bytes).and_then(|(value, spec)| {
-            let problems: Vec<String> = ignition::check(&value, spec)
-                .iter()
-                .map(|p| format!("{name}: {p}"))
-                .collect();
-            if problems.is_empty() {
-                Ok((value, spec))
+impl FileTarget {
+    /// Read a file target (bounded; `-` is standard input).
+    pub fn read(target: &str) -> Result<FileTarget> {
+        Ok(FileTarget {
+            given: target.to_string(),
+            name: if target == "-" {
+                "<stdin>".into()
             } else {
-                bail!("{}", problems.join("\n"))
+                target.into()
+            },
+            bytes: read_config(target)?,
+        })
+    }
+
+    /// Check that a destination suits a file target.
+    pub fn check_dest(&self, opts: &ApplyOpts) -> Result<()> {
+        if opts.several && opts.dest == Dest::Stdout && !opts.dry_run {
+            bail!(
+                "{}: several file targets need --in-place (or --dry-run)",
+                self.given
+            );
+        }
+        if self.given == "-" && opts.dest == Dest::InPlace {
+            bail!("-: standard input cannot be changed in place");
+        }
+        Ok(())
+    }
+
+    /// Send a file target's new bytes where `opts` says (a dry run writes nothing and gives the
+    /// diff). `changes` say what changed.
+    pub fn emit(&self, new: Vec<u8>, changes: Vec<String>, opts: &ApplyOpts) -> Result<Applied> {
+        let mut applied = Applied {
+            changes,
+            ..Applied::default()
+        };
+        if opts.dry_run {
+            applied.diff = Some(crate::render::diff(&self.name, &self.bytes, &new));
+            return Ok(applied);
+        }
+        match &opts.dest {
+            Dest::File(o) => {
+                write_atomic(o, &new)?;
+                applied.written.push(o.clone());
             }
-        });
-        (parsed, typed.join())
-    });
-    let (value, spec) = parsed?;
-    if spec.legacy() {
-        return Ok((value, spec, Vec::new()));
-    }
-    match typed {
-        Ok(Ok(w)) => Ok((
-            value,
-            spec,
-            w.into_iter().map(|w| format!("{name}: {w}")).collect(),
-        )),
-        Ok(Err(e)) => bail!("{name}: {e}"),
-        Err(_) => bail!("{name}: validation failed unexpectedly"),
+            Dest::InPlace => {
+                if new != self.bytes {
+                    let p = PathBuf::from(&self.given);
+                    write_atomic(&p, &new)?;
+                    applied.written.push(p);
+                }
+            }
+            Dest::Stdout => crate::fsutil::stdout_write(&new)?,
+            Dest::Buffer => applied.output = Some(new),
+        }
+        Ok(applied)
     }
 }
 
-/// Apply a layer to a file target's bytes.
-pub fn apply_file(
-    name: &str,
-    kind: Kind,
-    bytes: &[u8],
-    layer: &Layer,
-    roles: &[String],
-) -> Result<FileApply> {
-    match kind {
-        Kind::Ignition => {
-            let (value, spec, mut warnings) = read_ignition(name, bytes)?;
-            let plan =
-                ignition::plan(&value, spec, layer).map_err(|p| anyhow::anyhow!("{name}: {p}"))?;
-            warnings.extend(plan.warnings.iter().map(|w| format!("{name}: {w}")));
-            let out = ignition::apply_text(bytes, &[], &plan);
-            Ok(FileApply {
-                changed: out != bytes,
-                bytes: out,
-                changes: plan.changes,
-                warnings,
-            })
-        }
-        Kind::Machineconfig => {
-            let file = McFile::parse(name, bytes)?;
-            let patched = file.apply(layer, roles)?;
-            let changed = patched.bytes.as_deref().is_some_and(|o| o != bytes);
-            Ok(FileApply {
-                bytes: patched.bytes.unwrap_or_else(|| bytes.to_vec()),
-                changed,
-                changes: patched.changes,
-                warnings: patched.warnings,
-            })
-        }
-        other => bail!("{name}: applying to {other} targets is not supported by this version"),
+/// Refuse `-o` on a target that is changed where it is.
+pub fn in_place_only(target: &str, opts: &ApplyOpts) -> Result<()> {
+    if let Dest::File(_) = opts.dest {
+        bail!("{target}: -o is for file targets; directories and images are changed in place");
     }
+    Ok(())
 }
 
-/// Verify a file target's bytes.
-pub fn verify_file(
-    name: &str,
-    kind: Kind,
-    bytes: &[u8],
+/// Verify a target as the user named it: open it, take its views and judge each one.
+pub fn verify(
+    target: &str,
+    kind: Option<Kind>,
     layer: &Layer,
-    roles: &[String],
+    opts: &VerifyOpts,
 ) -> Result<Vec<TargetReport>> {
-    match kind {
-        Kind::Ignition => {
-            let (value, spec, warnings) = read_ignition(name, bytes)?;
-            let mut findings: Vec<Finding> = warnings
-                .into_iter()
-                .map(|w| Finding::new(Code::UnusedKey, w))
-                .collect();
-            let mut view = NodeView::rhcos(layer);
-            ignition::overlay(&value, spec, name, &mut view, &mut findings);
-            Ok(vec![assess(name, "ignition", None, &view, layer, findings)])
-        }
-        Kind::Machineconfig => {
-            let file = McFile::parse(name, bytes)?;
-            let problems = file.problems();
-            if !problems.is_empty() {
-                bail!("{}", problems.join("\n"));
-            }
-            Ok(file.verify(name, layer, roles))
-        }
-        other => bail!("{name}: verifying {other} targets is not supported by this version"),
-    }
+    let name = if target == "-" { "<stdin>" } else { target };
+    judge(open(target, kind)?.as_ref(), name, layer, opts)
+}
+
+/// Judge an open target: a report named `name` per judged view (see [`assess_all`]).
+pub fn judge(
+    target: &dyn Target,
+    name: &str,
+    layer: &Layer,
+    opts: &VerifyOpts,
+) -> Result<Vec<TargetReport>> {
+    let kind = target.kind().to_string();
+    Ok(assess_all(name, &kind, target.views(layer, opts)?, layer))
 }

@@ -13,7 +13,8 @@ use crate::findings::{Code, Finding};
 use crate::fsutil::write_atomic;
 use crate::layer::Layer;
 use crate::node::collect::{Collector, LayerDelta};
-use crate::report::{assess, TargetReport};
+use crate::report::View;
+use crate::targets::{in_place_only, Applied, ApplyOpts, Kind, Target, VerifyOpts};
 
 /// The annotation naming a tag in index.json.
 pub const REF_NAME: &str = "org.opencontainers.image.ref.name";
@@ -315,7 +316,7 @@ impl Layout {
 
     /// Verify one image: stream every layer (in parallel), checking digests and diff_ids, and fold
     /// them into the final file state.
-    fn verify_image(&self, image: &Image, layer: &Layer) -> Result<TargetReport> {
+    fn verify_image(&self, image: &Image, layer: &Layer) -> Result<View> {
         let manifest = self.json_blob(&image.desc)?;
         let config = self.json_blob(manifest.get("config").unwrap_or(&Value::Null))?;
         let layers = manifest
@@ -353,10 +354,9 @@ impl Layout {
         if layers.is_empty() {
             findings.push(Finding::new(Code::EmptyImage, "the image has no layers"));
         }
-        let view = collector.finish();
-        let mut report = assess(&self.target, "oci", None, &view, layer, findings);
-        report.platform = image.platform.clone();
-        Ok(report)
+        let mut view = View::whole(collector.finish(), findings);
+        view.platform = image.platform.clone();
+        Ok(view)
     }
 
     /// Read every layer (in parallel) and fold them in order into one collector.
@@ -475,12 +475,60 @@ fn short(digest: &str) -> &str {
     &hex[..hex.len().min(12)]
 }
 
-/// `modlayer verify oci:DIR[:TAG]`: one report per platform.
-pub fn verify_oci(
-    target: &str,
-    layer: &Layer,
-    platform: Option<&str>,
-) -> Result<Vec<TargetReport>> {
+/// An OCI image layout target (`oci:DIR[:TAG]`, or a bare layout directory).
+pub struct OciTarget {
+    /// The target as given.
+    given: String,
+}
+
+impl OciTarget {
+    /// The target as given.
+    pub fn new(target: &str) -> OciTarget {
+        OciTarget {
+            given: target.to_string(),
+        }
+    }
+
+    /// The `oci:` name (a bare layout directory gets the prefix).
+    fn oci_name(&self) -> String {
+        if self.given.starts_with("oci:") {
+            self.given.clone()
+        } else {
+            format!("oci:{}", self.given)
+        }
+    }
+}
+
+impl Target for OciTarget {
+    fn kind(&self) -> Kind {
+        Kind::Oci
+    }
+
+    fn apply(&self, layer: &Layer, opts: &ApplyOpts) -> Result<Applied> {
+        in_place_only(&self.given, opts)?;
+        let done = apply_oci(
+            &self.oci_name(),
+            layer,
+            &OciApply {
+                dry_run: opts.dry_run,
+                platform: opts.platform.clone(),
+                new_tag: opts.tag.clone(),
+            },
+        )?;
+        Ok(Applied {
+            changes: done.changes,
+            written: done.written,
+            ..Applied::default()
+        })
+    }
+
+    fn views(&self, layer: &Layer, opts: &VerifyOpts) -> Result<Vec<View>> {
+        verify_oci(&self.oci_name(), layer, opts.platform.as_deref())
+    }
+}
+
+/// `modlayer verify oci:DIR[:TAG]`: one view per platform.
+fn verify_oci(target: &str, layer: &Layer, platform: Option<&str>) -> Result<Vec<View>> {
     let (layout, tag) = Layout::open(target)?;
     let images = layout.images(tag.as_deref(), platform)?;
     images
@@ -491,7 +539,7 @@ pub fn verify_oci(
 
 /// Options of `modlayer apply oci:…`.
 #[derive(Clone, Debug, Default)]
-pub struct OciApply {
+struct OciApply {
     /// Change nothing; return what would change.
     pub dry_run: bool,
     /// Only this platform of a multi-platform image.
@@ -502,7 +550,7 @@ pub struct OciApply {
 
 /// What an OCI apply did.
 #[derive(Clone, Debug, Default)]
-pub struct OciChanges {
+struct OciChanges {
     /// What changed (or would), for people.
     pub changes: Vec<String>,
     /// Files written (new blobs, index.json).
@@ -511,7 +559,7 @@ pub struct OciChanges {
 
 /// `modlayer apply oci:DIR[:TAG]`: append the layer to every (or the chosen) platform's image,
 /// write the new blobs and move the tag (or add `new_tag`).
-pub fn apply_oci(target: &str, layer: &Layer, opts: &OciApply) -> Result<OciChanges> {
+fn apply_oci(target: &str, layer: &Layer, opts: &OciApply) -> Result<OciChanges> {
     let (layout, tag) = Layout::open(target)?;
     let images = layout.images(tag.as_deref(), opts.platform.as_deref())?;
     let tar = crate::tar::layer_tar(layer);

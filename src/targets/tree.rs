@@ -25,8 +25,9 @@ use rustix::io::Errno;
 
 use crate::layer::Layer;
 use crate::node::collect::{Collector, Interest, BOOTC_KARGS, BOOT_ENTRIES};
-use crate::node::{MODPROBE_DIRS, MODULES_LOAD_DIRS};
-use crate::report::{assess, TargetReport};
+use crate::node::rules::{is_mask, map_etc, MODPROBE_DIRS, MODULES_LOAD_DIRS};
+use crate::report::View;
+use crate::targets::{in_place_only, Applied, ApplyOpts, Kind, Target, VerifyOpts};
 
 /// Largest `modules.dep` / `modules.builtin` read (a RHEL `modules.dep` is a few hundred KiB).
 const MAX_INDEX: u64 = 64 << 20;
@@ -85,14 +86,6 @@ fn read_flags() -> OFlags {
     OFlags::RDONLY | OFlags::NONBLOCK | OFlags::NOCTTY | OFlags::CLOEXEC
 }
 
-/// `/etc/x` → `/usr/etc/x` when `etc` is `/usr/etc`; other paths unchanged.
-fn map_etc(path: &str, etc: &str) -> String {
-    match path.strip_prefix("/etc/") {
-        Some(rest) if etc != "/etc" => format!("{etc}/{rest}"),
-        _ => path.to_string(),
-    }
-}
-
 /// Split an absolute path into its parent (`""` for the root) and last component.
 fn split_parent(path: &str) -> (&str, &str) {
     let path = path.trim_end_matches('/');
@@ -100,30 +93,6 @@ fn split_parent(path: &str) -> (&str, &str) {
         Some((parent, name)) => (parent, name),
         None => ("", path),
     }
-}
-
-/// Whether a symlink target, read from a link in directory `dir`, names `/dev/null` (exactly, or
-/// lexically, e.g. `../../dev/null`): a mask for systemd and kmod.
-fn is_dev_null(dir: &str, target: &str) -> bool {
-    if target == "/dev/null" {
-        return true;
-    }
-    let joined = if target.starts_with('/') {
-        target.to_string()
-    } else {
-        format!("{dir}/{target}")
-    };
-    let mut parts: Vec<&str> = Vec::new();
-    for c in joined.split('/') {
-        match c {
-            "" | "." => {}
-            ".." => {
-                parts.pop();
-            }
-            c => parts.push(c),
-        }
-    }
-    parts == ["dev", "null"]
 }
 
 /// A name for a new temporary file (unique within this process; `O_EXCL` catches the rest).
@@ -534,8 +503,7 @@ impl Tree {
                     Err(Errno::NOENT) => return Ok(()),
                     Err(e) => return Err(anyhow!("{}: cannot read the link: {e}", at())),
                 };
-                let (dir, _) = split_parent(path);
-                if is_dev_null(dir, &target) {
+                if is_mask(path, &target) {
                     collector.symlink(path, "/dev/null", &origin);
                     return Ok(());
                 }
@@ -780,20 +748,51 @@ pub struct Written {
     pub what: String,
 }
 
-/// `modlayer apply` on a tree target (changes, for the caller to print).
-pub fn apply_tree(target: &str, layer: &Layer, dry_run: bool) -> Result<Vec<Written>> {
-    Tree::open(Path::new(target))?.apply(layer, dry_run)
+/// A directory holding an OS root (it has `etc/` or `usr/`).
+pub struct TreeTarget {
+    /// The target as given.
+    given: String,
 }
 
-/// `modlayer verify` on a tree target: Tree::collect -> Collector::finish -> report::assess(target,
-/// "tree", None, &view, layer, findings).
-pub fn verify_tree(target: &str, layer: &Layer) -> Result<Vec<TargetReport>> {
-    let tree = Tree::open(Path::new(target))?;
-    let mut collector = Collector::new(layer);
-    tree.collect(&mut collector)?;
-    tree.collect_layer_paths(layer, &mut collector)?;
-    let view = collector.finish();
-    Ok(vec![assess(target, "tree", None, &view, layer, Vec::new())])
+impl TreeTarget {
+    /// The target as given.
+    pub fn new(target: &str) -> TreeTarget {
+        TreeTarget {
+            given: target.to_string(),
+        }
+    }
+}
+
+impl Target for TreeTarget {
+    fn kind(&self) -> Kind {
+        Kind::Tree
+    }
+
+    fn apply(&self, layer: &Layer, opts: &ApplyOpts) -> Result<Applied> {
+        in_place_only(&self.given, opts)?;
+        let root = Path::new(&self.given);
+        let written = Tree::open(root)?.apply(layer, opts.dry_run)?;
+        Ok(Applied {
+            changes: written.iter().map(|w| w.what.clone()).collect(),
+            written: if opts.dry_run {
+                Vec::new()
+            } else {
+                written
+                    .iter()
+                    .map(|w| root.join(w.path.trim_start_matches('/')))
+                    .collect()
+            },
+            ..Applied::default()
+        })
+    }
+
+    fn views(&self, layer: &Layer, _opts: &VerifyOpts) -> Result<Vec<View>> {
+        let tree = Tree::open(Path::new(&self.given))?;
+        let mut collector = Collector::new(layer);
+        tree.collect(&mut collector)?;
+        tree.collect_layer_paths(layer, &mut collector)?;
+        Ok(vec![View::whole(collector.finish(), Vec::new())])
+    }
 }
 
 #[cfg(test)]
@@ -801,30 +800,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn etc_mapping() {
-        assert_eq!(
-            map_etc("/etc/modprobe.d/x.conf", "/usr/etc"),
-            "/usr/etc/modprobe.d/x.conf"
-        );
-        assert_eq!(
-            map_etc("/etc/modprobe.d/x.conf", "/etc"),
-            "/etc/modprobe.d/x.conf"
-        );
-        assert_eq!(map_etc("/usr/lib/x.conf", "/usr/etc"), "/usr/lib/x.conf");
-    }
-
-    #[test]
     fn parents() {
         assert_eq!(split_parent("/etc/x"), ("/etc", "x"));
         assert_eq!(split_parent("/etc"), ("", "etc"));
-    }
-
-    #[test]
-    fn dev_null_targets() {
-        assert!(is_dev_null("/etc/modules-load.d", "/dev/null"));
-        assert!(is_dev_null("/etc/modules-load.d", "../../dev/null"));
-        assert!(!is_dev_null("/etc/modules-load.d", "../dev/null"));
-        assert!(!is_dev_null("/etc/modules-load.d", "/dev/zero"));
     }
 
     #[test]

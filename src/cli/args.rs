@@ -1,0 +1,269 @@
+//! Command-line definitions (also the source of completions and the man page). Values are parsed
+//! once, here: releases, roles and module names arrive checked.
+
+use std::path::PathBuf;
+
+use anyhow::{bail, Result};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::ignition::Spec;
+use crate::layer::Layer;
+use crate::mco::release::Release;
+use crate::render::Variant;
+use crate::targets::Kind;
+
+/// A pool role as given: a label value that MachineConfigPools can select and that is safe in
+/// object and file names (lowercase, since metadata.name is a DNS-1123 subdomain).
+pub fn parse_role(text: &str) -> Result<String> {
+    crate::mco::validate_role(text)?;
+    Ok(text.to_string())
+}
+
+/// A module name as given, checked by kmod's rules.
+pub fn parse_module(text: &str) -> Result<String> {
+    crate::node::rules::validate_module_name(text)?;
+    Ok(text.to_string())
+}
+
+/// Turn on kernel modules that Fedora CoreOS and RHEL CoreOS ship blacklisted (SCTP first), in
+/// Ignition configs, MachineConfigs and OS images, offline, and verify what a node will boot with.
+#[derive(Parser, Debug)]
+#[command(
+    name = "modlayer",
+    version,
+    propagate_version = true,
+    max_term_width = 100
+)]
+pub struct Cli {
+    /// Print only errors (no warnings).
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// Print more: info findings and what was read. Repeat for more.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Which layer to use.
+#[derive(Args, Debug, Clone, Default)]
+pub struct LayerArgs {
+    /// Layer to use: a built-in name (see `modlayer layers`) or a folder holding layer.toml.
+    #[arg(long, value_name = "NAME|DIR", global = true)]
+    pub layer: Option<String>,
+    /// Enable another blacklisted module with the same pattern (empty NAME-blacklist.conf,
+    /// NAME-load.conf listing it), e.g. dccp.
+    #[arg(long, value_name = "NAME", global = true, conflicts_with = "layer", value_parser = parse_module)]
+    pub module: Option<String>,
+}
+
+impl LayerArgs {
+    /// The layer these arguments name.
+    pub fn layer(&self) -> Result<Layer> {
+        match (&self.layer, &self.module) {
+            (Some(l), _) => Layer::named(l),
+            (None, Some(m)) => Layer::for_module(m),
+            (None, None) => Layer::builtin(crate::layer::DEFAULT_LAYER),
+        }
+    }
+}
+
+/// The commands.
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Print the layer as a MachineConfig, Ignition config, Butane config or tar.
+    Render(RenderArgs),
+    /// Patch targets so the module is loaded at boot.
+    Apply(ApplyArgs),
+    /// Tell whether the module will be loaded at boot, and compare each layer file byte for byte.
+    Verify(VerifyArgs),
+    /// List the built-in layers.
+    Layers,
+    /// Run as a KRM function (kustomize/kpt exec): a ResourceList on stdin, one on stdout.
+    Krm,
+    /// Print a shell completion script.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff).
+    Man,
+    /// Describe a finding code and its fix (`modlayer explain module-blacklisted`); without a
+    /// code, list every code.
+    Explain {
+        /// The code, as reports print it.
+        code: Option<String>,
+    },
+}
+
+/// `render` arguments.
+#[derive(Args, Debug)]
+pub struct RenderArgs {
+    /// What to render.
+    #[command(subcommand)]
+    pub what: RenderWhat,
+    /// Write the output to FILE (atomically) instead of standard output.
+    #[arg(short, long, value_name = "FILE", global = true)]
+    pub output: Option<PathBuf>,
+    /// Also write a `sha256sum -c` list of the files written to FILE.
+    #[arg(long, value_name = "FILE", global = true, requires = "output")]
+    pub checksums: Option<PathBuf>,
+    #[command(flatten)]
+    pub layer: LayerArgs,
+}
+
+/// Ignition version choice shared by render commands.
+#[derive(Args, Debug, Clone)]
+pub struct VersionArgs {
+    /// Ignition spec version to write (2.2.0, 3.0.0 to 3.6.0).
+    #[arg(long, value_name = "V")]
+    pub ignition_version: Option<String>,
+    /// OpenShift release X.Y the output is for: picks the newest spec its MCO reads, and refuses an
+    /// --ignition-version it cannot read.
+    #[arg(long, value_name = "X.Y")]
+    pub openshift_version: Option<Release>,
+}
+
+impl VersionArgs {
+    /// The spec to write; `default` when neither option is given.
+    pub fn spec(&self, default: &str) -> Result<Spec> {
+        let release = self.openshift_version;
+        match (&self.ignition_version, release) {
+            (Some(v), Some(r)) => {
+                let spec = Spec::parse(v)?;
+                if !r.reads(spec) {
+                    bail!(
+                        "OpenShift {r} cannot read Ignition spec {spec} (its newest is {})",
+                        r.newest_spec()
+                    );
+                }
+                Ok(spec)
+            }
+            (Some(v), None) => Spec::parse(v),
+            (None, Some(r)) => Ok(r.newest_spec()),
+            (None, None) => Spec::parse(default),
+        }
+    }
+}
+
+/// What `render` writes.
+#[derive(Subcommand, Debug)]
+pub enum RenderWhat {
+    /// MachineConfig YAML, one document per role.
+    Machineconfig {
+        /// Pool role; repeat for several (default: worker).
+        #[arg(long = "role", value_name = "ROLE", value_parser = parse_role)]
+        roles: Vec<String>,
+        /// metadata.name (default: load-<module>-module-<role>; with several roles, a prefix).
+        #[arg(long)]
+        name: Option<String>,
+        #[command(flatten)]
+        version: VersionArgs,
+    },
+    /// An Ignition config holding the layer.
+    Ignition {
+        #[command(flatten)]
+        version: VersionArgs,
+    },
+    /// The equivalent Butane config.
+    Butane {
+        /// Butane variant.
+        #[arg(long, value_enum, default_value = "openshift")]
+        variant: Variant,
+        /// Pool role for the openshift variant; repeat for several (default: worker).
+        #[arg(long = "role", value_name = "ROLE", value_parser = parse_role)]
+        roles: Vec<String>,
+        /// OpenShift release X.Y for the openshift variant's version (default 4.13).
+        #[arg(long, value_name = "X.Y")]
+        openshift_version: Option<Release>,
+    },
+    /// The layer as a reproducible gzip tar (an image layer: file entries only, mtime 0, root).
+    Tar,
+}
+
+/// `apply` arguments.
+#[derive(Args, Debug)]
+pub struct ApplyArgs {
+    /// Targets: Ignition configs, MachineConfig files (`-` is standard input).
+    #[arg(required = true, value_name = "TARGET")]
+    pub targets: Vec<String>,
+    /// Treat every target as this kind instead of detecting it.
+    #[arg(long, value_enum)]
+    pub kind: Option<Kind>,
+    /// Write the result here (one file target only).
+    #[arg(short, long, value_name = "OUT", conflicts_with = "in_place")]
+    pub output: Option<PathBuf>,
+    /// Replace each file target atomically.
+    #[arg(short = 'i', long)]
+    pub in_place: bool,
+    /// Change nothing; print what would change.
+    #[arg(short = 'n', long)]
+    pub dry_run: bool,
+    /// Only MachineConfigs of this pool role; repeatable.
+    #[arg(long = "role", value_name = "ROLE", value_parser = parse_role)]
+    pub roles: Vec<String>,
+    /// OCI targets: only this platform (os/arch[/variant]) of a multi-platform image.
+    #[arg(long, value_name = "OS/ARCH")]
+    pub platform: Option<String>,
+    /// OCI targets: tag the patched image TAG instead of moving the target's tag.
+    #[arg(long, value_name = "TAG")]
+    pub tag: Option<String>,
+    /// Install directories: the OpenShift release X.Y (picks the Ignition spec written).
+    #[arg(long, value_name = "X.Y")]
+    pub openshift_version: Option<Release>,
+    /// Install directories after `create ignition-configs`: also patch the pointer configs
+    /// master.ign and worker.ign (by default only bootstrap.ign changes).
+    #[arg(long)]
+    pub patch_pointers: bool,
+    /// Also write a `sha256sum -c` list of every file written to FILE (for carrying into an
+    /// air-gapped site).
+    #[arg(long, value_name = "FILE")]
+    pub checksums: Option<PathBuf>,
+    #[command(flatten)]
+    pub layer: LayerArgs,
+}
+
+/// Report formats.
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+pub enum Format {
+    /// For people.
+    Text,
+    /// One JSON object with `targets` (see the contract).
+    Json,
+}
+
+/// `verify` arguments.
+#[derive(Args, Debug)]
+pub struct VerifyArgs {
+    /// Targets to check (`-` is standard input).
+    #[arg(required = true, value_name = "TARGET")]
+    pub targets: Vec<String>,
+    /// Treat every target as this kind instead of detecting it.
+    #[arg(long, value_enum)]
+    pub kind: Option<Kind>,
+    /// Judge these pools; repeatable.
+    ///
+    /// By default verify judges the pools the layer is meant for: those in which some
+    /// MachineConfig tries to enable the module, else worker (plus master when masters are
+    /// schedulable). Other pools are reported as info and do not change the exit status.
+    #[arg(long = "role", value_name = "ROLE", value_parser = parse_role)]
+    pub roles: Vec<String>,
+    /// Judge every pool.
+    #[arg(long, conflicts_with = "roles")]
+    pub all_pools: bool,
+    /// Also fail (exit 1) when a layer file is not byte-identical.
+    #[arg(long)]
+    pub strict: bool,
+    /// OCI targets: only this platform (os/arch[/variant]) of a multi-platform image.
+    #[arg(long, value_name = "OS/ARCH")]
+    pub platform: Option<String>,
+    /// Install directories: the OpenShift release X.Y (an Ignition spec it cannot read is an error).
+    #[arg(long, value_name = "X.Y")]
+    pub openshift_version: Option<Release>,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: Format,
+    #[command(flatten)]
+    pub layer: LayerArgs,
+}

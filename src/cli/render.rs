@@ -1,0 +1,115 @@
+//! `modlayer render` and `modlayer layers`.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+
+use crate::cli::args::{RenderArgs, RenderWhat};
+use crate::fsutil::{stdout_write, write_atomic};
+use crate::ignition;
+use crate::layer::Layer;
+use crate::mco::release::Release;
+use crate::mco::render::render_machineconfigs;
+
+/// `modlayer render`.
+pub(super) fn run(args: RenderArgs) -> Result<()> {
+    let layer = args.layer.layer()?;
+    let text = match args.what {
+        RenderWhat::Machineconfig {
+            roles,
+            name,
+            version,
+        } => {
+            let roles = if roles.is_empty() {
+                vec!["worker".to_string()]
+            } else {
+                roles
+            };
+            let spec = version.spec("3.2.0")?;
+            render_machineconfigs(&layer, &roles, name.as_deref(), spec)
+        }
+        RenderWhat::Ignition { version } => {
+            let spec = version.spec("3.2.0")?;
+            let mut s = serde_json::to_string_pretty(&ignition::layer_config(&layer, spec))?;
+            s.push('\n');
+            s
+        }
+        RenderWhat::Butane {
+            variant,
+            roles,
+            openshift_version,
+        } => {
+            let roles = if roles.is_empty() {
+                vec!["worker".to_string()]
+            } else {
+                roles
+            };
+            let release = openshift_version.unwrap_or(Release::four(13));
+            crate::render::butane(&layer, variant, &roles, release)
+        }
+        RenderWhat::Tar => {
+            return emit(
+                &args.output,
+                &args.checksums,
+                &crate::tar::render_tar(&layer),
+            );
+        }
+    };
+    emit(&args.output, &args.checksums, text.as_bytes())
+}
+
+/// Write rendered bytes to a file (and its checksum list) or to standard output.
+fn emit(output: &Option<PathBuf>, checksums: &Option<PathBuf>, bytes: &[u8]) -> Result<()> {
+    match output {
+        Some(o) => {
+            write_atomic(o, bytes)?;
+            write_checksums(checksums, std::slice::from_ref(o))
+        }
+        None => stdout_write(bytes),
+    }
+}
+
+/// Write a `sha256sum -c` list (`<hex>  <path>`) of files written, read back from disk.
+pub(super) fn write_checksums(list: &Option<PathBuf>, written: &[PathBuf]) -> Result<()> {
+    let Some(list) = list else {
+        return Ok(());
+    };
+    // Paths below the current directory are listed relative to it, so the list travels with them.
+    let cwd = std::env::current_dir().ok();
+    let mut text = String::new();
+    for p in written {
+        let bytes =
+            std::fs::read(p).with_context(|| format!("{}: cannot read back", p.display()))?;
+        let shown = cwd
+            .as_deref()
+            .and_then(|c| p.strip_prefix(c).ok())
+            .unwrap_or(p);
+        text.push_str(&format!(
+            "{}  {}\n",
+            crate::formats::encoding::sha256_hex(&bytes),
+            shown.display()
+        ));
+    }
+    write_atomic(list, text.as_bytes())
+}
+
+/// `modlayer layers`.
+pub(super) fn layers() -> Result<()> {
+    let mut s = String::new();
+    for name in Layer::builtin_names() {
+        let l = Layer::builtin(name)?;
+        s.push_str(&format!(
+            "{}\tmodule {}\t{}\n",
+            l.name, l.module, l.description
+        ));
+        for f in &l.files {
+            s.push_str(&format!(
+                "\t{:04o}\t{}\t{} bytes\n",
+                f.mode,
+                f.path,
+                f.bytes.len()
+            ));
+        }
+    }
+    stdout_write(s.as_bytes())
+}

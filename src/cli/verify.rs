@@ -1,0 +1,54 @@
+//! `modlayer verify`: open each target, take its views through the trait, judge each one and
+//! print the reports.
+
+use anyhow::Result;
+
+use crate::cli::args::{Format, VerifyArgs};
+use crate::cli::Output;
+use crate::fsutil::stdout_write;
+use crate::mco::inventory::PoolChoice;
+use crate::report::{self, TargetReport};
+use crate::targets::{self, VerifyOpts};
+
+/// `modlayer verify`: exit 0 when every judged view is enabled (and, with `--strict`,
+/// byte-identical), 1 when one is not, 2 when a target cannot be read.
+pub(super) fn run(args: VerifyArgs, out: &Output) -> Result<i32> {
+    let layer = args.layer.layer()?;
+    let opts = VerifyOpts {
+        pools: PoolChoice {
+            roles: args.roles.clone(),
+            all: args.all_pools,
+        },
+        platform: args.platform.clone(),
+        release: args.openshift_version,
+    };
+    let mut reports: Vec<TargetReport> = Vec::new();
+    let mut status = 0;
+    for t in &args.targets {
+        match targets::verify(t, args.kind, &layer, &opts) {
+            Ok(rs) => {
+                for r in &rs {
+                    if !(r.enabled && (!args.strict || r.identical)) {
+                        status = status.max(1);
+                    }
+                }
+                reports.extend(rs);
+            }
+            Err(e) => {
+                status = 2;
+                let msg = format!("{e:#}");
+                if args.format == Format::Text {
+                    eprintln!("modlayer: error: {msg}");
+                }
+                reports.push(TargetReport::failed(t, &layer, msg));
+            }
+        }
+    }
+    let text = match args.format {
+        Format::Json => report::to_json(&reports),
+        Format::Text if out.quiet => String::new(),
+        Format::Text => report::to_text(&reports, out.verbose > 0),
+    };
+    stdout_write(text.as_bytes())?;
+    Ok(status)
+}

@@ -1,0 +1,474 @@
+//! MachineConfig files: one or more Kubernetes documents read as `oc` reads them (YAML 1.1 plain
+//! scalars, or JSON), each MachineConfig located for messages and patched document by document.
+
+use std::collections::BTreeMap;
+
+use anyhow::{bail, Context, Result};
+use serde_json::{json, Value};
+
+use crate::formats::json::{parse_named, pointer_to_path, Layout};
+use crate::formats::yaml;
+use crate::ignition::{self, Plan, Problem, Spec};
+use crate::layer::Layer;
+use crate::mco::{API_VERSION, ROLE_LABEL};
+use crate::node::split_kernel_args;
+
+/// The result of applying a layer to a MachineConfig file.
+pub struct Patched {
+    /// The new text, `None` when nothing changes.
+    pub bytes: Option<Vec<u8>>,
+    /// What changed, for people.
+    pub changes: Vec<String>,
+    /// Warnings.
+    pub warnings: Vec<String>,
+}
+
+/// One MachineConfig object of a file.
+#[derive(Clone, Debug)]
+pub struct MachineConfig {
+    /// Index of its document in the file.
+    pub doc: usize,
+    /// `metadata.name`.
+    pub name: String,
+    /// The pool label, if any.
+    pub role: Option<String>,
+    /// `spec.config`, if any, and its spec.
+    pub config: Option<(Value, Spec)>,
+    /// `spec.kernelArguments`.
+    pub kernel_args: Vec<String>,
+}
+
+enum Format {
+    Json,
+    Yaml(Vec<yaml::Document>),
+}
+
+/// A file of one or more documents holding MachineConfigs.
+pub struct McFile {
+    name: String,
+    text: String,
+    format: Format,
+    values: Vec<Value>,
+    /// The MachineConfig objects, in file order.
+    pub configs: Vec<MachineConfig>,
+}
+
+/// Convert a byte offset to a 1-based line and column.
+pub fn line_col(text: &[u8], offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
+    let col = offset
+        - before
+            .iter()
+            .rposition(|&b| b == b'\n')
+            .map_or(0, |p| p + 1)
+        + 1;
+    (line, col)
+}
+
+/// Read a file of Kubernetes documents: one JSON object, or a YAML stream read as `oc` reads it.
+/// Errors say `file:line:col`.
+fn read_documents(name: &str, bytes: &[u8]) -> Result<(String, Format, Vec<Value>)> {
+    let text = match std::str::from_utf8(bytes) {
+        Ok(t) => t.to_string(),
+        Err(e) => {
+            let (l, c) = line_col(bytes, e.valid_up_to());
+            bail!("{name}:{l}:{c}: invalid UTF-8");
+        }
+    };
+    let trimmed = text.trim_start_matches('\u{feff}').trim_start();
+    if trimmed.starts_with('{') {
+        let v = parse_named(name, bytes)?;
+        return Ok((text, Format::Json, vec![v]));
+    }
+    let docs = yaml::parse_documents(&text)
+        .map_err(|e| anyhow::anyhow!("{name}:{}:{}: {}", e.pos.line, e.pos.col, e.message))?;
+    let values = docs.iter().map(|d| d.value.clone()).collect();
+    Ok((text, Format::Yaml(docs), values))
+}
+
+/// The documents of a manifest file as JSON values (JSON, or YAML as `oc` reads it).
+pub fn documents(name: &str, bytes: &[u8]) -> Result<Vec<Value>> {
+    read_documents(name, bytes).map(|(_, _, values)| values)
+}
+
+impl McFile {
+    /// Read a MachineConfig file (YAML as `oc` reads it, or JSON).
+    pub fn parse(name: &str, bytes: &[u8]) -> Result<McFile> {
+        let (text, format, values) = read_documents(name, bytes)?;
+        let mut file = McFile {
+            name: name.to_string(),
+            text,
+            format,
+            values,
+            configs: Vec::new(),
+        };
+        for (i, v) in file.values.iter().enumerate() {
+            if v.get("kind").and_then(Value::as_str) == Some("MachineConfig") {
+                let mc = file.read_mc(i, v)?;
+                file.configs.push(mc);
+            }
+        }
+        if file.configs.is_empty() {
+            bail!("{name}: no document has kind: MachineConfig");
+        }
+        Ok(file)
+    }
+
+    /// Every document of the file as JSON (MachineConfigs and the others), in file order.
+    pub fn documents(&self) -> &[Value] {
+        &self.values
+    }
+
+    /// The file's name as given.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Where a JSON pointer of document `doc` is, for messages: `file:line:col` or `file $.path`.
+    pub fn locate(&self, doc: usize, pointer: &str) -> String {
+        if let Format::Yaml(docs) = &self.format {
+            let mut p = pointer.to_string();
+            loop {
+                if let Some(pos) = docs.get(doc).and_then(|d| d.pos(&p)) {
+                    return format!(
+                        "{}:{}:{} ({})",
+                        self.name,
+                        pos.line,
+                        pos.col,
+                        dotted(pointer)
+                    );
+                }
+                match p.rfind('/') {
+                    Some(i) => p.truncate(i),
+                    None => break,
+                }
+            }
+        }
+        if self.values.len() > 1 {
+            format!(
+                "{} document {} {}",
+                self.name,
+                doc + 1,
+                pointer_to_path(pointer)
+            )
+        } else {
+            format!("{} {}", self.name, pointer_to_path(pointer))
+        }
+    }
+
+    /// Explain a problem in a MachineConfig's config, with where it is and, for YAML, how it was read.
+    fn explain(&self, doc: usize, p: &Problem) -> String {
+        let pointer = format!("/spec/config{}", p.pointer);
+        let mut msg = format!("{}: {}", self.locate(doc, &pointer), p.message);
+        if let Format::Yaml(docs) = &self.format {
+            let style = docs.get(doc).and_then(|d| d.style(&pointer));
+            if matches!(
+                style,
+                Some(yaml::Style::SingleQuoted | yaml::Style::DoubleQuoted)
+            ) && pointer.ends_with("/mode")
+            {
+                msg.push_str("; it is quoted, so oc and kubectl read a string: write mode: 0644 without quotes (YAML 1.1 octal) or 420");
+            }
+        }
+        msg
+    }
+
+    fn read_mc(&self, doc: usize, v: &Value) -> Result<MachineConfig> {
+        let at = |ptr: &str| self.locate(doc, ptr);
+        if v.get("apiVersion").and_then(Value::as_str) != Some(API_VERSION) {
+            bail!(
+                "{}: a MachineConfig needs apiVersion: {API_VERSION}",
+                at("/apiVersion")
+            );
+        }
+        let name = v
+            .pointer("/metadata/name")
+            .and_then(Value::as_str)
+            .filter(|n| !n.is_empty())
+            .with_context(|| format!("{}: a MachineConfig needs metadata.name", at("/metadata")))?
+            .to_string();
+        let role = v
+            .pointer("/metadata/labels")
+            .and_then(|l| l.get(ROLE_LABEL))
+            .and_then(Value::as_str)
+            .map(str::to_string);
+        let config = match v.pointer("/spec/config").filter(|c| !c.is_null()) {
+            None => None,
+            Some(c) => {
+                let spec =
+                    ignition::spec_of(c).map_err(|p| anyhow::anyhow!(self.explain(doc, &p)))?;
+                Some((c.clone(), spec))
+            }
+        };
+        let mut kernel_args = Vec::new();
+        if let Some(ka) = v.pointer("/spec/kernelArguments").filter(|k| !k.is_null()) {
+            let Some(items) = ka.as_array() else {
+                bail!(
+                    "{}: spec.kernelArguments must be a list of strings",
+                    at("/spec/kernelArguments")
+                );
+            };
+            for (i, a) in items.iter().enumerate() {
+                let Some(a) = a.as_str() else {
+                    bail!(
+                        "{}: kernel arguments must be strings",
+                        at(&format!("/spec/kernelArguments/{i}"))
+                    );
+                };
+                kernel_args.push(a.to_string());
+            }
+        }
+        Ok(MachineConfig {
+            doc,
+            name,
+            role,
+            config,
+            kernel_args,
+        })
+    }
+
+    /// Problems in every MachineConfig's config, explained with their places.
+    pub fn problems(&self) -> Vec<String> {
+        self.configs
+            .iter()
+            .flat_map(|mc| self.problems_of(mc))
+            .collect()
+    }
+
+    /// Problems in one MachineConfig's config, explained with their places.
+    pub fn problems_of(&self, mc: &MachineConfig) -> Vec<String> {
+        match &mc.config {
+            Some((c, spec)) => ignition::check(c, *spec)
+                .iter()
+                .map(|p| self.explain(mc.doc, p))
+                .collect(),
+            None => Vec::new(),
+        }
+    }
+
+    /// Apply a layer to every MachineConfig (of the given roles, if any).
+    pub fn apply(&self, layer: &Layer, roles: &[String]) -> Result<Patched> {
+        if let Some(p) = self.problems().into_iter().next() {
+            bail!("{p}");
+        }
+        let mut changes = Vec::new();
+        let mut warnings = Vec::new();
+        let mut new_docs: BTreeMap<usize, Value> = BTreeMap::new();
+        let mut plans: BTreeMap<usize, Plan> = BTreeMap::new();
+        let selected: Vec<&MachineConfig> = self
+            .configs
+            .iter()
+            .filter(|mc| roles.is_empty() || mc.role.as_ref().is_some_and(|r| roles.contains(r)))
+            .collect();
+        if selected.is_empty() {
+            bail!(
+                "{}: no MachineConfig for role {}",
+                self.name,
+                roles.join(", ")
+            );
+        }
+        for mc in selected {
+            let (config, spec) = mc.config.clone().unwrap_or_else(|| {
+                (
+                    json!({"ignition": {"version": "3.2.0"}}),
+                    Spec { major: 3, minor: 2 },
+                )
+            });
+            let plan = ignition::plan(&config, spec, layer)
+                .map_err(|p| anyhow::anyhow!(self.explain(mc.doc, &p)))?;
+            for a in &mc.kernel_args {
+                if split_kernel_args(a)
+                    .iter()
+                    .any(|k| crate::node::kernel_arg_blocks(k, &layer.module))
+                {
+                    warnings.push(format!(
+                        "{}: MachineConfig {} has kernel argument `{a}`, which still keeps {} off",
+                        self.name, mc.name, layer.module
+                    ));
+                }
+            }
+            warnings.extend(
+                plan.warnings
+                    .iter()
+                    .map(|w| format!("{}: MachineConfig {}: {w}", self.name, mc.name)),
+            );
+            if plan.edits.is_empty() {
+                continue;
+            }
+            changes.extend(
+                plan.changes
+                    .iter()
+                    .map(|c| format!("MachineConfig {}: {c}", mc.name)),
+            );
+            let mut doc = self.values[mc.doc].clone();
+            let mut config = config;
+            ignition::apply_value(&mut config, &plan);
+            if let Some(spec_obj) = doc
+                .as_object_mut()
+                .map(|o| o.entry("spec").or_insert_with(|| json!({})))
+            {
+                if let Some(s) = spec_obj.as_object_mut() {
+                    s.insert("config".into(), config);
+                }
+            }
+            new_docs.insert(mc.doc, doc);
+            plans.insert(mc.doc, plan);
+        }
+        if new_docs.is_empty() {
+            return Ok(Patched {
+                bytes: None,
+                changes,
+                warnings,
+            });
+        }
+        let out = match &self.format {
+            Format::Json => {
+                let (doc, plan) = (0, plans.get(&0));
+                let has_config = self.values[doc]
+                    .pointer("/spec/config")
+                    .is_some_and(Value::is_object);
+                match plan {
+                    Some(plan) if has_config => {
+                        ignition::apply_text(self.text.as_bytes(), &["spec", "config"], plan)
+                    }
+                    _ => {
+                        let layout = Layout::detect(self.text.as_bytes());
+                        let mut s = layout.render(&new_docs[&0], "");
+                        if self.text.ends_with('\n') {
+                            s.push('\n');
+                        }
+                        s.into_bytes()
+                    }
+                }
+            }
+            Format::Yaml(docs) => {
+                let mut out = String::with_capacity(self.text.len() + 512);
+                for (i, d) in docs.iter().enumerate() {
+                    let original = &self.text[d.span.clone()];
+                    match new_docs.get(&i) {
+                        None => out.push_str(original),
+                        Some(v) => {
+                            out.push_str(leading_lines(original));
+                            out.push_str(&yaml::to_yaml(v));
+                            out.push_str(trailing_lines(original));
+                        }
+                    }
+                }
+                out.into_bytes()
+            }
+        };
+        Ok(Patched {
+            bytes: Some(out),
+            changes,
+            warnings,
+        })
+    }
+}
+
+/// Whether a line is kept around a re-written document: blank, comment, directive or marker.
+fn is_frame_line(line: &str) -> bool {
+    let t = line.trim();
+    t.is_empty() || t.starts_with('#') || t == "---" || t == "..." || t.starts_with('%')
+}
+
+/// The byte order mark, `---`, comment and blank lines a document starts with (kept when it is
+/// re-written).
+fn leading_lines(doc: &str) -> &str {
+    let bom = if doc.starts_with('\u{feff}') {
+        '\u{feff}'.len_utf8()
+    } else {
+        0
+    };
+    let mut end = bom;
+    for line in doc[bom..].split_inclusive('\n') {
+        if !is_frame_line(line) {
+            break;
+        }
+        end += line.len();
+    }
+    &doc[..end]
+}
+
+/// The comment, blank and `...` lines a document ends with (kept when it is re-written: a `...`
+/// may be all that separates it from the next document).
+fn trailing_lines(doc: &str) -> &str {
+    let mut start = doc.len();
+    for line in doc
+        .split_inclusive('\n')
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+    {
+        if !is_frame_line(line) || start == leading_lines(doc).len() {
+            break;
+        }
+        start -= line.len();
+    }
+    &doc[start.max(leading_lines(doc).len())..]
+}
+
+fn dotted(pointer: &str) -> String {
+    pointer_to_path(pointer)
+        .trim_start_matches("$.")
+        .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DOC: &str = "apiVersion: machineconfiguration.openshift.io/v1
+kind: MachineConfig
+metadata:
+  name: load-sctp-module
+  labels:
+    machineconfiguration.openshift.io/role: worker
+spec:
+  config:
+    ignition:
+      version: 3.2.0
+    storage:
+      files:
+        - path: /etc/modprobe.d/sctp-blacklist.conf
+          mode: 0644
+          overwrite: true
+          contents:
+            source: data:,
+        - path: /etc/modules-load.d/sctp-load.conf
+          mode: 0644
+          overwrite: true
+          contents:
+            source: data:,sctp
+";
+
+    fn sctp() -> Layer {
+        Layer::builtin("sctp").unwrap()
+    }
+
+    #[test]
+    fn quoted_mode_is_named() {
+        let text = DOC.replacen("mode: 0644", "mode: '0644'", 1);
+        let f = McFile::parse("q.yaml", text.as_bytes()).unwrap();
+        let p = f.problems();
+        assert!(
+            p[0].starts_with("q.yaml:14:17 (spec.config.storage.files.0.mode)")
+                || p[0].contains("q.yaml:14:"),
+            "{p:?}"
+        );
+        assert!(p[0].contains("quoted"), "{p:?}");
+    }
+
+    #[test]
+    fn rewritten_documents_keep_their_frame() {
+        let text = format!("\u{feff}# mine\n{DOC}...\nkind: Other\n");
+        let text = text.replacen("mode: 0644", "mode: 0600", 1);
+        let f = McFile::parse("f.yaml", text.as_bytes()).unwrap();
+        let out = String::from_utf8(f.apply(&sctp(), &[]).unwrap().bytes.unwrap()).unwrap();
+        assert!(out.starts_with("\u{feff}# mine\napiVersion:"), "{out}");
+        assert!(out.ends_with("...\nkind: Other\n"), "{out}");
+        let again = McFile::parse("f.yaml", out.as_bytes()).unwrap();
+        assert_eq!(again.values.len(), 2);
+        assert_eq!(again.apply(&sctp(), &[]).unwrap().bytes, None);
+    }
+}

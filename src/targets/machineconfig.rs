@@ -1,0 +1,48 @@
+//! Files and streams of Kubernetes objects holding MachineConfigs: patched document by document,
+//! verified through the one MachineConfig inventory and pool render, exactly as the same
+//! documents inside an install directory are.
+
+use anyhow::{bail, Result};
+
+use crate::layer::Layer;
+use crate::mco::file::McFile;
+use crate::mco::inventory::{Inventory, Manifest};
+use crate::node::NodeView;
+use crate::report::View;
+use crate::targets::{Applied, ApplyOpts, FileTarget, Kind, Target, VerifyOpts};
+
+/// A MachineConfig file (or standard input).
+pub struct MachineConfigTarget {
+    /// The file.
+    pub file: FileTarget,
+}
+
+impl Target for MachineConfigTarget {
+    fn kind(&self) -> Kind {
+        Kind::Machineconfig
+    }
+
+    fn apply(&self, layer: &Layer, opts: &ApplyOpts) -> Result<Applied> {
+        self.file.check_dest(opts)?;
+        let mc = McFile::parse(&self.file.name, &self.file.bytes)?;
+        let patched = mc.apply(layer, &opts.roles)?;
+        let out = patched.bytes.unwrap_or_else(|| self.file.bytes.clone());
+        let mut applied = self.file.emit(out, patched.changes, opts)?;
+        applied.warnings = patched.warnings;
+        Ok(applied)
+    }
+
+    fn views(&self, layer: &Layer, opts: &VerifyOpts) -> Result<Vec<View>> {
+        let file = McFile::parse(&self.file.name, &self.file.bytes)?;
+        let problems = file.problems();
+        if !problems.is_empty() {
+            bail!("{}", problems.join("\n"));
+        }
+        let inv = Inventory::read(&[Manifest {
+            name: self.file.name.clone(),
+            bytes: self.file.bytes.clone(),
+        }]);
+        inv.views(layer, &NodeView::rhcos(layer), &opts.pools, opts.release)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", self.file.name))
+    }
+}
