@@ -259,6 +259,20 @@ impl Finding {
     }
 }
 
+/// The finding codes as the help and the man page list them.
+pub fn codes_help() -> String {
+    let mut s = String::from("Finding codes (`modlayer explain CODE` for the fix):\n");
+    for c in Code::ALL {
+        s.push_str(&format!(
+            "  {} ({}): {}\n",
+            c.as_str(),
+            c.severity(),
+            c.description()
+        ));
+    }
+    s
+}
+
 /// The README's table of codes (between its markers), generated from [`Code::ALL`].
 pub fn markdown_table() -> String {
     let mut s = String::from("| code | severity | what it means |\n| --- | --- | --- |\n");

@@ -176,11 +176,6 @@ impl Layer {
             files,
         })
     }
-
-    /// The layer file at a node path, if the layer has one.
-    pub fn file(&self, path: &str) -> Option<&LayerFile> {
-        self.files.iter().find(|f| f.path == path)
-    }
 }
 
 /// Check that a node path is absolute and clean (no `.`/`..`/empty components, no trailing `/`).

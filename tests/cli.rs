@@ -271,6 +271,14 @@ fn completions_and_man_page() {
         man.contains(".TH modlayer") && man.contains("verify"),
         "{man}"
     );
+    // Every finding code is in the man page (roff escapes `-`).
+    for c in modlayer::findings::Code::ALL {
+        assert!(
+            man.contains(&c.as_str().replace('-', "\\-")),
+            "{} missing from the man page",
+            c.as_str()
+        );
+    }
 }
 
 #[test]

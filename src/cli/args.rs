@@ -32,7 +32,8 @@ pub fn parse_module(text: &str) -> Result<String> {
     name = "modlayer",
     version,
     propagate_version = true,
-    max_term_width = 100
+    max_term_width = 100,
+    after_long_help = crate::findings::codes_help()
 )]
 pub struct Cli {
     /// Print only errors (no warnings).

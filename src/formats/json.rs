@@ -347,11 +347,6 @@ impl Splice {
         self.edits.push((range, text));
     }
 
-    /// Whether there is nothing to do.
-    pub fn is_empty(&self) -> bool {
-        self.edits.is_empty()
-    }
-
     /// Apply the edits to `text`.
     pub fn apply(mut self, text: &[u8]) -> Vec<u8> {
         self.edits.sort_by_key(|(r, _)| (r.start, r.end));

@@ -120,11 +120,6 @@ impl McFile {
         &self.values
     }
 
-    /// The file's name as given.
-    pub fn name(&self) -> &str {
-        &self.name
-    }
-
     /// Where a JSON pointer of document `doc` is, for messages: `file:line:col` or `file $.path`.
     pub fn locate(&self, doc: usize, pointer: &str) -> String {
         if let Format::Yaml(docs) = &self.format {

@@ -200,11 +200,6 @@ impl Tree {
         }
     }
 
-    /// The tree as named by the user.
-    pub fn name(&self) -> &str {
-        &self.name
-    }
-
     /// Open a node path in the tree (the tree is `/`), retrying a spurious `EAGAIN`.
     fn resolve(&self, path: &str, flags: OFlags) -> rustix::io::Result<OwnedFd> {
         let rel = path.trim_start_matches('/');
