@@ -17,7 +17,6 @@ use serde_json::{json, Map, Value};
 use crate::findings::{Code, Severity};
 use crate::formats::json::MAX_CONFIG_BYTES;
 use crate::formats::yaml;
-use crate::ignition::Spec;
 use crate::layer::{Layer, DEFAULT_LAYER};
 use crate::mco::file::documents;
 use crate::mco::inventory::{Inventory, Manifest, Pool, PoolChoice};
@@ -304,7 +303,7 @@ fn add_machineconfigs(items: &mut Vec<Value>, cfg: &FunctionConfig, results: &mu
     let spec = cfg
         .openshift_version
         .map(Release::newest_spec)
-        .unwrap_or(Spec { major: 3, minor: 2 });
+        .unwrap_or(crate::ignition::DEFAULT_SPEC);
     for role in &cfg.roles {
         let name = machineconfig_name(&cfg.layer, role);
         let mut desired = layer_machineconfig(&cfg.layer, role, &name, spec);

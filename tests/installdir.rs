@@ -42,9 +42,7 @@ const MASTER_MC: &str = "openshift/99_openshift-machineconfig_load-sctp-module-m
 const BLACKLIST: &str = "/etc/modprobe.d/sctp-blacklist.conf";
 const LOAD: &str = "/etc/modules-load.d/sctp-load.conf";
 
-fn sctp() -> Layer {
-    Layer::builtin("sctp").unwrap()
-}
+use common::sctp;
 
 fn testdata(rel: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))

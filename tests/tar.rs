@@ -29,9 +29,7 @@ use modlayer::tar::{
     Compression,
 };
 
-fn sctp() -> Layer {
-    Layer::builtin("sctp").unwrap()
-}
+use common::sctp;
 
 // ---------------------------------------------------------------------------------------------
 // An independent ustar builder and a block-level archive walker

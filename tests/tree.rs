@@ -8,7 +8,6 @@ use std::collections::BTreeMap;
 use std::os::unix::fs::{symlink, MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
-use modlayer::layer::Layer;
 use modlayer::node::collect::Collector;
 use modlayer::targets::tree::{Tree, TreeTarget};
 use modlayer::targets::{ApplyOpts, Dest, Target, VerifyOpts};
@@ -34,9 +33,7 @@ struct Verdict {
     text: String,
 }
 
-fn sctp() -> Layer {
-    Layer::builtin("sctp").unwrap()
-}
+use common::sctp;
 
 fn p(root: &Path, abs: &str) -> PathBuf {
     root.join(abs.trim_start_matches('/'))

@@ -40,9 +40,7 @@ fn gz(bytes: &[u8]) -> Vec<u8> {
     e.finish().unwrap()
 }
 
-fn hex(d: &[u8]) -> String {
-    d.iter().map(|b| format!("{b:02x}")).collect()
-}
+use common::hex;
 
 fn data_config(v: &Value) -> String {
     format!("data:;base64,{}", b64(v.to_string().as_bytes()))
@@ -93,29 +91,8 @@ fn mc(name: &'static str, text: &str, verdict: Verdict, code: &'static str) -> C
     }
 }
 
-const DOC_MC: &str = "apiVersion: machineconfiguration.openshift.io/v1
-kind: MachineConfig
-metadata:
-  name: load-sctp-module
-  labels:
-    machineconfiguration.openshift.io/role: worker
-spec:
-  config:
-    ignition:
-      version: 3.2.0
-    storage:
-      files:
-        - path: /etc/modprobe.d/sctp-blacklist.conf
-          mode: 0644
-          overwrite: true
-          contents:
-            source: data:,
-        - path: /etc/modules-load.d/sctp-load.conf
-          mode: 0644
-          overwrite: true
-          contents:
-            source: data:,sctp
-";
+/// The documentation's MachineConfig.
+const DOC_MC: &str = include_str!("../testdata/doc-machineconfig.yaml");
 
 const TELCO_MC: &str = "apiVersion: machineconfiguration.openshift.io/v1
 kind: MachineConfig

@@ -127,8 +127,8 @@ pub struct VersionArgs {
 }
 
 impl VersionArgs {
-    /// The spec to write; `default` when neither option is given.
-    pub fn spec(&self, default: &str) -> Result<Spec> {
+    /// The spec to write; [`crate::ignition::DEFAULT_SPEC`] when neither option is given.
+    pub fn spec(&self) -> Result<Spec> {
         let release = self.openshift_version;
         match (&self.ignition_version, release) {
             (Some(v), Some(r)) => {
@@ -143,7 +143,7 @@ impl VersionArgs {
             }
             (Some(v), None) => Spec::parse(v),
             (None, Some(r)) => Ok(r.newest_spec()),
-            (None, None) => Spec::parse(default),
+            (None, None) => Ok(crate::ignition::DEFAULT_SPEC),
         }
     }
 }

@@ -11,6 +11,15 @@ use crate::layer::Layer;
 use crate::mco::release::Release;
 use crate::mco::render::render_machineconfigs;
 
+/// The roles given, or worker.
+fn or_worker(roles: Vec<String>) -> Vec<String> {
+    if roles.is_empty() {
+        vec!["worker".to_string()]
+    } else {
+        roles
+    }
+}
+
 /// `modlayer render`.
 pub(super) fn run(args: RenderArgs) -> Result<()> {
     let layer = args.layer.layer()?;
@@ -20,16 +29,11 @@ pub(super) fn run(args: RenderArgs) -> Result<()> {
             name,
             version,
         } => {
-            let roles = if roles.is_empty() {
-                vec!["worker".to_string()]
-            } else {
-                roles
-            };
-            let spec = version.spec("3.2.0")?;
-            render_machineconfigs(&layer, &roles, name.as_deref(), spec)
+            let spec = version.spec()?;
+            render_machineconfigs(&layer, &or_worker(roles), name.as_deref(), spec)
         }
         RenderWhat::Ignition { version } => {
-            let spec = version.spec("3.2.0")?;
+            let spec = version.spec()?;
             let mut s = serde_json::to_string_pretty(&ignition::layer_config(&layer, spec))?;
             s.push('\n');
             s
@@ -39,13 +43,8 @@ pub(super) fn run(args: RenderArgs) -> Result<()> {
             roles,
             openshift_version,
         } => {
-            let roles = if roles.is_empty() {
-                vec!["worker".to_string()]
-            } else {
-                roles
-            };
             let release = openshift_version.unwrap_or(Release::four(13));
-            crate::render::butane(&layer, variant, &roles, release)
+            crate::render::butane(&layer, variant, &or_worker(roles), release)
         }
         RenderWhat::Tar => {
             return emit(

@@ -1038,30 +1038,8 @@ mod tests {
         assert!(e.message.contains("\"420\""), "{e}");
     }
 
-    const MACHINE_CONFIG: &str = "\
-apiVersion: machineconfiguration.openshift.io/v1
-kind: MachineConfig
-metadata:
-  name: load-sctp-module
-  labels:
-    machineconfiguration.openshift.io/role: worker
-spec:
-  config:
-    ignition:
-      version: 3.2.0
-    storage:
-      files:
-        - path: /etc/modprobe.d/sctp-blacklist.conf
-          mode: 0644
-          overwrite: true
-          contents:
-            source: data:,
-        - path: /etc/modules-load.d/sctp-load.conf
-          mode: 0644
-          overwrite: true
-          contents:
-            source: data:,sctp
-";
+    /// The documentation's MachineConfig (testdata/doc-machineconfig.yaml).
+    const MACHINE_CONFIG: &str = include_str!("../../testdata/doc-machineconfig.yaml");
 
     /// The value of [`MACHINE_CONFIG`].
     fn machine_config() -> Value {

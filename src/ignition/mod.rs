@@ -14,6 +14,11 @@ use crate::layer::{validate_node_path, Layer, LayerFile};
 use crate::node::{Content, Entry, NodeView};
 
 /// Ignition spec versions modlayer reads and writes.
+/// The spec modlayer writes when nothing asks for another (OpenShift 4.7 to 4.13 read it, and
+/// so does every release since).
+pub const DEFAULT_SPEC: Spec = Spec { major: 3, minor: 2 };
+
+/// Every spec modlayer reads and writes.
 pub const SPECS: &[&str] = &[
     "2.2.0", "2.3.0", "2.4.0", "3.0.0", "3.1.0", "3.2.0", "3.3.0", "3.4.0", "3.5.0", "3.6.0",
 ];

@@ -266,8 +266,8 @@ impl McFile {
         for mc in selected {
             let (config, spec) = mc.config.clone().unwrap_or_else(|| {
                 (
-                    json!({"ignition": {"version": "3.2.0"}}),
-                    Spec { major: 3, minor: 2 },
+                    json!({"ignition": {"version": ignition::DEFAULT_SPEC.to_string()}}),
+                    ignition::DEFAULT_SPEC,
                 )
             });
             let plan = ignition::plan(&config, spec, layer)
@@ -413,29 +413,7 @@ fn dotted(pointer: &str) -> String {
 mod tests {
     use super::*;
 
-    const DOC: &str = "apiVersion: machineconfiguration.openshift.io/v1
-kind: MachineConfig
-metadata:
-  name: load-sctp-module
-  labels:
-    machineconfiguration.openshift.io/role: worker
-spec:
-  config:
-    ignition:
-      version: 3.2.0
-    storage:
-      files:
-        - path: /etc/modprobe.d/sctp-blacklist.conf
-          mode: 0644
-          overwrite: true
-          contents:
-            source: data:,
-        - path: /etc/modules-load.d/sctp-load.conf
-          mode: 0644
-          overwrite: true
-          contents:
-            source: data:,sctp
-";
+    const DOC: &str = include_str!("../../testdata/doc-machineconfig.yaml");
 
     fn sctp() -> Layer {
         Layer::builtin("sctp").unwrap()

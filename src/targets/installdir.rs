@@ -34,8 +34,6 @@ pub const BOOTSTRAP_MANIFESTS: &str = "/opt/openshift/manifests";
 pub const BOOTSTRAP_OPENSHIFT: &str = "/opt/openshift/openshift";
 /// The folders of an installer directory that hold manifests, in the order they are read.
 const MANIFEST_DIRS: [&str; 2] = ["manifests", "openshift"];
-/// Ignition spec of the MachineConfigs written when no OpenShift version is given.
-const DEFAULT_SPEC: Spec = Spec { major: 3, minor: 2 };
 
 /// The stage an openshift-install directory is in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -217,7 +215,7 @@ pub fn apply_dir(dir: &Path, layer: &Layer, opts: &DirApply) -> Result<DirChange
     let spec = opts
         .release
         .map(Release::newest_spec)
-        .unwrap_or(DEFAULT_SPEC);
+        .unwrap_or(crate::ignition::DEFAULT_SPEC);
     let abs = absolute(dir)?;
     let mut changes = DirChanges::default();
     changes

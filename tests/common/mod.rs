@@ -723,3 +723,8 @@ pub fn sha256(data: &[u8]) -> [u8; 32] {
     }
     out
 }
+
+/// The built-in sctp layer.
+pub fn sctp() -> modlayer::layer::Layer {
+    modlayer::layer::Layer::builtin("sctp").unwrap()
+}
