@@ -142,6 +142,18 @@ codes! {
     PoolNotJudged = "pool-not-judged", Info,
         "A pool the layer is not meant for: reported, not judged (it does not change the exit status).",
         "Name it with --role (or --all-pools) to judge it.";
+    RolloutPending = "rollout-pending", Warning,
+        "A pool's nodes run a rendered MachineConfig that differs, for the module, from what its source MachineConfigs render: a rollout is not done.",
+        "Wait for the pool to finish updating (`oc get mcp`), or find why it is degraded; verify judges what the nodes run now.";
+    RenderedMissing = "rendered-missing", Warning,
+        "A pool's status names a rendered MachineConfig that the input does not hold.",
+        "Include the rendered MachineConfigs (`oc get mc -o yaml`, or the must-gather's machineconfigs/).";
+    KustomizeBuilt = "kustomize-built", Info,
+        "A kustomization folder was built (the message names the command) and its output verified.",
+        "Nothing to fix.";
+    ObjectsIgnored = "objects-ignored", Info,
+        "Objects of other kinds were read and skipped.",
+        "Nothing to fix.";
     IgnitionSpecUnsupported = "ignition-spec-unsupported", Error,
         "A MachineConfig uses an Ignition spec that the OpenShift release's MCO cannot read: the pool degrades.",
         "Render it for the release: `--openshift-version X.Y`.";

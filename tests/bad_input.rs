@@ -117,7 +117,7 @@ fn not_a_config() {
     rejects(
         "s.yaml",
         b"apiVersion: v1\nkind: Service\n",
-        "no document has kind: MachineConfig",
+        "no MachineConfig found",
     );
     rejects("t.yaml", b"kind: MachineConfig\napiVersion: machineconfiguration.openshift.io/v1\nmetadata:\n\tname: x\n", "t.yaml:4:");
 }

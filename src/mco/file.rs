@@ -28,6 +28,11 @@ pub struct Patched {
 pub struct MachineConfig {
     /// Index of its document in the file.
     pub doc: usize,
+    /// JSON pointer of the object in its document (`""`, or `/items/N` in a List).
+    pub at: String,
+    /// For a rendered MachineConfig (`rendered-<pool>-<hash>`, owned by a MachineConfigPool): the
+    /// pool it was rendered for.
+    pub rendered_for: Option<String>,
     /// `metadata.name`.
     pub name: String,
     /// The pool label, if any.
@@ -87,6 +92,47 @@ fn read_documents(name: &str, bytes: &[u8]) -> Result<(String, Format, Vec<Value
     Ok((text, Format::Yaml(docs), values))
 }
 
+/// The objects of a document: the document itself, or the items of a Kubernetes List (`kind: List`,
+/// `v1.List`, `MachineConfigList`…), each with its JSON pointer.
+pub fn objects(doc: &Value) -> Vec<(String, &Value)> {
+    let is_list = doc
+        .get("kind")
+        .and_then(Value::as_str)
+        .is_some_and(|k| k.ends_with("List"));
+    match doc.get("items").and_then(Value::as_array) {
+        Some(items) if is_list => items
+            .iter()
+            .enumerate()
+            .map(|(i, v)| (format!("/items/{i}"), v))
+            .collect(),
+        _ => vec![(String::new(), doc)],
+    }
+}
+
+/// The pool a rendered MachineConfig was rendered for: an ownerReference to a
+/// MachineConfigPool, else a `rendered-<pool>-<hash>` name with the MCO's
+/// `generated-by-controller-version` annotation.
+fn rendered_for(mc: &Value) -> Option<String> {
+    let owners = mc.pointer("/metadata/ownerReferences").and_then(Value::as_array);
+    if let Some(pool) = owners.into_iter().flatten().find_map(|o| {
+        (o.get("kind").and_then(Value::as_str) == Some("MachineConfigPool"))
+            .then(|| o.get("name").and_then(Value::as_str))
+            .flatten()
+    }) {
+        return Some(pool.to_string());
+    }
+    let generated = mc
+        .pointer("/metadata/annotations")
+        .and_then(|a| a.get(GENERATED_BY))
+        .is_some();
+    let name = mc.pointer("/metadata/name").and_then(Value::as_str)?;
+    let rest = name.strip_prefix("rendered-").filter(|_| generated)?;
+    Some(rest.rsplit_once('-').map_or(rest, |(p, _)| p).to_string())
+}
+
+/// The annotation the MCO puts on the MachineConfigs it renders.
+pub const GENERATED_BY: &str = "machineconfiguration.openshift.io/generated-by-controller-version";
+
 /// The documents of a manifest file as JSON values (JSON, or YAML as `oc` reads it).
 pub fn documents(name: &str, bytes: &[u8]) -> Result<Vec<Value>> {
     read_documents(name, bytes).map(|(_, _, values)| values)
@@ -104,13 +150,12 @@ impl McFile {
             configs: Vec::new(),
         };
         for (i, v) in file.values.iter().enumerate() {
-            if v.get("kind").and_then(Value::as_str) == Some("MachineConfig") {
-                let mc = file.read_mc(i, v)?;
-                file.configs.push(mc);
+            for (at, obj) in objects(v) {
+                if obj.get("kind").and_then(Value::as_str) == Some("MachineConfig") {
+                    let mc = file.read_mc(i, &at, obj)?;
+                    file.configs.push(mc);
+                }
             }
-        }
-        if file.configs.is_empty() {
-            bail!("{name}: no document has kind: MachineConfig");
         }
         Ok(file)
     }
@@ -153,8 +198,8 @@ impl McFile {
     }
 
     /// Explain a problem in a MachineConfig's config, with where it is and, for YAML, how it was read.
-    fn explain(&self, doc: usize, p: &Problem) -> String {
-        let pointer = format!("/spec/config{}", p.pointer);
+    fn explain(&self, doc: usize, base: &str, p: &Problem) -> String {
+        let pointer = format!("{base}/spec/config{}", p.pointer);
         let mut msg = format!("{}: {}", self.locate(doc, &pointer), p.message);
         if let Format::Yaml(docs) = &self.format {
             let style = docs.get(doc).and_then(|d| d.style(&pointer));
@@ -169,8 +214,8 @@ impl McFile {
         msg
     }
 
-    fn read_mc(&self, doc: usize, v: &Value) -> Result<MachineConfig> {
-        let at = |ptr: &str| self.locate(doc, ptr);
+    fn read_mc(&self, doc: usize, base: &str, v: &Value) -> Result<MachineConfig> {
+        let at = |ptr: &str| self.locate(doc, &format!("{base}{ptr}"));
         if v.get("apiVersion").and_then(Value::as_str) != Some(API_VERSION) {
             bail!(
                 "{}: a MachineConfig needs apiVersion: {API_VERSION}",
@@ -191,8 +236,8 @@ impl McFile {
         let config = match v.pointer("/spec/config").filter(|c| !c.is_null()) {
             None => None,
             Some(c) => {
-                let spec =
-                    ignition::spec_of(c).map_err(|p| anyhow::anyhow!(self.explain(doc, &p)))?;
+                let spec = ignition::spec_of(c)
+                    .map_err(|p| anyhow::anyhow!(self.explain(doc, base, &p)))?;
                 Some((c.clone(), spec))
             }
         };
@@ -216,6 +261,8 @@ impl McFile {
         }
         Ok(MachineConfig {
             doc,
+            at: base.to_string(),
+            rendered_for: rendered_for(v),
             name,
             role,
             config,
@@ -236,7 +283,7 @@ impl McFile {
         match &mc.config {
             Some((c, spec)) => ignition::check(c, *spec)
                 .iter()
-                .map(|p| self.explain(mc.doc, p))
+                .map(|p| self.explain(mc.doc, &mc.at, p))
                 .collect(),
             None => Vec::new(),
         }
@@ -246,6 +293,12 @@ impl McFile {
     pub fn apply(&self, layer: &Layer, roles: &[String]) -> Result<Patched> {
         if let Some(p) = self.problems().into_iter().next() {
             bail!("{p}");
+        }
+        if self.configs.is_empty() {
+            bail!(
+                "{}: no MachineConfig found (looked at every document and the items of Lists)",
+                self.name
+            );
         }
         let mut changes = Vec::new();
         let mut warnings = Vec::new();
@@ -263,6 +316,21 @@ impl McFile {
                 roles.join(", ")
             );
         }
+        if let Some(mc) = selected.iter().find(|mc| mc.rendered_for.is_some()) {
+            bail!(
+                "{}: MachineConfig {} is rendered by the MCO for pool {}: patch the source MachineConfigs instead (the MCO replaces rendered ones); nothing was changed",
+                self.locate(mc.doc, &mc.at),
+                mc.name,
+                mc.rendered_for.as_deref().unwrap_or("?")
+            );
+        }
+        if let Some(mc) = selected.iter().find(|mc| !mc.at.is_empty()) {
+            bail!(
+                "{}: MachineConfig {} is an item of a List (`oc get -o yaml` output): apply to the files the MachineConfigs come from, or to one object (`oc get mc NAME -o yaml`); nothing was changed",
+                self.locate(mc.doc, &mc.at),
+                mc.name
+            );
+        }
         for mc in selected {
             let (config, spec) = mc.config.clone().unwrap_or_else(|| {
                 (
@@ -271,7 +339,7 @@ impl McFile {
                 )
             });
             let plan = ignition::plan(&config, spec, layer)
-                .map_err(|p| anyhow::anyhow!(self.explain(mc.doc, &p)))?;
+                .map_err(|p| anyhow::anyhow!(self.explain(mc.doc, &mc.at, &p)))?;
             for a in &mc.kernel_args {
                 if split_kernel_args(a)
                     .iter()

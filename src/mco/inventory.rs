@@ -14,7 +14,7 @@ use serde_json::Value;
 
 use crate::findings::{Code, Finding};
 use crate::layer::Layer;
-use crate::mco::file::{documents, MachineConfig, McFile};
+use crate::mco::file::{documents, objects, MachineConfig, McFile};
 use crate::mco::release::Release;
 use crate::mco::render::render_pool;
 use crate::mco::ROLE_LABEL;
@@ -41,6 +41,9 @@ pub struct Pool {
     pub name: String,
     /// Values of the `machineconfiguration.openshift.io/role` label the pool selects.
     pub roles: Vec<String>,
+    /// `status.configuration.name`: the rendered MachineConfig the pool's nodes run now (in
+    /// cluster dumps).
+    pub current: Option<String>,
 }
 
 impl Pool {
@@ -54,6 +57,15 @@ impl Pool {
         Pool {
             name: name.to_string(),
             roles: vec!["worker".into(), name.to_string()],
+            current: None,
+        }
+    }
+
+    fn builtin_pool(name: &str) -> Pool {
+        Pool {
+            name: name.to_string(),
+            roles: vec![name.to_string()],
+            current: None,
         }
     }
 }
@@ -94,6 +106,10 @@ pub struct Schedulable {
 #[derive(Clone, Debug, Default)]
 pub struct Inventory {
     found: Vec<Found>,
+    /// Rendered MachineConfigs (the MCO's output, in cluster dumps), by name.
+    rendered: BTreeMap<String, Found>,
+    /// Objects of other kinds that were read and skipped, by kind (listed with -v).
+    ignored: BTreeMap<String, usize>,
     /// The pools: master and worker, then the declared (or assumed) custom pools by name.
     pub pools: Vec<Pool>,
     /// Findings about the manifests as a whole (unreadable files, duplicates, role labels).
@@ -123,6 +139,13 @@ impl Inventory {
         for a in assumed {
             if !declared.iter().any(|d: &Pool| d.name == a.name) {
                 declared.push(a.clone());
+            }
+        }
+        for r in inv.rendered.values() {
+            let pool = r.mc.rendered_for.clone().unwrap_or_default();
+            if !declared.iter().any(|d: &Pool| d.name == pool) && pool != "master" && pool != "worker"
+            {
+                declared.push(Pool::custom(&pool));
             }
         }
         inv.pools = pools_with_builtin(declared);
@@ -170,9 +193,22 @@ impl Inventory {
     }
 
     fn read_manifest(&mut self, m: &Manifest, found: &mut Vec<Found>, pools: &mut Vec<Pool>) {
+        self.read_manifest_at(m, found, pools, 0);
+    }
+
+    /// Read one manifest; `depth` counts ConfigMaps whose data carried it (one level is read:
+    /// the ZTP / assisted-installer extra-manifests pattern).
+    fn read_manifest_at(
+        &mut self,
+        m: &Manifest,
+        found: &mut Vec<Found>,
+        pools: &mut Vec<Pool>,
+        depth: usize,
+    ) {
         // Manifests that mention none of the kinds read here cannot hold one: skip the parse.
         let mentions = |s: &[u8]| memchr::memmem::find(&m.bytes, s).is_some();
-        if !mentions(b"MachineConfig") && !mentions(b"Scheduler") && !mentions(b"install-config") {
+        if !mentions(b"MachineConfig") && !mentions(b"Scheduler") && !mentions(b"install-config")
+        {
             return;
         }
         let docs = match documents(&m.name, &m.bytes) {
@@ -183,9 +219,11 @@ impl Inventory {
                 return;
             }
         };
-        for d in &docs {
-            match kind_of(d) {
-                Some("MachineConfigPool") => match pool_of(d) {
+        let mut has_mc = false;
+        for (_, obj) in docs.iter().flat_map(objects) {
+            match kind_of(obj) {
+                Some("MachineConfig") => has_mc = true,
+                Some("MachineConfigPool") => match pool_of(obj) {
                     Ok(p) => pools.push(p),
                     Err(e) => self.findings.push(Finding::new(
                         Code::PoolUnreadable,
@@ -193,7 +231,7 @@ impl Inventory {
                     )),
                 },
                 Some("Scheduler") => {
-                    if let Some(s) = d
+                    if let Some(s) = obj
                         .pointer("/spec/mastersSchedulable")
                         .and_then(Value::as_bool)
                     {
@@ -203,19 +241,12 @@ impl Inventory {
                         });
                     }
                 }
-                Some("ConfigMap") => {
-                    let kept = d.pointer("/data/install-config").and_then(Value::as_str);
-                    if let Some(text) = kept {
-                        let from = format!("{} data.install-config", m.name);
-                        if let Ok(ic) = first_document(&from, text) {
-                            self.install_config = Some(schedulable_from_install_config(&from, &ic));
-                        }
-                    }
-                }
-                _ => {}
+                Some("ConfigMap") => self.read_configmap(m, obj, found, pools, depth),
+                Some(other) => *self.ignored.entry(other.to_string()).or_default() += 1,
+                None => {}
             }
         }
-        if !docs.iter().any(|d| kind_of(d) == Some("MachineConfig")) {
+        if !has_mc {
             return;
         }
         let file = match McFile::parse(&m.name, &m.bytes) {
@@ -227,14 +258,84 @@ impl Inventory {
             }
         };
         for mc in &file.configs {
-            found.push(Found {
-                object: file.documents().get(mc.doc).cloned().unwrap_or(Value::Null),
+            let object = file
+                .documents()
+                .get(mc.doc)
+                .and_then(|d| d.pointer(&mc.at))
+                .cloned()
+                .unwrap_or(Value::Null);
+            let f = Found {
+                object,
                 file: m.name.clone(),
                 origin: format!("MachineConfig {} ({})", mc.name, m.name),
                 problems: file.problems_of(mc),
                 mc: mc.clone(),
-            });
+            };
+            if mc.rendered_for.is_some() {
+                self.rendered.insert(mc.name.clone(), f);
+            } else {
+                found.push(f);
+            }
         }
+    }
+
+    /// A ConfigMap: the install-config it keeps (`cluster-config-v1`), and manifests carried in
+    /// its `data` (ZTP SiteConfig / ClusterInstance extra manifests), read as install-time
+    /// manifests named `FILE data.KEY`.
+    fn read_configmap(
+        &mut self,
+        m: &Manifest,
+        obj: &Value,
+        found: &mut Vec<Found>,
+        pools: &mut Vec<Pool>,
+        depth: usize,
+    ) {
+        let Some(data) = obj.get("data").and_then(Value::as_object) else {
+            return;
+        };
+        for (key, value) in data {
+            let Some(text) = value.as_str() else {
+                continue;
+            };
+            let from = format!("{} data.{key}", m.name);
+            if key == "install-config" {
+                if let Ok(ic) = first_document(&from, text) {
+                    self.install_config = Some(schedulable_from_install_config(&from, &ic));
+                }
+            } else if depth == 0 && text.contains("MachineConfig") {
+                let carried = Manifest {
+                    name: from,
+                    bytes: text.as_bytes().to_vec(),
+                };
+                self.read_manifest_at(&carried, found, pools, depth + 1);
+            }
+        }
+    }
+
+    /// Whether the manifests hold any MachineConfig (source or rendered).
+    pub fn has_machineconfigs(&self) -> bool {
+        !self.found.is_empty() || !self.rendered.is_empty()
+    }
+
+    /// For inputs that must be read whole (files, streams, folders): the first unreadable
+    /// manifest or invalid MachineConfig as an error (exit 2), with its file and place.
+    pub fn strict(self) -> Result<Inventory> {
+        let bad: Vec<&str> = self
+            .findings
+            .iter()
+            .filter(|f| matches!(f.code, Code::ManifestUnreadable | Code::MachineconfigInvalid))
+            .map(|f| f.message.as_str())
+            .chain(
+                self.found
+                    .iter()
+                    .chain(self.rendered.values())
+                    .flat_map(|f| f.problems.iter().map(String::as_str)),
+            )
+            .collect();
+        if !bad.is_empty() {
+            bail!("{}", bad.join("\n"));
+        }
+        Ok(self)
     }
 
     /// Drop duplicate object names (the last one read is the one applied), reporting the ones whose
@@ -353,7 +454,9 @@ impl Inventory {
     /// Whether some MachineConfig of the pool tries to enable the module: writes one of the
     /// layer's paths, or loads the module (a modules-load.d entry, a `modules-load=` argument).
     fn tries_to_enable(&self, pool: &Pool, layer: &Layer) -> bool {
-        self.members(pool).iter().any(|f| {
+        let mut members = self.members(pool);
+        members.extend(self.current_rendered(pool));
+        members.iter().any(|f| {
             let mut own = Vec::new();
             let view = render_pool(
                 &[(&f.mc, f.origin.as_str())],
@@ -408,18 +511,108 @@ impl Inventory {
         release: Option<Release>,
     ) -> Result<Vec<View>> {
         let judged = self.judged(layer, choice)?;
+        let ignored = (!self.ignored.is_empty()).then(|| {
+            let kinds: Vec<String> = self
+                .ignored
+                .iter()
+                .map(|(k, n)| format!("{k} x{n}"))
+                .collect();
+            Finding::new(
+                Code::ObjectsIgnored,
+                format!("objects of other kinds read and skipped: {}", kinds.join(", ")),
+            )
+        });
         Ok(self
             .pools
             .iter()
             .map(|p| {
                 let mut v = self.pool_view(layer, base, p, release);
                 v.judged = judged.contains(&p.name);
+                v.findings.extend(ignored.clone());
                 v
             })
             .collect())
     }
 
+    /// The rendered MachineConfig a pool's nodes run now: the one its status names, else (with
+    /// no source MachineConfigs to render from) the only one rendered for it.
+    fn current_rendered(&self, pool: &Pool) -> Option<&Found> {
+        if let Some(name) = &pool.current {
+            return self.rendered.get(name);
+        }
+        let mut mine = self
+            .rendered
+            .values()
+            .filter(|f| f.mc.rendered_for.as_deref() == Some(pool.name.as_str()));
+        match (mine.next(), mine.next()) {
+            (Some(only), None) if self.members(pool).is_empty() => Some(only),
+            _ => None,
+        }
+    }
+
     fn pool_view(
+        &self,
+        layer: &Layer,
+        base: &NodeView,
+        pool: &Pool,
+        release: Option<Release>,
+    ) -> View {
+        let sources = self.sources_view(layer, base, pool, release);
+        let Some(current) = self.current_rendered(pool) else {
+            let mut v = sources;
+            if let Some(name) = &pool.current {
+                v.findings.push(Finding::new(
+                    Code::RenderedMissing,
+                    format!(
+                        "pool {}: its status names {name}, which the input does not hold: judged from the source MachineConfigs",
+                        pool.name
+                    ),
+                ));
+            }
+            return v;
+        };
+        let mut findings: Vec<Finding> = self
+            .findings
+            .iter()
+            .filter(|f| f.code != Code::NoMachineconfigForRole)
+            .cloned()
+            .collect();
+        for p in &current.problems {
+            findings
+                .push(Finding::new(Code::MachineconfigInvalid, p.clone()).with_origin(&current.origin));
+        }
+        spec_findings(current, release, &mut findings);
+        let node = render_pool(&[(&current.mc, current.origin.as_str())], base, &mut findings);
+        if !self.members(pool).is_empty() {
+            let now = crate::node::verdict(&node, layer);
+            let then = crate::node::verdict(&sources.node, layer);
+            if now.enabled != then.enabled || now.files != then.files {
+                let say = |e: bool| if e { "enabled" } else { "NOT enabled" };
+                findings.push(Finding::new(
+                    Code::RolloutPending,
+                    format!(
+                        "pool {}: nodes run {} ({} {}), but the source MachineConfigs render {} {}: a rollout is not done; judged: what the nodes run now",
+                        pool.name,
+                        current.mc.name,
+                        layer.module,
+                        say(now.enabled),
+                        layer.module,
+                        say(then.enabled),
+                    ),
+                ));
+            }
+        }
+        View {
+            pool: Some(pool.name.clone()),
+            platform: None,
+            node,
+            findings,
+            judged: true,
+        }
+    }
+
+    /// A pool rendered from its source MachineConfigs, as the MCO will.
+    fn sources_view(
         &self,
         layer: &Layer,
         base: &NodeView,
@@ -483,16 +676,7 @@ fn spec_findings(f: &Found, release: Option<Release>, findings: &mut Vec<Finding
 
 /// The built-in pools (master, worker) with the declared ones over them, custom pools by name.
 fn pools_with_builtin(declared: Vec<Pool>) -> Vec<Pool> {
-    let mut pools = vec![
-        Pool {
-            name: "master".into(),
-            roles: vec!["master".into()],
-        },
-        Pool {
-            name: "worker".into(),
-            roles: vec!["worker".into()],
-        },
-    ];
+    let mut pools = vec![Pool::builtin_pool("master"), Pool::builtin_pool("worker")];
     let mut custom: Vec<Pool> = Vec::new();
     for p in declared {
         if let Some(b) = pools.iter_mut().find(|b| b.name == p.name) {
@@ -551,7 +735,16 @@ fn pool_of(doc: &Value) -> Result<Pool> {
         bail!("MachineConfigPool {name}: spec.machineConfigSelector selects no {ROLE_LABEL} value");
     }
     roles.dedup();
-    Ok(Pool { name, roles })
+    let current = doc
+        .pointer("/status/configuration/name")
+        .and_then(Value::as_str)
+        .filter(|n| !n.is_empty())
+        .map(str::to_string);
+    Ok(Pool {
+        name,
+        roles,
+        current,
+    })
 }
 
 /// What an install-config says: masters run workloads when it asks for no workers.

@@ -33,16 +33,29 @@ impl Target for MachineConfigTarget {
     }
 
     fn views(&self, layer: &Layer, opts: &VerifyOpts) -> Result<Vec<View>> {
-        let file = McFile::parse(&self.file.name, &self.file.bytes)?;
-        let problems = file.problems();
-        if !problems.is_empty() {
-            bail!("{}", problems.join("\n"));
-        }
-        let inv = Inventory::read(&[Manifest {
+        let manifests = [Manifest {
             name: self.file.name.clone(),
             bytes: self.file.bytes.clone(),
-        }]);
-        inv.views(layer, &NodeView::rhcos(layer), &opts.pools, opts.release)
-            .map_err(|e| anyhow::anyhow!("{}: {e}", self.file.name))
+        }];
+        manifest_views(&self.file.name, &manifests, layer, opts)
     }
+}
+
+/// The views of a set of manifests read whole (a file, a stream, a folder, a kustomize build):
+/// an unreadable manifest or an invalid MachineConfig is an error, and so is finding no
+/// MachineConfig at all.
+pub fn manifest_views(
+    name: &str,
+    manifests: &[Manifest],
+    layer: &Layer,
+    opts: &VerifyOpts,
+) -> Result<Vec<View>> {
+    let inv = Inventory::read(manifests).strict()?;
+    if !inv.has_machineconfigs() {
+        bail!(
+            "{name}: no MachineConfig found (looked at every document, the items of Lists and the manifests ConfigMaps carry in data)"
+        );
+    }
+    inv.views(layer, &NodeView::rhcos(layer), &opts.pools, opts.release)
+        .map_err(|e| anyhow::anyhow!("{name}: {e}"))
 }

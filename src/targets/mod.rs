@@ -5,6 +5,7 @@
 pub mod ignition;
 pub mod installdir;
 pub mod machineconfig;
+pub mod manifests;
 pub mod oci;
 pub mod tar;
 pub mod tree;
@@ -12,7 +13,7 @@ pub mod tree;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
 use clap::ValueEnum;
 
 use crate::fsutil::{read_config, write_atomic};
@@ -27,8 +28,10 @@ pub enum Kind {
     /// An Ignition config (JSON with `ignition.version`).
     Ignition,
     /// A file or stream of Kubernetes objects holding MachineConfigs.
-    #[value(alias = "manifests")]
     Machineconfig,
+    /// A folder of manifests (any depth), a kustomization folder, a must-gather or Insights
+    /// dump; given a file, the same as machineconfig.
+    Manifests,
     /// An openshift-install directory.
     InstallDir,
     /// `oci:DIR[:TAG]`, an OCI image layout.
@@ -44,6 +47,7 @@ impl fmt::Display for Kind {
         let s = match self {
             Kind::Ignition => "ignition",
             Kind::Machineconfig => "machineconfig",
+            Kind::Manifests => "manifests",
             Kind::InstallDir => "install-dir",
             Kind::Oci => "oci",
             Kind::Tar => "tar",
@@ -125,18 +129,41 @@ pub trait Target {
     fn views(&self, layer: &Layer, opts: &VerifyOpts) -> Result<Vec<View>>;
 }
 
-/// The installer's marker files: a directory holding one of them is an install directory.
+/// The installer's marker files: a directory holding one of them (or both `manifests/` and
+/// `openshift/`) is an install directory.
 pub const INSTALLER_MARKERS: &[&str] = &[
     "install-config.yaml",
     "agent-config.yaml",
-    "manifests",
-    "openshift",
     "bootstrap.ign",
     "metadata.json",
+    ".openshift_install_state.json",
 ];
 
-/// Detect a target's kind from its name alone: `oci:`, archive suffixes, directories. `None`
-/// means a file whose content decides (see [`sniff`]).
+/// What kind of directory this is: an OCI layout, an install directory, an OS root, a folder
+/// of manifests; an error saying what was looked for when it is none of them.
+pub fn detect_dir(p: &Path) -> Result<Kind> {
+    if oci::is_layout(p) {
+        return Ok(Kind::Oci);
+    }
+    let installer = INSTALLER_MARKERS.iter().any(|n| p.join(n).exists())
+        || (p.join("manifests").is_dir() && p.join("openshift").is_dir());
+    if installer {
+        return Ok(Kind::InstallDir);
+    }
+    if p.join("etc").is_dir() || p.join("usr").is_dir() {
+        return Ok(Kind::Tree);
+    }
+    if manifests::layout_of(p).is_some() {
+        return Ok(Kind::Manifests);
+    }
+    bail!(
+        "{}: not a target: no etc/ or usr/ (an OS root), no install-config.yaml, manifests/ and openshift/, bootstrap.ign or agent-config.yaml (an install directory), no oci-layout (an OCI image), no kustomization.yaml and no *.yaml, *.yml or *.json below it (a folder of manifests)",
+        p.display()
+    )
+}
+
+/// Detect a target's kind from its name alone: `oci:`, archive suffixes. `None` means a
+/// directory ([`detect_dir`]) or a file whose content decides ([`sniff`]).
 pub fn detect_by_name(target: &str) -> Option<Kind> {
     if target.starts_with("oci:") {
         return Some(Kind::Oci);
@@ -147,16 +174,6 @@ pub fn detect_by_name(target: &str) -> Option<Kind> {
         .any(|s| lower.ends_with(s))
     {
         return Some(Kind::Tar);
-    }
-    let p = Path::new(target);
-    if target != "-" && p.is_dir() {
-        if oci::is_layout(p) {
-            return Some(Kind::Oci);
-        }
-        if INSTALLER_MARKERS.iter().any(|n| p.join(n).exists()) {
-            return Some(Kind::InstallDir);
-        }
-        return Some(Kind::Tree);
     }
     None
 }
@@ -176,8 +193,22 @@ pub fn sniff(bytes: &[u8]) -> Kind {
 /// Open a target as the user named it (`-` is standard input), of the given kind or the one
 /// detected.
 pub fn open(target: &str, kind: Option<Kind>) -> Result<Box<dyn Target>> {
-    let kind = kind.or_else(|| detect_by_name(target));
+    let p = Path::new(target);
+    let is_dir = target != "-" && !target.starts_with("oci:") && p.is_dir();
+    let kind = match kind.or_else(|| detect_by_name(target)) {
+        // A folder named as manifests or machineconfig is a folder of manifests.
+        Some(Kind::Manifests | Kind::Machineconfig) if is_dir => Some(Kind::Manifests),
+        Some(Kind::Manifests) => Some(Kind::Machineconfig),
+        None if is_dir => Some(detect_dir(p)?),
+        k => k,
+    };
     Ok(match kind {
+        Some(Kind::Manifests) => {
+            let layout = manifests::layout_of(p).with_context(|| {
+                format!("{target}: no kustomization.yaml and no *.yaml, *.yml or *.json below it")
+            })?;
+            Box::new(manifests::ManifestFolder::new(target, layout))
+        }
         Some(Kind::Tree) => Box::new(tree::TreeTarget::new(target)),
         Some(Kind::Tar) => Box::new(tar::TarTarget::new(target)),
         Some(Kind::Oci) => Box::new(oci::OciTarget::new(target)),
