@@ -209,3 +209,67 @@ fn pools_not_judged_are_info_and_do_not_change_the_exit_status() {
     let (status, _) = verify_json(&["--all-pools", dir.to_str().unwrap()]);
     assert_eq!(status, 1);
 }
+
+#[test]
+fn apply_then_verify_passes_on_standard_compact_and_custom_pool_install_dirs() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/install-dirs");
+    for (name, extras, judged, not_judged) in [
+        ("standard", vec![], vec!["worker"], vec!["master"]),
+        ("compact", vec![], vec!["master", "worker"], vec![]),
+        (
+            "standard",
+            vec!["infra-machineconfigpool.yaml"],
+            vec!["worker", "infra"],
+            vec!["master"],
+        ),
+    ] {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("cluster");
+        for sub in ["manifests", "openshift"] {
+            std::fs::create_dir_all(dir.join(sub)).unwrap();
+            for e in std::fs::read_dir(root.join(name).join(sub)).unwrap() {
+                let e = e.unwrap();
+                std::fs::copy(e.path(), dir.join(sub).join(e.file_name())).unwrap();
+            }
+        }
+        for x in &extras {
+            std::fs::copy(root.join("extras").join(x), dir.join("openshift").join(x)).unwrap();
+        }
+        let applied = common::modlayer()
+            .args(["apply", dir.to_str().unwrap()])
+            .output()
+            .unwrap();
+        assert!(
+            applied.status.success(),
+            "{name}: {}",
+            String::from_utf8_lossy(&applied.stderr)
+        );
+        let (status, report) = verify_json(&[dir.to_str().unwrap()]);
+        assert_eq!(status, 0, "{name} {extras:?}: {report:#}");
+        let pools: Vec<String> = shape(&report).into_iter().map(|s| s.0).collect();
+        assert_eq!(pools, judged, "{name} {extras:?}");
+        let notes: Vec<String> = report["targets"][0]["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["code"] == "pool-not-judged")
+            .map(|f| f["message"].as_str().unwrap().to_string())
+            .collect();
+        assert_eq!(notes.len(), not_judged.len(), "{name}: {notes:?}");
+        for (n, pool) in notes.iter().zip(&not_judged) {
+            assert!(n.starts_with(&format!("pool {pool}: not judged")), "{n}");
+        }
+        // In text, the info lines name them with -v.
+        let text = common::modlayer()
+            .args(["verify", "-v", dir.to_str().unwrap()])
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&text.stdout);
+        for pool in &not_judged {
+            assert!(
+                text.contains(&format!("info[pool-not-judged]: pool {pool}: not judged")),
+                "{text}"
+            );
+        }
+    }
+}

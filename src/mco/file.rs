@@ -113,7 +113,9 @@ pub fn objects(doc: &Value) -> Vec<(String, &Value)> {
 /// MachineConfigPool, else a `rendered-<pool>-<hash>` name with the MCO's
 /// `generated-by-controller-version` annotation.
 fn rendered_for(mc: &Value) -> Option<String> {
-    let owners = mc.pointer("/metadata/ownerReferences").and_then(Value::as_array);
+    let owners = mc
+        .pointer("/metadata/ownerReferences")
+        .and_then(Value::as_array);
     if let Some(pool) = owners.into_iter().flatten().find_map(|o| {
         (o.get("kind").and_then(Value::as_str) == Some("MachineConfigPool"))
             .then(|| o.get("name").and_then(Value::as_str))
@@ -316,19 +318,19 @@ impl McFile {
                 roles.join(", ")
             );
         }
+        if let Some(mc) = selected.iter().find(|mc| !mc.at.is_empty()) {
+            bail!(
+                "{}: MachineConfig {} is an item of a List (`oc get -o yaml` output): apply to the files the MachineConfigs come from, or to one object (`oc get mc NAME -o yaml`); nothing was changed",
+                self.locate(mc.doc, &mc.at),
+                mc.name
+            );
+        }
         if let Some(mc) = selected.iter().find(|mc| mc.rendered_for.is_some()) {
             bail!(
                 "{}: MachineConfig {} is rendered by the MCO for pool {}: patch the source MachineConfigs instead (the MCO replaces rendered ones); nothing was changed",
                 self.locate(mc.doc, &mc.at),
                 mc.name,
                 mc.rendered_for.as_deref().unwrap_or("?")
-            );
-        }
-        if let Some(mc) = selected.iter().find(|mc| !mc.at.is_empty()) {
-            bail!(
-                "{}: MachineConfig {} is an item of a List (`oc get -o yaml` output): apply to the files the MachineConfigs come from, or to one object (`oc get mc NAME -o yaml`); nothing was changed",
-                self.locate(mc.doc, &mc.at),
-                mc.name
             );
         }
         for mc in selected {

@@ -143,7 +143,9 @@ impl Inventory {
         }
         for r in inv.rendered.values() {
             let pool = r.mc.rendered_for.clone().unwrap_or_default();
-            if !declared.iter().any(|d: &Pool| d.name == pool) && pool != "master" && pool != "worker"
+            if !declared.iter().any(|d: &Pool| d.name == pool)
+                && pool != "master"
+                && pool != "worker"
             {
                 declared.push(Pool::custom(&pool));
             }
@@ -207,8 +209,7 @@ impl Inventory {
     ) {
         // Manifests that mention none of the kinds read here cannot hold one: skip the parse.
         let mentions = |s: &[u8]| memchr::memmem::find(&m.bytes, s).is_some();
-        if !mentions(b"MachineConfig") && !mentions(b"Scheduler") && !mentions(b"install-config")
-        {
+        if !mentions(b"MachineConfig") && !mentions(b"Scheduler") && !mentions(b"install-config") {
             return;
         }
         let docs = match documents(&m.name, &m.bytes) {
@@ -323,7 +324,12 @@ impl Inventory {
         let bad: Vec<&str> = self
             .findings
             .iter()
-            .filter(|f| matches!(f.code, Code::ManifestUnreadable | Code::MachineconfigInvalid))
+            .filter(|f| {
+                matches!(
+                    f.code,
+                    Code::ManifestUnreadable | Code::MachineconfigInvalid
+                )
+            })
             .map(|f| f.message.as_str())
             .chain(
                 self.found
@@ -519,7 +525,10 @@ impl Inventory {
                 .collect();
             Finding::new(
                 Code::ObjectsIgnored,
-                format!("objects of other kinds read and skipped: {}", kinds.join(", ")),
+                format!(
+                    "objects of other kinds read and skipped: {}",
+                    kinds.join(", ")
+                ),
             )
         });
         Ok(self
@@ -578,15 +587,26 @@ impl Inventory {
             .cloned()
             .collect();
         for p in &current.problems {
-            findings
-                .push(Finding::new(Code::MachineconfigInvalid, p.clone()).with_origin(&current.origin));
+            findings.push(
+                Finding::new(Code::MachineconfigInvalid, p.clone()).with_origin(&current.origin),
+            );
         }
         spec_findings(current, release, &mut findings);
-        let node = render_pool(&[(&current.mc, current.origin.as_str())], base, &mut findings);
+        let node = render_pool(
+            &[(&current.mc, current.origin.as_str())],
+            base,
+            &mut findings,
+        );
         if !self.members(pool).is_empty() {
             let now = crate::node::verdict(&node, layer);
             let then = crate::node::verdict(&sources.node, layer);
-            if now.enabled != then.enabled || now.files != then.files {
+            let seen = |v: &crate::node::Verdict| {
+                v.files
+                    .iter()
+                    .map(|c| (c.status, c.actual_sha256.clone(), c.actual_mode.clone()))
+                    .collect::<Vec<_>>()
+            };
+            if now.enabled != then.enabled || seen(&now) != seen(&then) {
                 let say = |e: bool| if e { "enabled" } else { "NOT enabled" };
                 findings.push(Finding::new(
                     Code::RolloutPending,

@@ -20,7 +20,8 @@ use crate::targets::machineconfig::manifest_views;
 use crate::targets::{in_place_only, Applied, ApplyOpts, Kind, Target, VerifyOpts};
 
 /// The names a kustomization file may have.
-pub const KUSTOMIZATION_FILES: &[&str] = &["kustomization.yaml", "kustomization.yml", "Kustomization"];
+pub const KUSTOMIZATION_FILES: &[&str] =
+    &["kustomization.yaml", "kustomization.yml", "Kustomization"];
 
 /// How many files a folder of manifests may hold (a bound on hostile trees).
 const MAX_FILES: usize = 200_000;
@@ -52,18 +53,22 @@ pub fn layout_of(dir: &Path) -> Option<Layout> {
     has_manifest(dir, 0).then_some(Layout::Folder)
 }
 
-/// A must-gather keeps `cluster-scoped-resources/` (under one folder per gather image); an
-/// Insights archive keeps `config/machineconfigs/`.
+/// A must-gather keeps `cluster-scoped-resources/` (under one folder per gather image, under the
+/// `must-gather.local.N` folder `oc adm must-gather` makes); an Insights archive keeps
+/// `config/machineconfigs/`. Looked for up to three levels down.
 fn is_cluster_dump(dir: &Path) -> bool {
-    let marks = |d: &Path| {
-        d.join("cluster-scoped-resources").is_dir() || d.join("config/machineconfigs").is_dir()
-    };
-    if marks(dir) {
-        return true;
+    fn find(d: &Path, depth: usize) -> bool {
+        if d.join("cluster-scoped-resources").is_dir() || d.join("config/machineconfigs").is_dir() {
+            return true;
+        }
+        depth < 3
+            && std::fs::read_dir(d)
+                .into_iter()
+                .flatten()
+                .flatten()
+                .any(|e| e.file_type().is_ok_and(|t| t.is_dir()) && find(&e.path(), depth + 1))
     }
-    std::fs::read_dir(dir).into_iter().flatten().flatten().any(|e| {
-        e.file_type().is_ok_and(|t| t.is_dir()) && marks(&e.path())
-    })
+    find(dir, 0)
 }
 
 fn has_manifest(dir: &Path, depth: usize) -> bool {

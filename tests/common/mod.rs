@@ -62,6 +62,10 @@ pub enum Oracle {
     Umoci,
     Skopeo,
     Jq,
+    /// kubectl (kustomize built in): on every machine of this kind (google-cloud-cli packages).
+    Kubectl,
+    /// kpt: on every machine of this kind.
+    Kpt,
 }
 
 impl Oracle {
@@ -74,6 +78,8 @@ impl Oracle {
             Oracle::Umoci => find_program("umoci"),
             Oracle::Skopeo => find_program("skopeo"),
             Oracle::Jq => find_program("jq"),
+            Oracle::Kubectl => find_program("kubectl"),
+            Oracle::Kpt => find_program("kpt"),
         }
     }
 
@@ -85,6 +91,8 @@ impl Oracle {
             Oracle::Umoci => "umoci",
             Oracle::Skopeo => "skopeo",
             Oracle::Jq => "jq",
+            Oracle::Kubectl => "kubectl (google-cloud-cli-kubectl)",
+            Oracle::Kpt => "kpt (google-cloud-cli-kpt)",
         }
     }
 }
@@ -139,7 +147,9 @@ pub fn have(oracle: Oracle) -> bool {
 /// Why `oracle` cannot be used, or None when it can. Cached per oracle for the process.
 fn problem_with(oracle: Oracle) -> Option<String> {
     use std::sync::OnceLock;
-    static CACHE: [OnceLock<Option<String>>; 6] = [
+    static CACHE: [OnceLock<Option<String>>; 8] = [
+        OnceLock::new(),
+        OnceLock::new(),
         OnceLock::new(),
         OnceLock::new(),
         OnceLock::new(),
