@@ -490,3 +490,50 @@ fn bad_input_in_each_shape_names_the_file_and_line() {
         "{said}"
     );
 }
+
+#[test]
+fn must_gather_and_insights_archives_are_read_like_their_folders() {
+    let d = tempfile::tempdir().unwrap();
+    let pack = |name: &str, dir: &str, what: &str| {
+        let out = d.path().join(name);
+        let ok = Command::new("tar")
+            .arg("-C")
+            .arg(shapes(dir))
+            .arg("-czf")
+            .arg(&out)
+            .arg(what)
+            .status()
+            .unwrap();
+        assert!(ok.success());
+        out
+    };
+    for (archive, folder) in [
+        (
+            pack(
+                "mg.tar.gz",
+                "must-gather",
+                "must-gather.local.5117284935921345821",
+            ),
+            "must-gather",
+        ),
+        (
+            pack("mgr.tar.gz", "must-gather-rollout", "."),
+            "must-gather-rollout",
+        ),
+        (pack("insights.tar.gz", "insights", "config"), "insights"),
+    ] {
+        let a = verify(&[archive.to_str().unwrap()], None);
+        let f = verify(&[shapes(folder).to_str().unwrap()], None);
+        assert_eq!(a.status, f.status, "{folder}: {}", a.stderr);
+        assert_eq!(verdicts(&a), verdicts(&f), "{folder}");
+        assert_eq!(a.json["targets"][0]["kind"], "manifests");
+        let before = std::fs::read(&archive).unwrap();
+        let out = common::modlayer()
+            .args(["apply", "--in-place", archive.to_str().unwrap()])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2));
+        assert!(String::from_utf8_lossy(&out.stderr).contains("cluster dump"));
+        assert_eq!(std::fs::read(&archive).unwrap(), before);
+    }
+}

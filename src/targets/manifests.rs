@@ -278,3 +278,109 @@ impl Target for ManifestFolder {
         Ok(views)
     }
 }
+
+/// Whether an archive is a cluster dump (a must-gather or Insights archive), from its first 64
+/// entries: a `must-gather…` folder or `config/` at its top, or `cluster-scoped-resources/` or
+/// `namespaces/` in its first three levels (an OS root has none of these).
+pub fn is_dump_archive(path: &Path) -> Result<bool> {
+    let (input, c) = crate::tar::open(path)?;
+    let mut archive = tar::Archive::new(crate::tar::decompress(input, c)?);
+    let Ok(entries) = archive.entries() else {
+        return Ok(false);
+    };
+    for e in entries.take(64) {
+        let Ok(e) = e else { return Ok(false) };
+        let Ok(p) = e.path() else { continue };
+        let p = p.to_string_lossy().trim_start_matches("./").to_string();
+        let parts: Vec<&str> = p.split('/').take(3).collect();
+        let dump = parts
+            .first()
+            .is_some_and(|f| f.starts_with("must-gather") || *f == "config")
+            || parts
+                .iter()
+                .any(|c| *c == "cluster-scoped-resources" || *c == "namespaces");
+        if dump {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+/// The manifests of a cluster-dump archive (`*.yaml`, `*.yml`, `*.json` entries), named by their
+/// path in the archive.
+pub fn read_dump_archive(path: &Path) -> Result<Vec<Manifest>> {
+    let shown = path.display().to_string();
+    let (input, c) = crate::tar::open(path)?;
+    let mut archive = tar::Archive::new(crate::tar::decompress(input, c)?);
+    let mut out = Vec::new();
+    for e in archive
+        .entries()
+        .with_context(|| format!("{shown}: cannot read"))?
+    {
+        let mut e = e.with_context(|| format!("{shown}: cannot read"))?;
+        if !e.header().entry_type().is_file() {
+            continue;
+        }
+        let name = e
+            .path()
+            .with_context(|| format!("{shown}: an entry name is not valid"))?
+            .to_string_lossy()
+            .trim_start_matches("./")
+            .to_string();
+        if !is_manifest_name(&name) {
+            continue;
+        }
+        if e.size() > crate::formats::json::MAX_CONFIG_BYTES {
+            bail!(
+                "{shown}: {name}: {} bytes, more than a manifest may be",
+                e.size()
+            );
+        }
+        let mut bytes = Vec::with_capacity(e.size() as usize);
+        std::io::Read::read_to_end(&mut e, &mut bytes)
+            .with_context(|| format!("{shown}: {name}: cannot read"))?;
+        if out.len() >= MAX_FILES {
+            bail!("{shown}: more than {MAX_FILES} manifests");
+        }
+        out.push(Manifest {
+            name: format!("{shown} {name}"),
+            bytes,
+        });
+    }
+    out.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(out)
+}
+
+/// An `oc adm must-gather` or Insights archive (`.tar`, `.tar.gz`): read-only, like the
+/// unpacked folder.
+pub struct DumpArchive {
+    /// The target as given.
+    given: String,
+}
+
+impl DumpArchive {
+    /// An archive already known to be a cluster dump.
+    pub fn new(target: &str) -> DumpArchive {
+        DumpArchive {
+            given: target.to_string(),
+        }
+    }
+}
+
+impl Target for DumpArchive {
+    fn kind(&self) -> Kind {
+        Kind::Manifests
+    }
+
+    fn apply(&self, _layer: &Layer, _opts: &ApplyOpts) -> Result<Applied> {
+        bail!(
+            "{}: a cluster dump (must-gather, Insights) is a record of a cluster, not its source: patch the cluster's source MachineConfigs; nothing was changed",
+            self.given
+        )
+    }
+
+    fn views(&self, layer: &Layer, opts: &VerifyOpts) -> Result<Vec<View>> {
+        let manifests = read_dump_archive(Path::new(&self.given))?;
+        manifest_views(&self.given, &manifests, layer, opts)
+    }
+}

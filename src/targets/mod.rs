@@ -194,10 +194,14 @@ pub fn sniff(bytes: &[u8]) -> Kind {
 /// detected.
 pub fn open(target: &str, kind: Option<Kind>) -> Result<Box<dyn Target>> {
     let p = Path::new(target);
+    let kind_given = kind;
     let is_dir = target != "-" && !target.starts_with("oci:") && p.is_dir();
     let kind = match kind.or_else(|| detect_by_name(target)) {
         // A folder named as manifests or machineconfig is a folder of manifests.
         Some(Kind::Manifests | Kind::Machineconfig) if is_dir => Some(Kind::Manifests),
+        Some(Kind::Manifests) if detect_by_name(target) == Some(Kind::Tar) => {
+            return Ok(Box::new(manifests::DumpArchive::new(target)))
+        }
         Some(Kind::Manifests) => Some(Kind::Machineconfig),
         None if is_dir => Some(detect_dir(p)?),
         k => k,
@@ -210,6 +214,9 @@ pub fn open(target: &str, kind: Option<Kind>) -> Result<Box<dyn Target>> {
             Box::new(manifests::ManifestFolder::new(target, layout))
         }
         Some(Kind::Tree) => Box::new(tree::TreeTarget::new(target)),
+        Some(Kind::Tar) if kind_given.is_none() && manifests::is_dump_archive(p)? => {
+            Box::new(manifests::DumpArchive::new(target))
+        }
         Some(Kind::Tar) => Box::new(tar::TarTarget::new(target)),
         Some(Kind::Oci) => Box::new(oci::OciTarget::new(target)),
         Some(Kind::InstallDir) => Box::new(installdir::InstallDir::new(target)),
