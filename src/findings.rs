@@ -154,6 +154,15 @@ codes! {
     ObjectsIgnored = "objects-ignored", Info,
         "Objects of other kinds were read and skipped.",
         "Nothing to fix.";
+    WorkloadNeedsModule = "workload-needs-module", Error,
+        "A workload needs SCTP (a container port, a Service or NetworkPolicy with an SCTP port) and may land on a pool where the module will not be loaded.",
+        "Add that pool's role to the MachineConfig that enables the module (`modlayer render machineconfig --role <pool>`), or constrain the workload (nodeSelector, nodeAffinity, no toleration of that pool's taint).";
+    WorkloadLandsNowhere = "workload-lands-nowhere", Warning,
+        "A workload needs SCTP but its pods fit no pool of the input (node selector, required affinity, taints).",
+        "Check the workload's nodeSelector and affinity against the MachineConfigPools' nodeSelectors.";
+    SctpSelectsNothing = "sctp-selects-nothing", Info,
+        "A Service or NetworkPolicy has an SCTP port but selects no workload of the input.",
+        "Nothing to fix if its pods are defined elsewhere; verify those manifests together.";
     IgnitionSpecUnsupported = "ignition-spec-unsupported", Error,
         "A MachineConfig uses an Ignition spec that the OpenShift release's MCO cannot read: the pool degrades.",
         "Render it for the release: `--openshift-version X.Y`.";

@@ -14,6 +14,7 @@
 //! | [`findings`] | the finding codes, each with its severity and description |
 //! | [`report`] | a view judged into a report, as text or JSON |
 //! | [`krm`] | the KRM function (kustomize, kpt) |
+//! | [`workloads`] | the workloads that need SCTP and the pools their pods can land on |
 //! | [`formats`] | JSON and YAML readers that keep positions; data URLs, gzip, hashes |
 //! | [`tar`] | tar archives: read, write, rewrite, compress |
 //! | [`fsutil`] | reading inputs and writing outputs atomically |
@@ -31,3 +32,4 @@ pub mod render;
 pub mod report;
 pub mod tar;
 pub mod targets;
+pub mod workloads;

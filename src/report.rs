@@ -33,6 +33,9 @@ pub struct TargetReport {
     pub files: Vec<FileCheck>,
     /// Everything found, most serious first.
     pub findings: Vec<Finding>,
+    /// Workloads that need the module and may land on this pool.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub workloads: Vec<crate::workloads::Workload>,
 }
 
 /// What a target shows of a node: one pool, one image platform, or the whole target; the node
@@ -50,6 +53,8 @@ pub struct View {
     /// Whether the layer is meant for this view (the pool rule); a view that is not judged is
     /// reported and does not change the exit status.
     pub judged: bool,
+    /// Workloads that need the module and whose pods may land on this pool.
+    pub workloads: Vec<crate::workloads::Workload>,
 }
 
 impl View {
@@ -118,6 +123,7 @@ pub fn assess(target: &str, kind: &str, view: View, layer: &Layer) -> TargetRepo
         identical: v.files.iter().all(|c| c.status == FileStatus::Identical),
         files: v.files,
         findings,
+        workloads: view.workloads,
     }
 }
 
@@ -197,6 +203,7 @@ impl TargetReport {
             enabled: false,
             identical: false,
             files: Vec::new(),
+            workloads: Vec::new(),
             findings: vec![Finding::new(Code::BadInput, message)],
         }
     }

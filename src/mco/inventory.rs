@@ -18,8 +18,9 @@ use crate::mco::file::{documents, objects, MachineConfig, McFile};
 use crate::mco::release::Release;
 use crate::mco::render::render_pool;
 use crate::mco::ROLE_LABEL;
-use crate::node::{evaluate, NodeView};
+use crate::node::{evaluate, normalize_module, NodeView};
 use crate::report::View;
+use crate::workloads::{role_label, Nodes, Workload, Workloads};
 
 /// Replicas the installer gives a compute pool whose `replicas` is not set.
 const INSTALLER_DEFAULT_REPLICAS: u64 = 3;
@@ -44,6 +45,8 @@ pub struct Pool {
     /// `status.configuration.name`: the rendered MachineConfig the pool's nodes run now (in
     /// cluster dumps).
     pub current: Option<String>,
+    /// `spec.nodeSelector.matchLabels`: the labels of the pool's nodes.
+    pub node_selector: BTreeMap<String, String>,
 }
 
 impl Pool {
@@ -58,6 +61,7 @@ impl Pool {
             name: name.to_string(),
             roles: vec!["worker".into(), name.to_string()],
             current: None,
+            node_selector: role_selector(name),
         }
     }
 
@@ -66,8 +70,36 @@ impl Pool {
             name: name.to_string(),
             roles: vec![name.to_string()],
             current: None,
+            node_selector: role_selector(name),
         }
     }
+
+    /// The labels and taints of this pool's nodes: its node selector's labels (a custom pool's
+    /// nodes stay workers; masters are control-plane nodes), and the master `NoSchedule` taint
+    /// on masters unless they are schedulable.
+    fn nodes(&self, masters_schedulable: bool) -> Nodes {
+        let mut labels = self.node_selector.clone();
+        match self.name.as_str() {
+            "master" => {
+                labels.insert(role_label("control-plane"), String::new());
+            }
+            "worker" => {}
+            _ => {
+                labels.insert(role_label("worker"), String::new());
+            }
+        }
+        let taints = if self.name == "master" && !masters_schedulable {
+            vec![(role_label("master"), "NoSchedule".to_string())]
+        } else {
+            Vec::new()
+        };
+        Nodes { labels, taints }
+    }
+}
+
+/// The node selector of a role's pool: `node-role.kubernetes.io/<role>: ""`.
+fn role_selector(role: &str) -> BTreeMap<String, String> {
+    BTreeMap::from([(role_label(role), String::new())])
 }
 
 /// Which pools verify judges.
@@ -110,6 +142,8 @@ pub struct Inventory {
     rendered: BTreeMap<String, Found>,
     /// Objects of other kinds that were read and skipped, by kind (listed with -v).
     ignored: BTreeMap<String, usize>,
+    /// Pods, pod templates, Services and NetworkPolicies (what may need SCTP).
+    workloads: Workloads,
     /// The pools: master and worker, then the declared (or assumed) custom pools by name.
     pub pools: Vec<Pool>,
     /// Findings about the manifests as a whole (unreadable files, duplicates, role labels).
@@ -209,7 +243,11 @@ impl Inventory {
     ) {
         // Manifests that mention none of the kinds read here cannot hold one: skip the parse.
         let mentions = |s: &[u8]| memchr::memmem::find(&m.bytes, s).is_some();
-        if !mentions(b"MachineConfig") && !mentions(b"Scheduler") && !mentions(b"install-config") {
+        if !mentions(b"MachineConfig")
+            && !mentions(b"Scheduler")
+            && !mentions(b"install-config")
+            && !mentions(b"SCTP")
+        {
             return;
         }
         let docs = match documents(&m.name, &m.bytes) {
@@ -243,7 +281,10 @@ impl Inventory {
                     }
                 }
                 Some("ConfigMap") => self.read_configmap(m, obj, found, pools, depth),
-                Some(other) => *self.ignored.entry(other.to_string()).or_default() += 1,
+                Some(other) => {
+                    self.workloads.add(&m.name, obj);
+                    *self.ignored.entry(other.to_string()).or_default() += 1
+                }
                 None => {}
             }
         }
@@ -313,9 +354,12 @@ impl Inventory {
         }
     }
 
-    /// Whether the manifests hold any MachineConfig (source or rendered).
+    /// Whether the manifests hold anything to judge: a MachineConfig (source or rendered), or a
+    /// workload that needs SCTP.
     pub fn has_machineconfigs(&self) -> bool {
-        !self.found.is_empty() || !self.rendered.is_empty()
+        !self.found.is_empty()
+            || !self.rendered.is_empty()
+            || !self.workloads.needing_sctp().is_empty()
     }
 
     /// For inputs that must be read whole (files, streams, folders): the first unreadable
@@ -516,7 +560,45 @@ impl Inventory {
         choice: &PoolChoice,
         release: Option<Release>,
     ) -> Result<Vec<View>> {
-        let judged = self.judged(layer, choice)?;
+        let mut judged = self.judged(layer, choice)?;
+        let needing = if normalize_module(&layer.module) == "sctp" {
+            self.workloads.needing_sctp()
+        } else {
+            Vec::new()
+        };
+        let masters = self.schedulable().masters;
+        let landing: Vec<Vec<&Workload>> = self
+            .pools
+            .iter()
+            .map(|p| {
+                let nodes = p.nodes(masters);
+                needing.iter().filter(|w| w.lands_on(&nodes)).collect()
+            })
+            .collect();
+        // A pool where SCTP workloads can land is judged, whatever else says.
+        for (p, l) in self.pools.iter().zip(&landing) {
+            if !l.is_empty() {
+                judged.insert(p.name.clone());
+            }
+        }
+        let mut general = Vec::new();
+        for w in &needing {
+            if !landing.iter().any(|l| l.iter().any(|x| x.id == w.id)) {
+                general.push(Finding::new(
+                    Code::WorkloadLandsNowhere,
+                    format!(
+                        "{} ({}) needs SCTP but its pods fit no pool of the input (node selector, affinity or taints)",
+                        w.id, w.file
+                    ),
+                ));
+            }
+        }
+        for s in self.workloads.unmatched_selectors() {
+            general.push(Finding::new(
+                Code::SctpSelectsNothing,
+                format!("{s} has an SCTP port but selects no workload of the input"),
+            ));
+        }
         let ignored = (!self.ignored.is_empty()).then(|| {
             let kinds: Vec<String> = self
                 .ignored
@@ -534,10 +616,24 @@ impl Inventory {
         Ok(self
             .pools
             .iter()
-            .map(|p| {
+            .zip(&landing)
+            .map(|(p, lands)| {
                 let mut v = self.pool_view(layer, base, p, release);
                 v.judged = judged.contains(&p.name);
                 v.findings.extend(ignored.clone());
+                v.findings.extend(general.iter().cloned());
+                v.workloads = lands.iter().map(|w| (*w).clone()).collect();
+                if !lands.is_empty() && !crate::node::verdict(&v.node, layer).enabled {
+                    for w in lands {
+                        v.findings.push(Finding::new(
+                            Code::WorkloadNeedsModule,
+                            format!(
+                                "{} ({}) needs SCTP ({}) and may land on pool {}, where {} will not be loaded: add role {} to the MachineConfig that enables it, or constrain the workload (nodeSelector, affinity) to pools that load it",
+                                w.id, w.file, w.why.join("; "), p.name, layer.module, p.name
+                            ),
+                        ));
+                    }
+                }
                 v
             })
             .collect())
@@ -624,10 +720,10 @@ impl Inventory {
         }
         View {
             pool: Some(pool.name.clone()),
-            platform: None,
             node,
             findings,
             judged: true,
+            ..View::default()
         }
     }
 
@@ -667,10 +763,10 @@ impl Inventory {
         let _ = layer;
         View {
             pool: Some(pool.name.clone()),
-            platform: None,
             node,
             findings,
             judged: true,
+            ..View::default()
         }
     }
 }
@@ -760,10 +856,20 @@ fn pool_of(doc: &Value) -> Result<Pool> {
         .and_then(Value::as_str)
         .filter(|n| !n.is_empty())
         .map(str::to_string);
+    let node_selector = doc
+        .pointer("/spec/nodeSelector/matchLabels")
+        .and_then(Value::as_object)
+        .map(|m| {
+            m.iter()
+                .map(|(k, v)| (k.clone(), v.as_str().unwrap_or("").to_string()))
+                .collect()
+        })
+        .unwrap_or_else(|| role_selector(&name));
     Ok(Pool {
         name,
         roles,
         current,
+        node_selector,
     })
 }
 
