@@ -390,7 +390,10 @@ fn apply_to_a_gitops_folder_writes_one_machineconfig_and_verifies() {
     // No MachineConfig yet, and the folder's Deployment needs SCTP on workers.
     let before = verify(&[dir.to_str().unwrap()], None);
     assert_eq!(before.status, 1, "{}", before.stderr);
-    assert!(verdicts(&before).1.iter().any(|c| c == "workload-needs-module"));
+    assert!(verdicts(&before)
+        .1
+        .iter()
+        .any(|c| c == "workload-needs-module"));
     let out = common::modlayer()
         .args(["apply", dir.to_str().unwrap()])
         .output()

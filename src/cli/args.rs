@@ -181,6 +181,57 @@ pub enum RenderWhat {
     },
     /// The layer as a reproducible gzip tar (an image layer: file entries only, mtime 0, root).
     Tar,
+    /// The documentation's SCTP test as manifests that run air-gapped.
+    ///
+    /// A Namespace, the probe script in a ConfigMap, an SCTP server Pod and its ClusterIP
+    /// Service, a client Job that sends a random payload through the Service and succeeds exactly
+    /// when it comes back, and (--network-policy) the NetworkPolicy admitting it. Nothing is
+    /// installed at run time: the image must carry perl with its core Socket module (UBI's
+    /// ubi9/perl-532, the cluster's tools image, Debian- or Fedora-based images with perl).
+    SmokeTest {
+        /// Namespace of every object (the output creates it).
+        #[arg(long, default_value = "sctp-smoke", value_parser = parse_dns_label)]
+        namespace: String,
+        /// Image for the server and the client (must carry perl).
+        #[arg(
+            long,
+            default_value = "registry.access.redhat.com/ubi9/perl-532:latest"
+        )]
+        image: String,
+        /// Node selector for both pods, KEY=VALUE; repeatable (to test one pool, e.g.
+        /// node-role.kubernetes.io/worker-rt=).
+        #[arg(long = "node-selector", value_name = "KEY=VALUE", value_parser = parse_key_value)]
+        node_selector: Vec<(String, String)>,
+        /// The SCTP port of the Service and the server.
+        #[arg(long, default_value_t = 30102, value_parser = clap::value_parser!(u16).range(1..))]
+        port: u16,
+        /// Also write a NetworkPolicy admitting SCTP on the port from the client to the server.
+        #[arg(long)]
+        network_policy: bool,
+    },
+}
+
+/// A DNS-1123 label (a namespace name).
+pub fn parse_dns_label(text: &str) -> Result<String> {
+    let ok = !text.is_empty()
+        && text.len() <= 63
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !text.starts_with('-')
+        && !text.ends_with('-');
+    if !ok {
+        bail!("invalid name {text:?}: 1 to 63 of a-z 0-9 -, starting and ending alphanumeric");
+    }
+    Ok(text.to_string())
+}
+
+/// `KEY=VALUE` (the value may be empty).
+pub fn parse_key_value(text: &str) -> Result<(String, String)> {
+    match text.split_once('=') {
+        Some((k, v)) if !k.is_empty() => Ok((k.to_string(), v.to_string())),
+        _ => bail!("expected KEY=VALUE, got {text:?}"),
+    }
 }
 
 /// `apply` arguments.

@@ -46,6 +46,19 @@ pub(super) fn run(args: RenderArgs) -> Result<()> {
             let release = openshift_version.unwrap_or(Release::four(13));
             crate::render::butane(&layer, variant, &or_worker(roles), release)
         }
+        RenderWhat::SmokeTest {
+            namespace,
+            image,
+            node_selector,
+            port,
+            network_policy,
+        } => crate::render::smoke_test(&crate::render::SmokeTest {
+            namespace,
+            image,
+            node_selector,
+            port,
+            network_policy,
+        }),
         RenderWhat::Tar => {
             return emit(
                 &args.output,
