@@ -20,7 +20,7 @@ pub enum Severity {
 
 impl fmt::Display for Severity {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
+        f.pad(match self {
             Severity::Info => "info",
             Severity::Warning => "warning",
             Severity::Error => "error",
@@ -222,7 +222,7 @@ impl Code {
 
 impl fmt::Display for Code {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+        f.pad(self.as_str())
     }
 }
 
@@ -280,32 +280,28 @@ impl Finding {
     }
 }
 
+/// Every code, one line each as `line` writes it.
+pub fn listing(line: impl Fn(Code) -> String) -> String {
+    Code::ALL.iter().map(|c| line(*c) + "\n").collect()
+}
+
 /// The finding codes as the help and the man page list them.
 pub fn codes_help() -> String {
-    let mut s = String::from("Finding codes (`modlayer explain CODE` for the fix):\n");
-    for c in Code::ALL {
-        s.push_str(&format!(
-            "  {} ({}): {}\n",
-            c.as_str(),
-            c.severity(),
-            c.description()
-        ));
-    }
-    s
+    "Finding codes (`modlayer explain CODE` for the fix):\n".to_string()
+        + &listing(|c| format!("  {} ({}): {}", c.as_str(), c.severity(), c.description()))
 }
 
 /// The README's table of codes (between its markers), generated from [`Code::ALL`].
 pub fn markdown_table() -> String {
-    let mut s = String::from("| code | severity | what it means |\n| --- | --- | --- |\n");
-    for c in Code::ALL {
-        s.push_str(&format!(
-            "| `{}` | {} | {} |\n",
-            c.as_str(),
-            c.severity(),
-            c.description()
-        ));
-    }
-    s
+    "| code | severity | what it means |\n| --- | --- | --- |\n".to_string()
+        + &listing(|c| {
+            format!(
+                "| `{}` | {} | {} |",
+                c.as_str(),
+                c.severity(),
+                c.description()
+            )
+        })
 }
 
 #[cfg(test)]

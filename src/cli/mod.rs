@@ -61,15 +61,9 @@ fn dispatch(cli: Cli) -> Result<i32> {
 /// `modlayer explain [CODE]`.
 fn explain(code: Option<&str>) -> Result<i32> {
     let Some(name) = code else {
-        let mut s = String::new();
-        for c in Code::ALL {
-            s.push_str(&format!(
-                "{:<32} {:<8} {}\n",
-                c.as_str(),
-                c.severity(),
-                c.description()
-            ));
-        }
+        let s = crate::findings::listing(|c| {
+            format!("{:<32} {:<8} {}", c.as_str(), c.severity(), c.description())
+        });
         stdout_write(s.as_bytes())?;
         return Ok(0);
     };
