@@ -10,6 +10,7 @@
 //! gives the same bytes.
 
 use std::io::{Read, Write};
+use std::path::Path;
 
 use anyhow::{bail, Context, Result};
 use serde_json::{json, Map, Value};
@@ -41,17 +42,63 @@ pub const INTERNAL_INDEX_ANNOTATION: &str = "internal.config.kubernetes.io/index
 /// `apiVersion` written when the input does not give one.
 const RESOURCE_LIST_API: &str = "config.kubernetes.io/v1";
 
+/// What the function does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// Add (or replace) one MachineConfig per role, then judge the package.
+    Apply,
+    /// Add nothing: fail when the package does not enable the module on the pools it should.
+    Verify,
+}
+
+/// `kind` of the validator's config (the same as `mode: verify`).
+pub const CHECK_KIND: &str = "ModuleLayerCheck";
+/// The names modlayer answers to as a kustomize legacy exec plugin (the kinds of its config).
+pub const PLUGIN_KINDS: &[&str] = &[FUNCTION_KIND, CHECK_KIND];
+
+/// The label on the MachineConfigs the function writes (and prunes when their role goes).
+pub const MANAGED_BY: (&str, &str) = ("app.kubernetes.io/managed-by", "modlayer");
+
 /// What the `functionConfig` asks for.
 #[derive(Clone, Debug)]
 pub struct FunctionConfig {
+    /// Apply or verify.
+    pub mode: Mode,
     /// Roles to write a MachineConfig for (default `worker`).
     pub roles: Vec<String>,
+    /// Whether the roles were given (in verify mode, else the pool rule decides).
+    pub explicit_roles: bool,
     /// The layer (default `sctp`).
     pub layer: Layer,
     /// The OpenShift release, which picks the Ignition spec and is checked against.
     pub openshift_version: Option<Release>,
-    /// Keys that were not understood.
-    pub warnings: Vec<String>,
+}
+
+/// A functionConfig error: what is wrong and the field it is in.
+#[derive(Debug)]
+pub struct ConfigError {
+    /// The field (`data.roles`, `spec.module`…), if one.
+    pub field: Option<String>,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl std::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.field {
+            Some(field) => write!(f, "functionConfig {field}: {}", self.message),
+            None => write!(f, "functionConfig: {}", self.message),
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+fn config_error(field: Option<&str>, message: impl Into<String>) -> ConfigError {
+    ConfigError {
+        field: field.map(str::to_string),
+        message: message.into(),
+    }
 }
 
 /// Read and run the function: a ResourceList (YAML or JSON) from `input`, the resulting
@@ -67,12 +114,116 @@ pub fn run(input: &mut dyn Read, output: &mut dyn Write) -> Result<i32> {
         bail!("<stdin>: more than the {MAX_CONFIG_BYTES} bytes a ResourceList may be");
     }
     let list = read_resource_list(&bytes)?;
-    let (out, status) = process(list);
+    let input_items: Vec<Value> = list
+        .get("items")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let texts = std::str::from_utf8(&bytes)
+        .ok()
+        .filter(|t| !t.trim_start().starts_with('{'))
+        .and_then(crate::krm_text::ItemTexts::find);
+    let (mut out, status) = process(list, true);
+    if let (Ok(text), Some(Value::Array(results))) =
+        (std::str::from_utf8(&bytes), out.get_mut("results"))
+    {
+        for d in crate::krm_text::kyaml_differences(text) {
+            results.push(result("info", &d, None));
+        }
+    }
+    report_errors(&out);
     output
-        .write_all(yaml::to_yaml(&Value::Object(out)).as_bytes())
+        .write_all(crate::krm_text::write(&out, &input_items, texts.as_ref()).as_bytes())
         .context("<stdout>: cannot write")?;
     output.flush().context("<stdout>: cannot write")?;
     Ok(status)
+}
+
+/// Error results also go to standard error: kustomize drops `results`, so that is where users
+/// see why a run failed.
+fn report_errors(list: &Map<String, Value>) {
+    let results = list.get("results").and_then(Value::as_array);
+    for r in results.into_iter().flatten() {
+        if r.get("severity").and_then(Value::as_str) == Some("error") {
+            let msg = r.get("message").and_then(Value::as_str).unwrap_or("");
+            // (a closed standard error is no reason to fail the run: the results carry it too)
+            let _ = writeln!(std::io::stderr(), "modlayer krm: error: {msg}");
+        }
+    }
+}
+
+/// kustomize's legacy exec plugin protocol (what kubectl's kustomize and Argo CD's run with
+/// `--enable-alpha-plugins`): the plugin's config file (a `ModuleLayer` or `ModuleLayerCheck`) as
+/// the argument, the resources as a YAML stream on `input`, the resources out on `output`, no
+/// orchestration annotations added. Error results go to standard error; the status is the
+/// function's.
+pub fn run_plugin(config: &Path, input: &mut dyn Read, output: &mut dyn Write) -> Result<i32> {
+    let shown = config.display().to_string();
+    let fc_bytes = crate::fsutil::read_config(&shown)?;
+    let fc = documents(&shown, &fc_bytes)?
+        .into_iter()
+        .find(|d| !d.is_null())
+        .with_context(|| format!("{shown}: empty"))?;
+    let mut bytes = Vec::new();
+    input
+        .take(MAX_CONFIG_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .context("<stdin>: cannot read")?;
+    if bytes.len() as u64 > MAX_CONFIG_BYTES {
+        bail!("<stdin>: more than the {MAX_CONFIG_BYTES} bytes the resources may be");
+    }
+    let items: Vec<Value> = documents("<stdin>", &bytes)?
+        .into_iter()
+        .filter(|d| !d.is_null())
+        .collect();
+    let mut list = Map::new();
+    list.insert("items".into(), Value::Array(items));
+    list.insert("functionConfig".into(), fc);
+    let (out, status) = process(list, false);
+    report_errors(&out);
+    let items = out
+        .get("items")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let text: Vec<String> = items.iter().map(yaml::to_yaml).collect();
+    output
+        .write_all(text.join("---\n").as_bytes())
+        .context("<stdout>: cannot write")?;
+    output.flush().context("<stdout>: cannot write")?;
+    Ok(status)
+}
+
+/// Install modlayer in a kustomize plugin home as `modlayer.dev/v1alpha1/modulelayer/ModuleLayer`
+/// and `.../modulelayercheck/ModuleLayerCheck` (copies of this binary, or links to it): the paths
+/// kustomize runs for those kinds. Returns the paths written.
+pub fn install_plugin(home: &Path, symlink: bool) -> Result<Vec<std::path::PathBuf>> {
+    let exe = std::env::current_exe().context("cannot find this program's path")?;
+    let mut written = Vec::new();
+    for kind in PLUGIN_KINDS {
+        let dir = home
+            .join(FUNCTION_API_VERSION)
+            .join(kind.to_ascii_lowercase());
+        std::fs::create_dir_all(&dir)
+            .with_context(|| format!("{}: cannot create", dir.display()))?;
+        let path = dir.join(kind);
+        if symlink {
+            let tmp = dir.join(format!(".{kind}.modlayer-link"));
+            let _ = std::fs::remove_file(&tmp);
+            std::os::unix::fs::symlink(&exe, &tmp)
+                .and_then(|_| std::fs::rename(&tmp, &path))
+                .with_context(|| format!("{}: cannot link", path.display()))?;
+        } else {
+            let bytes =
+                std::fs::read(&exe).with_context(|| format!("{}: cannot read", exe.display()))?;
+            crate::fsutil::write_atomic(&path, &bytes)?;
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755))
+                .with_context(|| format!("{}: cannot make executable", path.display()))?;
+        }
+        written.push(path);
+    }
+    Ok(written)
 }
 
 /// Parse the input as a ResourceList object.
@@ -98,26 +249,37 @@ fn read_resource_list(bytes: &[u8]) -> Result<Map<String, Value>> {
 }
 
 /// Run the function on a ResourceList: the output list and the exit status.
-fn process(mut list: Map<String, Value>) -> (Map<String, Value>, i32) {
+fn process(mut list: Map<String, Value>, annotate_new: bool) -> (Map<String, Value>, i32) {
     let mut items: Vec<Value> = match list.remove("items") {
         Some(Value::Array(a)) => a,
         _ => Vec::new(),
     };
     list.remove("results");
     let mut results = Vec::new();
+    let mut status = 0;
     match parse_function_config(list.get("functionConfig")) {
         Ok(cfg) => {
-            results.extend(cfg.warnings.iter().map(|w| result("warning", w, None)));
-            add_machineconfigs(&mut items, &cfg, &mut results);
+            if cfg.mode == Mode::Apply {
+                add_machineconfigs(&mut items, &cfg, &mut results, annotate_new);
+            }
             verify_items(&items, &cfg, &mut results);
         }
-        Err(e) => results.push(result("error", &format!("functionConfig: {e:#}"), None)),
+        Err(e) => {
+            let mut r = result("error", &e.to_string(), None);
+            if let Some(field) = &e.field {
+                r["field"] = json!({ "path": field });
+            }
+            results.push(r);
+            status = 2;
+        }
     }
-    let status = i32::from(
-        results
+    if status == 0
+        && results
             .iter()
-            .any(|r| r.get("severity").and_then(Value::as_str) == Some("error")),
-    );
+            .any(|r| r.get("severity").and_then(Value::as_str) == Some("error"))
+    {
+        status = 1;
+    }
     let mut out = Map::new();
     out.insert(
         "apiVersion".into(),
@@ -131,13 +293,19 @@ fn process(mut list: Map<String, Value>) -> (Map<String, Value>, i32) {
     (out, status)
 }
 
-/// Read the function's config (absent = defaults).
-pub fn parse_function_config(fc: Option<&Value>) -> Result<FunctionConfig> {
+/// Read the function's config (absent = defaults): a v1 ConfigMap (`data.roles` comma-separated,
+/// `data.module`, `data.layer`, `data.openshiftVersion`, `data.mode`), a `ModuleLayer` or a
+/// `ModuleLayerCheck` (`spec.roles` list, `spec.module`, …). Strict: an unknown key, a wrong type,
+/// an invalid role, module or version is an error naming its field.
+pub fn parse_function_config(fc: Option<&Value>) -> Result<FunctionConfig, ConfigError> {
+    let default_layer =
+        || Layer::builtin(DEFAULT_LAYER).map_err(|e| config_error(None, format!("{e:#}")));
     let mut cfg = FunctionConfig {
+        mode: Mode::Apply,
         roles: Vec::new(),
-        layer: Layer::builtin(DEFAULT_LAYER)?,
+        explicit_roles: false,
+        layer: default_layer()?,
         openshift_version: None,
-        warnings: Vec::new(),
     };
     let Some(fc) = fc.filter(|v| !v.is_null()) else {
         cfg.roles.push("worker".into());
@@ -148,37 +316,64 @@ pub fn parse_function_config(fc: Option<&Value>) -> Result<FunctionConfig> {
     let (fields, at) = match (api, kind) {
         ("v1", "ConfigMap") => (fc.get("data"), "data"),
         (FUNCTION_API_VERSION, FUNCTION_KIND) => (fc.get("spec"), "spec"),
-        _ => bail!(
-            "a functionConfig of apiVersion {api:?} kind {kind:?} is not understood: give a v1 ConfigMap or {FUNCTION_API_VERSION} {FUNCTION_KIND}"
-        ),
+        (FUNCTION_API_VERSION, CHECK_KIND) => {
+            cfg.mode = Mode::Verify;
+            (fc.get("spec"), "spec")
+        }
+        _ => {
+            return Err(config_error(
+                Some("kind"),
+                format!("apiVersion {api:?} kind {kind:?} is not understood: give a v1 ConfigMap, or {FUNCTION_API_VERSION} {FUNCTION_KIND} or {CHECK_KIND}"),
+            ))
+        }
     };
     let empty = Map::new();
     let fields = match fields {
         None | Some(Value::Null) => &empty,
         Some(Value::Object(m)) => m,
-        Some(_) => bail!("{at} must be a mapping"),
+        Some(_) => return Err(config_error(Some(at), "must be a mapping")),
     };
     let (mut module, mut layer) = (None, None);
     for (key, value) in fields {
         let here = format!("{at}.{key}");
+        let bad = |e: anyhow::Error| config_error(Some(&here), format!("{e:#}"));
         match key.as_str() {
-            "roles" => cfg.roles = roles_of(value, &here)?,
-            "module" => module = Some(string_of(value, &here)?),
-            "layer" => layer = Some(string_of(value, &here)?),
-            "openshiftVersion" => {
-                let text = string_of(value, &here)?;
-                cfg.openshift_version =
-                    Some(text.parse::<Release>().with_context(|| here.clone())?);
+            "roles" => {
+                cfg.roles = roles_of(value).map_err(bad)?;
+                cfg.explicit_roles = true;
             }
-            _ => cfg
-                .warnings
-                .push(format!("functionConfig {here} is not understood; ignored")),
+            "module" => module = Some(string_of(value).map_err(bad)?),
+            "layer" => layer = Some(string_of(value).map_err(bad)?),
+            "openshiftVersion" => {
+                let text = string_of(value).map_err(bad)?;
+                cfg.openshift_version = Some(text.parse::<Release>().map_err(bad)?);
+            }
+            "mode" => {
+                cfg.mode = match string_of(value).map_err(bad)?.as_str() {
+                    "apply" => Mode::Apply,
+                    "verify" => Mode::Verify,
+                    other => {
+                        return Err(config_error(
+                            Some(&here),
+                            format!("{other:?}: give apply or verify"),
+                        ))
+                    }
+                }
+            }
+            _ => {
+                return Err(config_error(
+                    Some(&here),
+                    "unknown key (known: roles, module, layer, openshiftVersion, mode)",
+                ))
+            }
         }
     }
     cfg.layer = match (module, layer) {
-        (Some(_), Some(_)) => bail!("{at}: give module or layer, not both"),
-        (Some(m), None) => Layer::for_module(&m).with_context(|| format!("{at}.module"))?,
-        (None, Some(l)) => Layer::named(&l).with_context(|| format!("{at}.layer"))?,
+        (Some(_), Some(_)) => return Err(config_error(Some(at), "give module or layer, not both")),
+        (Some(m), None) => Layer::for_module(&m)
+            .map_err(|e| config_error(Some(&format!("{at}.module")), format!("{e:#}")))?,
+        (None, Some(l)) => Layer::named(&l)
+            .map_err(|e| config_error(Some(&format!("{at}.layer")), format!("{e:#}")))?,
         (None, None) => cfg.layer,
     };
     if cfg.roles.is_empty() {
@@ -188,30 +383,24 @@ pub fn parse_function_config(fc: Option<&Value>) -> Result<FunctionConfig> {
 }
 
 /// A string field (a number is refused: YAML reads a plain `4.10` as the number 4.1).
-fn string_of(v: &Value, at: &str) -> Result<String> {
+fn string_of(v: &Value) -> Result<String> {
     match v {
         Value::String(s) => Ok(s.trim().to_string()),
-        Value::Number(n) => bail!("{at}: {n} is a number; quote it (a plain 4.10 reads as 4.1)"),
-        _ => bail!("{at}: must be a string"),
+        Value::Number(n) => bail!("{n} is a number; quote it (a plain 4.10 reads as 4.1)"),
+        _ => bail!("must be a string"),
     }
 }
 
-/// Roles: a comma-separated string (ConfigMap) or a list of strings.
-fn roles_of(v: &Value, at: &str) -> Result<Vec<String>> {
+/// Roles: a comma-separated string (ConfigMap) or a list of strings, each a valid pool role.
+fn roles_of(v: &Value) -> Result<Vec<String>> {
     let raw: Vec<String> = match v {
         Value::String(s) => s.split(',').map(|r| r.trim().to_string()).collect(),
-        Value::Array(a) => a.iter().map(|r| string_of(r, at)).collect::<Result<_>>()?,
-        _ => bail!("{at}: must be a list of roles or a comma-separated string"),
+        Value::Array(a) => a.iter().map(string_of).collect::<Result<_>>()?,
+        _ => bail!("must be a list of roles or a comma-separated string"),
     };
     let mut roles: Vec<String> = Vec::new();
     for r in raw.into_iter().filter(|r| !r.is_empty()) {
-        if !r
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
-            || r.len() > 63
-        {
-            bail!("{at}: invalid role {r:?}");
-        }
+        crate::mco::validate_role(&r)?;
         if !roles.contains(&r) {
             roles.push(r);
         }
@@ -285,36 +474,92 @@ fn new_item_annotations(name: &str) -> Map<String, Value> {
     m
 }
 
-/// An existing item's orchestration annotations (so a replaced item stays where it was).
-fn orchestration_annotations(item: &Value) -> Map<String, Value> {
-    item.pointer("/metadata/annotations")
-        .and_then(Value::as_object)
-        .map(|a| {
-            a.iter()
-                .filter(|(k, _)| is_orchestration(k))
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect()
-        })
-        .unwrap_or_default()
+/// Whether an item is a MachineConfig this function wrote for the layer's module.
+fn is_owned(item: &Value, layer: &Layer) -> bool {
+    let name = item
+        .pointer("/metadata/name")
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    let prefix = machineconfig_name(layer, "");
+    item.get("kind").and_then(Value::as_str) == Some("MachineConfig")
+        && item
+            .pointer("/metadata/labels")
+            .and_then(|l| l.get(MANAGED_BY.0))
+            .and_then(Value::as_str)
+            == Some(MANAGED_BY.1)
+        && name.starts_with(&prefix)
 }
 
-/// Add (or replace, when different) one MachineConfig item per role.
-fn add_machineconfigs(items: &mut Vec<Value>, cfg: &FunctionConfig, results: &mut Vec<Value>) {
+/// The MachineConfig the function writes for a role, over an existing item of that name: the
+/// existing item's labels and annotations are kept (the role and managed-by labels set), its
+/// spec replaced.
+fn desired_over(existing: Option<&Value>, mut desired: Value) -> Value {
+    let Some(old) = existing else {
+        return desired;
+    };
+    let mut meta = old.get("metadata").cloned().unwrap_or_else(|| json!({}));
+    if let (Some(m), Some(new_labels)) = (
+        meta.as_object_mut(),
+        desired
+            .pointer("/metadata/labels")
+            .and_then(Value::as_object)
+            .cloned(),
+    ) {
+        let labels = m.entry("labels").or_insert_with(|| json!({}));
+        if let Some(l) = labels.as_object_mut() {
+            l.extend(new_labels);
+        }
+    }
+    desired["metadata"] = meta;
+    desired
+}
+
+/// Add (or replace, when different) one MachineConfig item per role, and prune the ones this
+/// function wrote earlier for roles no longer asked for.
+fn add_machineconfigs(
+    items: &mut Vec<Value>,
+    cfg: &FunctionConfig,
+    results: &mut Vec<Value>,
+    annotate_new: bool,
+) {
     let spec = cfg
         .openshift_version
         .map(Release::newest_spec)
         .unwrap_or(crate::ignition::DEFAULT_SPEC);
+    let wanted: Vec<String> = cfg
+        .roles
+        .iter()
+        .map(|r| machineconfig_name(&cfg.layer, r))
+        .collect();
+    items.retain(|i| {
+        let name = i
+            .pointer("/metadata/name")
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        let prune = is_owned(i, &cfg.layer) && !wanted.iter().any(|w| w == name);
+        if prune {
+            results.push(result(
+                "info",
+                &format!("MachineConfig {name} pruned: its role is no longer asked for"),
+                Some(name),
+            ));
+        }
+        !prune
+    });
     for role in &cfg.roles {
         let name = machineconfig_name(&cfg.layer, role);
-        let mut desired = layer_machineconfig(&cfg.layer, role, &name, spec);
-        match items.iter().position(|i| is_machineconfig(i, &name)) {
+        let mut fresh = layer_machineconfig(&cfg.layer, role, &name, spec);
+        fresh["metadata"]["labels"][MANAGED_BY.0] = json!(MANAGED_BY.1);
+        let at = items.iter().position(|i| is_machineconfig(i, &name));
+        let desired = desired_over(at.map(|i| &items[i]), fresh);
+        match at {
             Some(i) if content_of(&items[i]) == content_of(&desired) => {}
-            Some(i) => {
-                annotate(&mut desired, orchestration_annotations(&items[i]));
-                items[i] = desired;
-            }
+            Some(i) => items[i] = desired,
             None => {
-                annotate(&mut desired, new_item_annotations(&name));
+                let mut desired = desired;
+                if annotate_new {
+                    annotate(&mut desired, new_item_annotations(&name));
+                }
                 items.push(desired);
             }
         }
@@ -352,12 +597,6 @@ fn verify_items(items: &[Value], cfg: &FunctionConfig, results: &mut Vec<Value>)
     let manifests: Vec<Manifest> = items
         .iter()
         .enumerate()
-        .filter(|(_, it)| {
-            matches!(
-                it.get("kind").and_then(Value::as_str),
-                Some("MachineConfig" | "MachineConfigPool")
-            )
-        })
         .map(|(i, it)| Manifest {
             name: item_name(i, it),
             bytes: serde_json::to_vec_pretty(it).unwrap_or_default(),
@@ -377,8 +616,13 @@ fn verify_items(items: &[Value], cfg: &FunctionConfig, results: &mut Vec<Value>)
             f.severity = Severity::Warning;
         }
     }
+    // In verify mode without roles, the pool rule decides which pools are judged.
     let choice = PoolChoice {
-        roles: cfg.roles.clone(),
+        roles: if cfg.mode == Mode::Apply || cfg.explicit_roles {
+            cfg.roles.clone()
+        } else {
+            Vec::new()
+        },
         all: false,
     };
     match inv.views(

@@ -25,6 +25,7 @@ pub mod formats;
 pub mod fsutil;
 pub mod ignition;
 pub mod krm;
+mod krm_text;
 pub mod layer;
 pub mod mco;
 pub mod node;

@@ -49,14 +49,17 @@ fn input_items() -> Vec<Value> {
         .clone()
 }
 
-/// The MachineConfig `render machineconfig --role R` makes, as a JSON object.
+/// The MachineConfig `render machineconfig --role R` makes, as the function writes it: with the
+/// managed-by label that marks it as the function's own.
 fn layer_mc(role: &str, spec: &str) -> Value {
-    layer_machineconfig(
+    let mut mc = layer_machineconfig(
         &Layer::builtin("sctp").unwrap(),
         role,
         &format!("load-sctp-module-{role}"),
         Spec::parse(spec).unwrap(),
-    )
+    );
+    mc["metadata"]["labels"]["app.kubernetes.io/managed-by"] = json!("modlayer");
+    mc
 }
 
 fn without_annotations(mut v: Value) -> Value {
@@ -145,7 +148,11 @@ fn json_input_is_read() {
     let v = yaml::parse_documents(&text).unwrap()[0].value.clone();
     let (from_json, _) = run(&serde_json::to_vec(&v).unwrap());
     let (from_yaml, _) = run(text.as_bytes());
-    assert_eq!(from_json, from_yaml);
+    // The same ResourceList; from YAML the items keep their text, from JSON they are written anew.
+    assert_eq!(parse(&from_json), parse(&from_yaml));
+    assert!(String::from_utf8(from_yaml)
+        .unwrap()
+        .contains("spec: # Example comment"));
 }
 
 fn with_config(fc: Value, extra_items: Vec<Value>) -> Vec<u8> {
@@ -247,8 +254,9 @@ fn a_bad_function_config_is_an_error_result_with_items_unchanged() {
     let fc = json!({"apiVersion": "v1", "kind": "ConfigMap", "data": {"openshiftVersion": 4.1}});
     let (out, status) = run(&with_config(fc, vec![]));
     let v = parse(&out);
-    assert_eq!(status, 1);
+    assert_eq!(status, 2);
     assert_eq!(v["items"].as_array().unwrap(), &input_items());
+    assert_eq!(v["results"][0]["field"]["path"], "data.openshiftVersion");
     assert!(
         results(&v)[0].1.contains("openshiftVersion"),
         "{:?}",
@@ -299,4 +307,120 @@ fn cli_krm_reads_stdin_and_writes_stdout() {
     let ran = common::run_with_timeout(cmd, Some(&input), common::ORACLE_TIMEOUT).unwrap();
     assert!(ran.success(), "{}", ran.transcript());
     assert_eq!(ran.stdout, run(&input).0);
+}
+
+/// Run with a functionConfig; (status, output, results).
+fn run_fc(fc: Value, extra: Vec<Value>) -> (i32, Value, Vec<(String, String)>) {
+    let (out, status) = run(&with_config(fc, extra));
+    let v = parse(&out);
+    let r = results(&v);
+    (status, v, r)
+}
+
+#[test]
+fn a_strict_function_config_names_the_field_and_changes_nothing() {
+    for (data, field) in [
+        (json!({"rolez": "worker"}), "data.rolez"),
+        (json!({"roles": "Worker"}), "data.roles"),
+        (json!({"roles": "worker,a_b"}), "data.roles"),
+        (json!({"module": "sc tp"}), "data.module"),
+        (json!({"openshiftVersion": "5.1"}), "data.openshiftVersion"),
+        (json!({"mode": "check"}), "data.mode"),
+        (json!({"module": "sctp", "layer": "sctp"}), "data"),
+    ] {
+        let fc = json!({"apiVersion": "v1", "kind": "ConfigMap", "data": data});
+        let (status, v, r) = run_fc(fc, vec![]);
+        assert_eq!(status, 2, "{field}: {r:?}");
+        assert_eq!(v["items"].as_array().unwrap(), &input_items(), "{field}");
+        assert_eq!(r.len(), 1, "{field}: {r:?}");
+        assert_eq!(r[0].0, "error");
+        assert_eq!(v["results"][0]["field"]["path"], field, "{r:?}");
+    }
+    let wrong_kind = json!({"apiVersion": "v9", "kind": "Thing"});
+    assert_eq!(run_fc(wrong_kind, vec![]).0, 2);
+}
+
+#[test]
+fn the_validator_fails_without_the_machineconfigs_and_passes_with_them() {
+    let check = json!({"apiVersion": "modlayer.dev/v1alpha1", "kind": "ModuleLayerCheck",
+        "metadata": {"name": "check"}, "spec": {}});
+    let (status, v, r) = run_fc(check.clone(), vec![]);
+    assert_eq!(status, 1, "{r:?}");
+    assert_eq!(
+        v["items"].as_array().unwrap(),
+        &input_items(),
+        "the validator adds nothing"
+    );
+    assert!(
+        r.iter()
+            .any(|(s, m)| s == "error" && m.starts_with("pool worker")),
+        "{r:?}"
+    );
+    let (status, v, r) = run_fc(check, vec![layer_mc("worker", "3.2.0")]);
+    assert_eq!(status, 0, "{r:?}");
+    assert_eq!(
+        v["items"].as_array().unwrap().len(),
+        input_items().len() + 1
+    );
+    // `mode: verify` in a ConfigMap is the same.
+    let cm = json!({"apiVersion": "v1", "kind": "ConfigMap", "data": {"mode": "verify"}});
+    assert_eq!(run_fc(cm, vec![]).0, 1);
+}
+
+#[test]
+fn owned_machineconfigs_are_pruned_and_replacements_keep_user_metadata() {
+    let fc =
+        |roles: &str| json!({"apiVersion": "v1", "kind": "ConfigMap", "data": {"roles": roles}});
+    let (_, v, _) = run_fc(fc("worker,master"), vec![]);
+    let both = v["items"].as_array().unwrap().clone();
+    assert_eq!(both.len(), input_items().len() + 2);
+    // Dropping master prunes the function's own master MachineConfig, and only that.
+    let mut items: Vec<Value> = both[input_items().len()..].to_vec();
+    let mut foreign = layer_mc("infra", "3.2.0");
+    foreign["metadata"]["name"] = json!("load-sctp-module-infra");
+    foreign["metadata"]["labels"]
+        .as_object_mut()
+        .unwrap()
+        .remove("app.kubernetes.io/managed-by");
+    items.push(foreign);
+    let (status, v, r) = run_fc(fc("worker"), items);
+    assert_eq!(status, 0, "{r:?}");
+    let names: Vec<&str> = v["items"].as_array().unwrap()[input_items().len()..]
+        .iter()
+        .map(|i| i["metadata"]["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["load-sctp-module-worker", "load-sctp-module-infra"]);
+    assert!(
+        r.iter()
+            .any(|(_, m)| m.contains("load-sctp-module-master pruned")),
+        "{r:?}"
+    );
+    // An outdated item of that name keeps its labels and annotations (a sync wave, an owner).
+    let mut old = layer_mc("worker", "3.2.0");
+    old["spec"]["config"]["storage"]["files"][1]["contents"]["source"] = json!("data:,sctp%0A");
+    old["metadata"]["labels"]["team"] = json!("ran");
+    old["metadata"]["annotations"] = json!({"argocd.argoproj.io/sync-wave": "-10"});
+    let (_, v, _) = run_fc(fc("worker"), vec![old]);
+    let replaced = v["items"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(replaced["metadata"]["labels"]["team"], "ran");
+    assert_eq!(
+        replaced["metadata"]["annotations"]["argocd.argoproj.io/sync-wave"],
+        "-10"
+    );
+    assert_eq!(replaced["spec"], layer_mc("worker", "3.2.0")["spec"]);
+}
+
+#[test]
+fn error_results_are_printed_on_stderr_too() {
+    let fc = json!({"apiVersion": "v1", "kind": "ConfigMap", "data": {"rolez": "worker"}});
+    let mut cmd = common::modlayer();
+    cmd.arg("krm");
+    let ran = common::run_with_timeout(cmd, Some(&with_config(fc, vec![])), common::ORACLE_TIMEOUT)
+        .unwrap();
+    assert_eq!(ran.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&ran.stderr);
+    assert!(
+        err.contains("modlayer krm: error: functionConfig data.rolez: unknown key"),
+        "{err}"
+    );
 }

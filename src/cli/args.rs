@@ -82,7 +82,17 @@ pub enum Command {
     /// List the built-in layers.
     Layers,
     /// Run as a KRM function (kustomize/kpt exec): a ResourceList on stdin, one on stdout.
+    ///
+    /// `modlayer-krm` (installed beside `modlayer`) is the same with no arguments, for
+    /// kustomize's `exec: path: modlayer-krm`.
     Krm,
+    /// Install modlayer as a kustomize legacy exec plugin, the route kubectl's kustomize (and
+    /// Argo CD's) can run.
+    KustomizePlugin {
+        /// What to do.
+        #[command(subcommand)]
+        action: PluginAction,
+    },
     /// Print a shell completion script.
     Completions {
         /// The shell.
@@ -95,6 +105,21 @@ pub enum Command {
     Explain {
         /// The code, as reports print it.
         code: Option<String>,
+    },
+}
+
+/// `kustomize-plugin` actions.
+#[derive(Subcommand, Debug)]
+pub enum PluginAction {
+    /// Put the plugin in a plugin home: DIR/modlayer.dev/v1alpha1/modulelayer/ModuleLayer (and
+    /// ModuleLayerCheck), for `KUSTOMIZE_PLUGIN_HOME=DIR kubectl kustomize --enable-alpha-plugins`.
+    Install {
+        /// The plugin home (KUSTOMIZE_PLUGIN_HOME; kustomize's default is
+        /// $XDG_CONFIG_HOME/kustomize/plugin).
+        dir: PathBuf,
+        /// Link to this binary instead of copying it.
+        #[arg(long)]
+        symlink: bool,
     },
 }
 

@@ -6,6 +6,8 @@ pub mod args;
 mod render;
 mod verify;
 
+use std::io::Write;
+
 use anyhow::{Context, Result};
 use clap::{CommandFactory, Parser};
 
@@ -14,8 +16,18 @@ use crate::fsutil::stdout_write;
 pub use args::Cli;
 use args::Command;
 
-/// Run the command line; returns the exit status.
+/// Run the command line; returns the exit status. Called as `ModuleLayer` or
+/// `ModuleLayerCheck` (a kustomize legacy exec plugin: the config file as the one argument,
+/// resources on standard input and output), it is the plugin.
 pub fn run() -> i32 {
+    let argv0 = std::env::args_os().next().unwrap_or_default();
+    let called = std::path::Path::new(&argv0)
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    if crate::krm::PLUGIN_KINDS.contains(&called.as_str()) {
+        return run_plugin();
+    }
     let cli = Cli::parse();
     match dispatch(cli) {
         Ok(code) => code,
@@ -24,6 +36,38 @@ pub fn run() -> i32 {
             2
         }
     }
+}
+
+/// `modlayer-krm`: the KRM function, no arguments.
+pub fn run_krm() -> i32 {
+    finish(crate::krm::run(
+        &mut std::io::stdin().lock(),
+        &mut std::io::stdout().lock(),
+    ))
+}
+
+/// The kustomize legacy exec plugin: `ModuleLayer CONFIG-FILE`.
+fn run_plugin() -> i32 {
+    let Some(config) = std::env::args_os().nth(1) else {
+        let _ = writeln!(
+            std::io::stderr(),
+            "modlayer: error: as a kustomize plugin, the plugin's config file is the one argument"
+        );
+        return 2;
+    };
+    finish(crate::krm::run_plugin(
+        std::path::Path::new(&config),
+        &mut std::io::stdin().lock(),
+        &mut std::io::stdout().lock(),
+    ))
+}
+
+/// The exit status of a result; an error is printed (exit 2).
+fn finish(r: Result<i32>) -> i32 {
+    r.unwrap_or_else(|e| {
+        let _ = writeln!(std::io::stderr(), "modlayer: error: {e:#}");
+        2
+    })
 }
 
 fn dispatch(cli: Cli) -> Result<i32> {
@@ -38,6 +82,14 @@ fn dispatch(cli: Cli) -> Result<i32> {
         Command::Layers => render::layers().map(|_| 0),
         Command::Krm => {
             crate::krm::run(&mut std::io::stdin().lock(), &mut std::io::stdout().lock())
+        }
+        Command::KustomizePlugin {
+            action: args::PluginAction::Install { dir, symlink },
+        } => {
+            for p in crate::krm::install_plugin(&dir, symlink)? {
+                out.info(&format!("installed {}", p.display()));
+            }
+            Ok(0)
         }
         Command::Explain { code } => explain(code.as_deref()),
         Command::Completions { shell } => {
