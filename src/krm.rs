@@ -591,6 +591,19 @@ fn item_name(i: usize, item: &Value) -> String {
     }
 }
 
+/// The KRM `file` of a MachineConfig item named `name`: its path and index annotations.
+fn file_of(items: &[Value], name: &str) -> Option<Value> {
+    let item = items.iter().find(|i| is_machineconfig(i, name))?;
+    let ann = item.pointer("/metadata/annotations");
+    let get = |k: &str| ann.and_then(|a| a.get(k)).and_then(Value::as_str);
+    let path = get(INTERNAL_PATH_ANNOTATION).or_else(|| get(PATH_ANNOTATION))?;
+    let index = get(INTERNAL_INDEX_ANNOTATION)
+        .or_else(|| get(INDEX_ANNOTATION))
+        .and_then(|i| i.parse::<u64>().ok())
+        .unwrap_or(0);
+    Some(json!({ "path": path, "index": index }))
+}
+
 /// Render each configured role's pool from the MachineConfig (and MachineConfigPool) items and add
 /// the verdicts as results.
 fn verify_items(items: &[Value], cfg: &FunctionConfig, results: &mut Vec<Value>) {
@@ -633,7 +646,13 @@ fn verify_items(items: &[Value], cfg: &FunctionConfig, results: &mut Vec<Value>)
     ) {
         Ok(views) => {
             for v in views.into_iter().filter(|v| v.judged) {
-                results.extend(pool_results(&assess("ResourceList", "krm", v, &cfg.layer)));
+                for mut r in pool_results(&assess("ResourceList", "krm", v, &cfg.layer)) {
+                    let named = r.pointer("/resourceRef/name").and_then(Value::as_str);
+                    if let Some(file) = named.and_then(|n| file_of(items, n)) {
+                        r["file"] = file;
+                    }
+                    results.push(r);
+                }
             }
         }
         Err(e) => results.push(result("error", &format!("{e:#}"), None)),

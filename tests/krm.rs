@@ -244,7 +244,8 @@ fn a_later_machineconfig_restoring_the_blacklist_is_an_error_result() {
             .iter()
             .any(|r| r["resourceRef"]["name"] == "restore-sctp-blacklist"
                 && r["message"].as_str().unwrap().contains("pool worker")
-                && r["message"].as_str().unwrap().contains("restore.yaml")),
+                && r["message"].as_str().unwrap().contains("restore.yaml")
+                && r["file"] == json!({"path": "restore.yaml", "index": 0})),
         "{errors:#?}"
     );
 }
