@@ -391,3 +391,32 @@ fn standalone_kustomize_exec_route() {
     );
     assert!(String::from_utf8_lossy(&out.stdout).contains("load-sctp-module-worker"));
 }
+
+#[test]
+fn machineconfigs_for_newer_releases_pass_ignition_validate() {
+    if !common::have(common::Oracle::Kpt) || !common::have(common::Oracle::IgnitionValidate) {
+        return;
+    }
+    // ignition-validate 2.14 reads 3.4.0 as its 3.4.0-experimental schema; 3.5.0 it cannot read.
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("pkg");
+    package(&dir);
+    let exec = format!("{MODLAYER} krm");
+    let (status, log) = kpt(&[
+        "fn",
+        "eval",
+        dir.to_str().unwrap(),
+        "--exec",
+        &exec,
+        "--",
+        "openshiftVersion=4.14",
+    ]);
+    assert_eq!(status, 0, "{log}");
+    let mc = std::fs::read_to_string(dir.join("load-sctp-module-worker.yaml")).unwrap();
+    let docs = common::yaml11_documents(&mc).unwrap();
+    assert_eq!(docs[0]["spec"]["config"]["ignition"]["version"], "3.4.0");
+    let config = serde_json::to_string(&docs[0]["spec"]["config"])
+        .unwrap()
+        .replace("\"3.4.0\"", "\"3.4.0-experimental\"");
+    common::ignition_validate(config.as_bytes()).unwrap();
+}
