@@ -307,7 +307,11 @@ impl<'a> Editor<'a> {
                     out.replace(at..at, format!("{entry}, "));
                 }
                 None => {
-                    let last = entries.keys().next_back().map(|k| child(k)).unwrap_or_default();
+                    let last = entries
+                        .keys()
+                        .next_back()
+                        .map(|k| child(k))
+                        .unwrap_or_default();
                     let at = self.place(&last)?.span.end;
                     out.replace(at..at, format!(", {entry}"));
                 }
@@ -398,7 +402,9 @@ mod tests {
     fn flow_lists_get_flow_items() {
         let text = "a: [{x: 1}, # one\n    {x: 2}] # c\n";
         let v = json!({"s": "data:,sctp"});
-        let out = edit(text, |e, s| e.append_items("/a", std::slice::from_ref(&v), s));
+        let out = edit(text, |e, s| {
+            e.append_items("/a", std::slice::from_ref(&v), s)
+        });
         assert_eq!(
             out,
             "a: [{x: 1}, # one\n    {x: 2},\n    {s: \"data:,sctp\"}] # c\n"

@@ -648,8 +648,9 @@ pub fn apply_text(text: &[u8], at: &[&str], plan: &Plan) -> Vec<u8> {
     splice.apply(text)
 }
 
-/// Keys that a missing entry is inserted before, so that it lands where configs put it.
-fn comes_before(key: &str) -> &'static [&'static str] {
+/// Keys that a missing entry of an Ignition config (or of the MachineConfig around it) is
+/// inserted before, so that it lands where configs put it.
+pub fn comes_before(key: &str) -> &'static [&'static str] {
     match key {
         "storage" => &["systemd"],
         "files" => &["directories", "links", "luks", "trees"],
@@ -668,13 +669,14 @@ fn comes_before(key: &str) -> &'static [&'static str] {
 /// source, `/spec/config` in a MachineConfig) as a splice: a replaced entry is rewritten where it
 /// stands, new entries go after the last `storage.files` entry in that list's style, and a
 /// missing `files`, `storage` or config (or `spec`) is inserted from `new_doc`, the document's
-/// whole value after the edits. The entries in `edits` are written as they are (Ignition or
-/// Butane form).
+/// whole value after the edits, before the keys `order` names for it ([`comes_before`] for
+/// Ignition). The entries in `edits` are written as they are (Ignition or Butane form).
 pub fn apply_yaml(
     editor: &Editor,
     at: &str,
     edits: &[Edit],
     new_doc: &Value,
+    order: fn(&str) -> &'static [&'static str],
     out: &mut Splice,
 ) -> Result<()> {
     let files = format!("{at}/storage/files");
@@ -705,7 +707,7 @@ pub fn apply_yaml(
         match doc.pointer(&next) {
             Some(Value::Object(_)) if seg != "files" => pointer = next,
             Some(_) => return editor.replace_value(&next, fill, out),
-            None => return editor.insert_entry(&pointer, seg, fill, comes_before(seg), out),
+            None => return editor.insert_entry(&pointer, seg, fill, order(seg), out),
         }
     }
     Ok(())

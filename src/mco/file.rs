@@ -350,6 +350,7 @@ impl McFile {
                         "/spec/config",
                         &plan.edits,
                         new_doc,
+                        ignition::comes_before,
                         &mut splice,
                     )?;
                 }

@@ -2,6 +2,7 @@
 //! implements. A command opens a target ([`open`]) and calls [`Target::apply`] or
 //! [`Target::views`]; it never matches on kinds. Adding a kind is adding a module here.
 
+pub mod butane;
 pub mod ignition;
 pub mod installdir;
 pub mod machineconfig;
@@ -29,6 +30,8 @@ pub enum Kind {
     /// A file or stream of Kubernetes objects holding MachineConfigs.
     #[value(alias = "manifests")]
     Machineconfig,
+    /// A Butane source (`variant:` and `version:`; `.bu`).
+    Butane,
     /// An openshift-install directory.
     InstallDir,
     /// `oci:DIR[:TAG]`, an OCI image layout.
@@ -44,6 +47,7 @@ impl fmt::Display for Kind {
         let s = match self {
             Kind::Ignition => "ignition",
             Kind::Machineconfig => "machineconfig",
+            Kind::Butane => "butane",
             Kind::InstallDir => "install-dir",
             Kind::Oci => "oci",
             Kind::Tar => "tar",
@@ -83,6 +87,8 @@ pub struct ApplyOpts {
     pub tag: Option<String>,
     /// The OpenShift release (picks the Ignition spec written).
     pub release: Option<Release>,
+    /// Butane sources: where `local` files are (`--files-dir`).
+    pub files_dir: Option<PathBuf>,
     /// Install directories: also patch the pointer configs master.ign and worker.ign.
     pub patch_pointers: bool,
 }
@@ -113,6 +119,8 @@ pub struct VerifyOpts {
     pub platform: Option<String>,
     /// The OpenShift release (an Ignition spec it cannot read is an error).
     pub release: Option<Release>,
+    /// Butane sources: where `local` files are (`--files-dir`).
+    pub files_dir: Option<PathBuf>,
 }
 
 /// A target of any kind.
@@ -142,6 +150,9 @@ pub fn detect_by_name(target: &str) -> Option<Kind> {
         return Some(Kind::Oci);
     }
     let lower = target.to_ascii_lowercase();
+    if lower.ends_with(".bu") {
+        return Some(Kind::Butane);
+    }
     if [".tar", ".tar.gz", ".tgz"]
         .iter()
         .any(|s| lower.ends_with(s))
@@ -161,12 +172,14 @@ pub fn detect_by_name(target: &str) -> Option<Kind> {
     None
 }
 
-/// Tell an Ignition config from a file of Kubernetes objects by content.
+/// Tell an Ignition config, a Butane source and a file of Kubernetes objects apart by content.
 pub fn sniff(bytes: &[u8]) -> Kind {
     let head = &bytes[..bytes.len().min(64 << 10)];
     let text = String::from_utf8_lossy(head);
     let t = text.trim_start_matches('\u{feff}').trim_start();
-    if t.starts_with('{') && !t.contains("\"MachineConfig\"") {
+    if crate::butane::looks_like_butane(&text) {
+        Kind::Butane
+    } else if t.starts_with('{') && !t.contains("\"MachineConfig\"") {
         Kind::Ignition
     } else {
         Kind::Machineconfig
@@ -182,7 +195,9 @@ pub fn open(target: &str, kind: Option<Kind>) -> Result<Box<dyn Target>> {
         Some(Kind::Tar) => Box::new(tar::TarTarget::new(target)),
         Some(Kind::Oci) => Box::new(oci::OciTarget::new(target)),
         Some(Kind::InstallDir) => Box::new(installdir::InstallDir::new(target)),
-        Some(k @ (Kind::Ignition | Kind::Machineconfig)) => open_file(target, Some(k))?,
+        Some(k @ (Kind::Ignition | Kind::Machineconfig | Kind::Butane)) => {
+            open_file(target, Some(k))?
+        }
         None => open_file(target, None)?,
     })
 }
@@ -195,6 +210,7 @@ fn open_file(target: &str, kind: Option<Kind>) -> Result<Box<dyn Target>> {
 pub fn from_file(file: FileTarget, kind: Option<Kind>) -> Box<dyn Target> {
     match kind.unwrap_or_else(|| sniff(&file.bytes)) {
         Kind::Ignition => Box::new(ignition::IgnitionTarget { file }),
+        Kind::Butane => Box::new(butane::ButaneTarget { file }),
         _ => Box::new(machineconfig::MachineConfigTarget { file }),
     }
 }

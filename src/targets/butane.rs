@@ -1,0 +1,145 @@
+//! Butane sources: verified by translating them as Butane does and judging the result with the
+//! readers every Ignition config or MachineConfig goes through (the openshift variant's
+//! MachineConfig through the one inventory, so the pool rule applies); patched by splicing the
+//! layer's files into the source's own `storage.files` (every comment kept).
+
+use anyhow::{bail, Result};
+use serde_json::Value;
+
+use crate::butane::{self, Local, Source};
+use crate::findings::{Code, Finding};
+use crate::formats::json::Splice;
+use crate::formats::yaml_edit::Editor;
+use crate::ignition::{self, Edit, Plan};
+use crate::layer::Layer;
+use crate::mco::ROLE_LABEL;
+use crate::report::View;
+use crate::targets::ignition::IgnitionTarget;
+use crate::targets::machineconfig::MachineConfigTarget;
+use crate::targets::{Applied, ApplyOpts, FileTarget, Kind, Target, VerifyOpts};
+
+/// A Butane source file (or standard input).
+pub struct ButaneTarget {
+    /// The file.
+    pub file: FileTarget,
+}
+
+/// Keys a missing Butane section is inserted before: the order Butane's documentation uses.
+fn comes_before(key: &str) -> &'static [&'static str] {
+    match key {
+        "storage" => &[
+            "systemd",
+            "passwd",
+            "kernel_arguments",
+            "boot_device",
+            "grub",
+            "openshift",
+        ],
+        "files" => &["directories", "links", "luks", "trees"],
+        _ => &[],
+    }
+}
+
+impl ButaneTarget {
+    /// The translation as a file of the kind it is (a MachineConfig or an Ignition config), named
+    /// after the source.
+    fn translated(&self, opts: &VerifyOpts) -> Result<(Box<dyn Target>, Vec<String>)> {
+        let source = Source::read(&self.file.name, &self.file.bytes)?;
+        let t = source.translate(Local::Dir(opts.files_dir.as_deref()))?;
+        let name = format!("{} (translated)", self.file.name);
+        let file = |v: &Value| FileTarget {
+            given: self.file.given.clone(),
+            name: name.clone(),
+            bytes: serde_json::to_vec_pretty(v).unwrap_or_default(),
+        };
+        let target: Box<dyn Target> = match &t.machineconfig {
+            Some(mc) => Box::new(MachineConfigTarget { file: file(mc) }),
+            None => Box::new(IgnitionTarget {
+                file: file(&t.config),
+            }),
+        };
+        Ok((target, t.notes))
+    }
+}
+
+impl Target for ButaneTarget {
+    fn kind(&self) -> Kind {
+        Kind::Butane
+    }
+
+    fn apply(&self, layer: &Layer, opts: &ApplyOpts) -> Result<Applied> {
+        self.file.check_dest(opts)?;
+        let name = &self.file.name;
+        let source = Source::read(name, &self.file.bytes)?;
+        let local = match &opts.files_dir {
+            Some(dir) => Local::Dir(Some(dir)),
+            None => Local::Unread,
+        };
+        let t = source.translate(local)?;
+        if let (Some(mc), false) = (&t.machineconfig, opts.roles.is_empty()) {
+            let role = mc["metadata"]["labels"][ROLE_LABEL].as_str().unwrap_or("");
+            if !opts.roles.iter().any(|r| r == role) {
+                bail!(
+                    "{name}: its MachineConfig is for role {role}, not {}",
+                    opts.roles.join(", ")
+                );
+            }
+        }
+        let plan =
+            ignition::plan(&t.config, t.spec, layer).map_err(|p| anyhow::anyhow!("{name}: {p}"))?;
+        let written = source
+            .doc()
+            .value
+            .pointer("/storage/files")
+            .and_then(Value::as_array)
+            .map_or(0, Vec::len);
+        let entry = |v: &Value| {
+            let path = v.get("path").and_then(Value::as_str);
+            let file = layer.files.iter().find(|f| Some(f.path.as_str()) == path);
+            file.map(butane::layer_entry).unwrap_or(Value::Null)
+        };
+        let mut edits = Vec::new();
+        for e in &plan.edits {
+            edits.push(match e {
+                Edit::Replace(i, _) if *i >= written => {
+                    bail!("{name}: storage.files entry {i} is not written in the source")
+                }
+                Edit::Replace(i, v) => Edit::Replace(*i, entry(v)),
+                Edit::Append(v) => Edit::Append(entry(v)),
+            });
+        }
+        let mut out = self.file.bytes.clone();
+        if !edits.is_empty() {
+            let mut new_doc = source.doc().value.clone();
+            let butane_plan = Plan {
+                edits: edits.clone(),
+                ..Plan::default()
+            };
+            ignition::apply_value(&mut new_doc, &butane_plan);
+            let editor = Editor::new(name, source.text(), source.doc(), true);
+            let mut splice = Splice::default();
+            ignition::apply_yaml(&editor, "", &edits, &new_doc, comes_before, &mut splice)?;
+            out = splice.apply(&self.file.bytes);
+        }
+        let mut applied = self.file.emit(out, plan.changes, opts)?;
+        applied.warnings = plan
+            .warnings
+            .iter()
+            .map(|w| format!("{name}: {w}"))
+            .collect();
+        applied.notes = t.notes;
+        Ok(applied)
+    }
+
+    fn views(&self, layer: &Layer, opts: &VerifyOpts) -> Result<Vec<View>> {
+        let (target, notes) = self.translated(opts)?;
+        let mut views = target.views(layer, opts)?;
+        for view in &mut views {
+            let found = notes
+                .iter()
+                .map(|n| Finding::new(Code::ButaneNotTranslated, n.clone()));
+            view.findings.extend(found);
+        }
+        Ok(views)
+    }
+}
