@@ -141,6 +141,21 @@ impl<'a> Editor<'a> {
         }
     }
 
+    /// The start of the whole-line comments right above the line holding byte `at` (that
+    /// line's start if there are none), not going above byte `floor`.
+    fn comments_above(&self, at: usize, floor: usize) -> usize {
+        let mut start = self.line_start(at);
+        while start > floor {
+            let above = self.line_start(start - 1);
+            let line = self.text.get(above..start).unwrap_or("");
+            if above < floor || !line.trim_start().starts_with('#') {
+                break;
+            }
+            start = above;
+        }
+        start
+    }
+
     /// `value` as block text whose later lines start at `indent`, first line continuing a line,
     /// without its final line break, in the document's line ending.
     fn block(&self, value: &Value, indent: usize) -> String {
@@ -337,7 +352,18 @@ impl<'a> Editor<'a> {
         };
         let entry = format!("{}{key_text}:{body}{}", " ".repeat(column), self.eol);
         let (at, needs_break) = match next {
-            Some(k) => (self.line_start(self.place(&child(k))?.entry), false),
+            Some(k) => {
+                // Before the comment lines right above that key, which belong to it.
+                let previous = entries.keys().take_while(|e| *e != k).last();
+                let floor = match previous {
+                    Some(p) => self.place(&child(p))?.span.end,
+                    None => place.span.start,
+                };
+                (
+                    self.comments_above(self.place(&child(k))?.entry, floor),
+                    false,
+                )
+            }
             None => self.next_line(place.span.end),
         };
         let text = if needs_break {
@@ -427,6 +453,17 @@ mod tests {
         assert_eq!(
             out,
             "c:\n    ignition: {version: 3.2.0}  # v\n    storage:\n        files:\n        - path: /x\n    systemd: {}\n"
+        );
+        let text = "c:\n  a: 1 # one\n  # about d\n  d: |\n    # text\n  # about e\n  e: 2\n";
+        let out = edit(text, |e, s| e.insert_entry("/c", "b", &json!(1), &["e"], s));
+        assert_eq!(
+            out,
+            "c:\n  a: 1 # one\n  # about d\n  d: |\n    # text\n  b: 1\n  # about e\n  e: 2\n"
+        );
+        let out = edit(text, |e, s| e.insert_entry("/c", "b", &json!(1), &["d"], s));
+        assert!(
+            out.starts_with("c:\n  a: 1 # one\n  b: 1\n  # about d\n"),
+            "{out}"
         );
         let out = edit("c: {a: 1}\r\n", |e, s| {
             e.insert_entry("/c", "b", &v, &[], s)
