@@ -900,13 +900,7 @@ impl Translator<'_> {
                     }
                 }
                 "mode" => {
-                    if let Some(m) = self.ctx.int(&ptr) {
-                        if self.openshift() && self.src.release >= 10 && !(0..=0o777).contains(&m) {
-                            self.ctx.error(
-                                &ptr,
-                                "special mode bits are not supported in this spec version",
-                            );
-                        }
+                    if let Some(m) = self.mode(&ptr) {
                         out.insert("mode".into(), json!(m));
                     }
                 }
@@ -955,17 +949,20 @@ impl Translator<'_> {
         if let Some(c) = self.resource(&format!("{p}/contents")) {
             obj.insert("contents".into(), c);
         }
-        let mode = format!("{p}/mode");
-        if let Some(m) = self.ctx.int(&mode) {
-            if self.openshift() && self.src.release >= 10 && !(0..=0o777).contains(&m) {
-                self.ctx.error(
-                    &mode,
-                    "special mode bits are not supported in this spec version",
-                );
-            }
+        if let Some(m) = self.mode(&format!("{p}/mode")) {
             obj.insert("mode".into(), json!(m));
         }
         Some(out)
+    }
+
+    /// A `mode`; the openshift variant refuses special bits from 4.10.
+    fn mode(&mut self, pointer: &str) -> Option<i64> {
+        let m = self.ctx.int(pointer)?;
+        if self.openshift() && self.src.release >= 10 && !(0..=0o777).contains(&m) {
+            let message = "special mode bits are not supported in this spec version";
+            self.ctx.error(pointer, message);
+        }
+        Some(m)
     }
 
     /// A resource (file contents, an append, a merged config, a CA): `inline` and `local` become

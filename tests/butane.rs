@@ -415,6 +415,7 @@ fn commented_sources() -> Vec<(&'static str, String)> {
             "flow.bu",
             "variant: fcos\nversion: 1.6.0\nstorage: {files: [{path: /etc/motd, contents: {inline: hi}}]}  # flow\n".into(),
         ),
+        ("bom.bu", "\u{feff}# BOM, nothing else\nvariant: fcos\nversion: 1.3.0\n".into()),
         (
             "crlf.bu",
             format!("{OPENSHIFT}# CRLF file\nstorage:\n  files: []\n").replace('\n', "\r\n"),

@@ -222,6 +222,11 @@ fn cases() -> Vec<Case> {
             touched: vec![],
         },
         Case {
+            name: "no-spec.yaml",
+            text: "\u{feff}kind: MachineConfig  # no spec at all\napiVersion: machineconfiguration.openshift.io/v1\nmetadata: {name: 97-worker-bare, labels: {machineconfiguration.openshift.io/role: worker}}\n".into(),
+            touched: vec![],
+        },
+        Case {
             name: "empty-files.yaml",
             text: EMPTY_FILES.into(),
             touched: vec!["      files: []   # none yet"],
@@ -275,6 +280,9 @@ fn expected(docs: &[Value]) -> Vec<Value> {
     for d in &mut docs {
         if d["kind"] != "MachineConfig" {
             continue;
+        }
+        if d.get("spec").is_none() {
+            d["spec"] = json!({});
         }
         if d["spec"].get("config").is_none() {
             d["spec"]["config"] = json!({"ignition": {"version": "3.2.0"}});

@@ -120,9 +120,8 @@ impl<'a> Editor<'a> {
     /// The column (0-based, in characters) of byte `offset`.
     fn col(&self, offset: usize) -> usize {
         let start = self.line_start(offset);
-        self.text
-            .get(start..offset)
-            .map_or(0, |s| s.chars().count())
+        let before = self.text.get(start..offset).unwrap_or("");
+        before.trim_start_matches('\u{feff}').chars().count()
     }
 
     /// The start of the line holding byte `offset`.
@@ -474,6 +473,15 @@ mod tests {
             out,
             "c:\r\n  a: 1\r\n  b:\r\n    files:\r\n    - path: /x\r\n"
         );
+    }
+
+    #[test]
+    fn a_byte_order_mark_is_no_indentation() {
+        let text = "\u{feff}a: 1\n";
+        let out = edit(text, |e, s| {
+            e.insert_entry("", "b", &json!({"c": 1}), &[], s)
+        });
+        assert_eq!(out, "\u{feff}a: 1\nb:\n  c: 1\n");
     }
 
     #[test]
