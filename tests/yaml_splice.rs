@@ -95,6 +95,9 @@ metadata: {name: 51-worker-one-line, labels: {machineconfiguration.openshift.io/
 spec: {config: {ignition: {version: 3.2.0}, storage: {files: [{path: /etc/motd, contents: {source: 'data:,hi'}}]}}}  # all flow
 "#;
 
+/// A document that is one flow mapping (sniffed as YAML, not JSON).
+const FLOW_DOCUMENT: &str = "{apiVersion: machineconfiguration.openshift.io/v1, kind: MachineConfig, metadata: {name: 96-worker-flow, labels: {machineconfiguration.openshift.io/role: worker}}}\n";
+
 const STREAM: &str = r#"# A stream: a ConfigMap, a worker MachineConfig, a master one without storage.
 ---
 apiVersion: v1
@@ -220,6 +223,11 @@ fn cases() -> Vec<Case> {
             name: "no-config.yaml",
             text: NO_CONFIG.into(),
             touched: vec![],
+        },
+        Case {
+            name: "flow-document.yaml",
+            text: FLOW_DOCUMENT.into(),
+            touched: vec![FLOW_DOCUMENT.trim_end()],
         },
         Case {
             name: "no-spec.yaml",

@@ -78,12 +78,16 @@ fn read_documents(name: &str, bytes: &[u8]) -> Result<(String, Format, Vec<Value
         }
     };
     let trimmed = text.trim_start_matches('\u{feff}').trim_start();
-    if trimmed.starts_with('{') {
-        let v = parse_named(name, bytes)?;
+    // JSON, or YAML whose first document is a flow mapping (`{kind: MachineConfig, ...}`).
+    let json = trimmed.starts_with('{').then(|| parse_named(name, bytes));
+    if let Some(Ok(v)) = json {
         return Ok((text, Format::Json, vec![v]));
     }
-    let docs = yaml::parse_documents(&text)
-        .map_err(|e| anyhow::anyhow!("{name}:{}:{}: {}", e.pos.line, e.pos.col, e.message))?;
+    let docs = match (yaml::parse_documents(&text), json) {
+        (Ok(docs), _) => docs,
+        (Err(_), Some(Err(json_error))) => return Err(json_error),
+        (Err(e), _) => bail!("{name}:{}:{}: {}", e.pos.line, e.pos.col, e.message),
+    };
     let values = docs.iter().map(|d| d.value.clone()).collect();
     Ok((text, Format::Yaml(docs), values))
 }

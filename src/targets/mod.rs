@@ -179,7 +179,10 @@ pub fn sniff(bytes: &[u8]) -> Kind {
     let t = text.trim_start_matches('\u{feff}').trim_start();
     if crate::butane::looks_like_butane(&text) {
         Kind::Butane
-    } else if t.starts_with('{') && !t.contains("\"MachineConfig\"") {
+    } else if t.starts_with('{')
+        && !t.contains("\"MachineConfig\"")
+        && !t.contains("kind: MachineConfig")
+    {
         Kind::Ignition
     } else {
         Kind::Machineconfig
