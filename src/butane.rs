@@ -514,6 +514,7 @@ const NODE: &[(&str, u8)] = &[("group", 1), ("overwrite", 1), ("path", 1), ("use
 const FILE: &[(&str, u8)] = &[("append", 1), ("contents", 1), ("mode", 1)];
 const DIRECTORY: &[(&str, u8)] = &[("mode", 1)];
 const LINK: &[(&str, u8)] = &[("target", 1), ("hard", 1)];
+const TREE: &[(&str, u8)] = &[("local", 2), ("path", 2), ("file_mode", 7), ("dir_mode", 7)];
 const OWNER: &[(&str, u8)] = &[("id", 1), ("name", 1)];
 const SYSTEMD: &[(&str, u8)] = &[("units", 1)];
 const UNIT: &[(&str, u8)] = &[
@@ -847,13 +848,90 @@ impl Translator<'_> {
             out.insert(section.into(), Value::Array(items));
         }
         self.passthrough("luks", &mut out);
-        if self.ctx.get("/storage/trees").is_some() {
-            self.ctx.error(
-                "/storage/trees",
-                "storage.trees is not covered by modlayer: list the files under storage.files",
-            );
+        for p in self.ctx.list("/storage/trees") {
+            self.tree(&p, &mut out);
         }
         Some(Value::Object(out))
+    }
+
+    /// A local tree (`storage.trees` item at `p`) as Butane embeds it: each regular file below
+    /// it a `storage.files` entry (mode 0755 if executable, else 0644, or `file_mode`), after
+    /// the listed ones; a listed entry for the same path without contents gets the file's
+    /// contents (and mode, if it sets none); a symlink a `storage.links` entry.
+    fn tree(&mut self, p: &str, out: &mut Map<String, Value>) {
+        if !self.object(p, TREE) {
+            return;
+        }
+        let local_ptr = format!("{p}/local");
+        let Some(local) = self.ctx.string(&local_ptr) else {
+            self.ctx.error(p, "local is required");
+            return;
+        };
+        let base = self
+            .ctx
+            .string(&format!("{p}/path"))
+            .unwrap_or_else(|| "/".into());
+        let file_mode = self.ctx.int(&format!("{p}/file_mode"));
+        let dir = match self.local {
+            Local::Unread => return,
+            Local::Dir(None) => {
+                self.ctx.error(&local_ptr, "local file paths are relative to a files directory that must be specified with -d/--files-dir (modlayer: --files-dir)");
+                return;
+            }
+            Local::Dir(Some(d)) => d,
+        };
+        let Some(root) = within(dir, &local) else {
+            self.ctx.error(
+                &local_ptr,
+                "local file path traverses outside the files directory",
+            );
+            return;
+        };
+        let mut found = Vec::new();
+        if let Err(e) = walk(&root, Path::new(""), &mut found) {
+            self.ctx
+                .error(&local_ptr, format!("{}: {e}", root.display()));
+            return;
+        }
+        for (rel, kind) in found {
+            let path = format!("{}/{}", base.trim_end_matches('/'), rel.display());
+            match kind {
+                TreeNode::Link(target) => {
+                    if self.openshift() {
+                        self.refuse(&local_ptr, "links");
+                    }
+                    let links = out.entry("links").or_insert_with(|| json!([]));
+                    if let Some(l) = links.as_array_mut() {
+                        l.push(json!({"path": path, "target": target.display().to_string()}));
+                    }
+                }
+                TreeNode::File(bytes, executable) => {
+                    let (url, gzipped) = self.data_url(&bytes, true);
+                    let compression = if gzipped { "gzip" } else { "" };
+                    let mode = file_mode.unwrap_or(if executable { 0o755 } else { 0o644 });
+                    let contents = json!({"compression": compression, "source": url});
+                    let files = out.entry("files").or_insert_with(|| json!([]));
+                    let Some(files) = files.as_array_mut() else {
+                        continue;
+                    };
+                    match files.iter_mut().find(|f| f["path"] == path.as_str()) {
+                        Some(f) if f.get("contents").is_some() => {
+                            let message = format!("{path} is in the tree and listed with contents in storage.files; an entry overriding a tree file must omit contents");
+                            self.ctx.error(&local_ptr, message);
+                        }
+                        Some(f) => {
+                            if let Some(o) = f.as_object_mut() {
+                                o.insert("contents".into(), contents);
+                                o.entry("mode").or_insert_with(|| json!(mode));
+                            }
+                        }
+                        None => {
+                            files.push(json!({"path": path, "contents": contents, "mode": mode}))
+                        }
+                    }
+                }
+            }
+        }
     }
 
     /// A storage section modlayer does not read (disks, raid, filesystems, luks): copied with
@@ -1243,6 +1321,38 @@ impl Translator<'_> {
             "spec": spec,
         })
     }
+}
+
+/// What a tree holds at a path.
+enum TreeNode {
+    /// A regular file: its bytes, and whether it is executable.
+    File(Vec<u8>, bool),
+    /// A symbolic link to a target.
+    Link(PathBuf),
+}
+
+/// The regular files and symlinks below `root/rel`, in name order (as Go's `filepath.Walk`).
+fn walk(root: &Path, rel: &Path, out: &mut Vec<(PathBuf, TreeNode)>) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let mut entries: Vec<_> = std::fs::read_dir(root.join(rel))?.collect::<Result<_, _>>()?;
+    entries.sort_by_key(|e| e.file_name());
+    for e in entries {
+        let path = rel.join(e.file_name());
+        let meta = std::fs::symlink_metadata(root.join(&path))?;
+        if meta.file_type().is_symlink() {
+            out.push((
+                path.clone(),
+                TreeNode::Link(std::fs::read_link(root.join(&path))?),
+            ));
+        } else if meta.is_dir() {
+            walk(root, &path, out)?;
+        } else if meta.is_file() {
+            let bytes = std::fs::read(root.join(&path))?;
+            let executable = meta.permissions().mode() & 0o111 != 0;
+            out.push((path, TreeNode::File(bytes, executable)));
+        }
+    }
+    Ok(())
 }
 
 /// fcos 1.0.0's data URL: every byte but `A-Za-z0-9-_.!~*'()` escaped.

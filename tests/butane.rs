@@ -174,6 +174,50 @@ fn openshift_sources_become_machineconfigs() {
         .is_none());
 }
 
+/// `storage.trees` (Butane's docs/examples.md "Trees"): each file of the local tree an entry after
+/// the listed ones, 0755 when executable else 0644; a listed entry without contents overrides
+/// the mode; a tree holding the layer's files verifies enabled.
+#[test]
+fn trees_are_embedded_as_butane_embeds_them() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let tree = dir.path().join("tree");
+    std::fs::create_dir_all(tree.join("sub")).unwrap();
+    std::fs::write(tree.join("a.conf"), "x").unwrap();
+    std::fs::write(tree.join("sub/run.sh"), "#!/bin/sh\n").unwrap();
+    std::fs::set_permissions(
+        tree.join("sub/run.sh"),
+        std::fs::Permissions::from_mode(0o755),
+    )
+    .unwrap();
+    let text = "variant: fcos\nversion: 1.1.0\nstorage:\n  trees:\n    - local: tree\n      path: /etc/files\n  files:\n    - path: /etc/files/a.conf\n      mode: 0600\n";
+    let source = Source::read("t.bu", text.as_bytes()).unwrap();
+    let t = source.translate(Local::Dir(Some(dir.path()))).unwrap();
+    assert_eq!(
+        t.config["storage"]["files"],
+        json!([
+            {"path": "/etc/files/a.conf", "mode": 384, "contents": {"compression": "", "source": "data:,x"}},
+            {"path": "/etc/files/sub/run.sh", "contents": {"compression": "", "source": "data:,%23!%2Fbin%2Fsh%0A"}, "mode": 493}
+        ])
+    );
+    let e = source.translate(Local::Dir(None)).unwrap_err().to_string();
+    assert!(
+        e.contains("t.bu:5:14: error at $.storage.trees.0.local: local file paths are relative"),
+        "{e}"
+    );
+
+    let etc = dir.path().join("etc");
+    std::fs::create_dir_all(etc.join("modprobe.d")).unwrap();
+    std::fs::create_dir_all(etc.join("modules-load.d")).unwrap();
+    std::fs::write(etc.join("modprobe.d/sctp-blacklist.conf"), "").unwrap();
+    std::fs::write(etc.join("modules-load.d/sctp-load.conf"), "sctp").unwrap();
+    let text = format!("{OPENSHIFT}storage:\n  trees:\n    - local: etc\n      path: /etc\n  files:\n    - path: /etc/modprobe.d/sctp-blacklist.conf\n      overwrite: true\n    - path: /etc/modules-load.d/sctp-load.conf\n      overwrite: true\n");
+    let path = dir.path().join("tree.bu");
+    std::fs::write(&path, text).unwrap();
+    let (status, transcript) = verify_status(&path, Some(dir.path()));
+    assert_eq!(status, 0, "{transcript}");
+}
+
 #[test]
 fn modes_are_read_as_butane_reads_yaml() {
     for (written, mode) in [

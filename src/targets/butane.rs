@@ -101,8 +101,9 @@ impl Target for ButaneTarget {
         let mut edits = Vec::new();
         for e in &plan.edits {
             edits.push(match e {
-                Edit::Replace(i, _) if *i >= written => {
-                    bail!("{name}: storage.files entry {i} is not written in the source")
+                Edit::Replace(i, v) if *i >= written => {
+                    let path = v.get("path").and_then(Value::as_str).unwrap_or("");
+                    bail!("{name}: {path} comes from a storage.trees directory: change the file there (or take it out of the tree) instead")
                 }
                 Edit::Replace(i, v) => Edit::Replace(*i, entry(v)),
                 Edit::Append(v) => Edit::Append(entry(v)),
