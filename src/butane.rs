@@ -213,6 +213,12 @@ impl Source {
         self.variant
     }
 
+    /// For the openshift variant, the OpenShift release its version names (4.14.0 is 4.14).
+    pub fn release(&self) -> Option<crate::mco::release::Release> {
+        (self.variant == Variant::Openshift)
+            .then(|| crate::mco::release::Release::four(self.release))
+    }
+
     /// Translate as Butane does; every error found, each with its place.
     pub fn translate(&self, local: Local) -> Result<Translated> {
         let mut t = Translator {

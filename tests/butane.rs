@@ -581,3 +581,21 @@ fn render_butane_reads_back_as_the_layer() {
     assert_eq!(mc["spec"]["config"]["ignition"]["version"], "3.4.0");
     assert_eq!(mc["metadata"]["name"], "load-sctp-module-worker");
 }
+
+/// An openshift source is judged for the release its version names, or the one asked for.
+#[test]
+fn the_release_is_the_version_or_the_one_asked_for() {
+    let dir = tempfile::tempdir().unwrap();
+    let layer = "storage:\n  files:\n    - path: /etc/modprobe.d/sctp-blacklist.conf\n      mode: 0644\n      overwrite: true\n      contents:\n        inline: \"\"\n    - path: /etc/modules-load.d/sctp-load.conf\n      mode: 0644\n      overwrite: true\n      contents:\n        inline: sctp\n";
+    let path = dir.path().join("r.bu");
+    std::fs::write(&path, format!("{OPENSHIFT}{layer}")).unwrap();
+    let mut cmd = common::modlayer();
+    cmd.arg("verify")
+        .arg(&path)
+        .args(["--openshift-version", "4.12"]);
+    let ran = common::run_with_timeout(cmd, None, common::ORACLE_TIMEOUT).unwrap();
+    let out = ran.transcript();
+    assert_eq!(ran.status.code(), Some(1), "{out}");
+    assert!(out.contains("ignition-spec-unsupported"), "{out}");
+    assert_eq!(verify_status(&path, None).0, 0);
+}

@@ -43,10 +43,15 @@ fn comes_before(key: &str) -> &'static [&'static str] {
 impl ButaneTarget {
     /// The translation as a file of the kind it is (a MachineConfig or an Ignition config), named
     /// after the source.
-    fn translated(&self, opts: &VerifyOpts) -> Result<(Box<dyn Target>, Vec<String>)> {
+    fn translated(&self, opts: &VerifyOpts) -> Result<(Box<dyn Target>, VerifyOpts, Vec<String>)> {
         let source = Source::read(&self.file.name, &self.file.bytes)?;
         let t = source.translate(Local::Dir(opts.files_dir.as_deref()))?;
         let name = format!("{} (translated)", self.file.name);
+        // The release an openshift source is for, unless --openshift-version names another.
+        let opts = &VerifyOpts {
+            release: opts.release.or(source.release()),
+            ..opts.clone()
+        };
         let file = |v: &Value| FileTarget {
             given: self.file.given.clone(),
             name: name.clone(),
@@ -58,7 +63,7 @@ impl ButaneTarget {
                 file: file(&t.config),
             }),
         };
-        Ok((target, t.notes))
+        Ok((target, opts.clone(), t.notes))
     }
 }
 
@@ -133,8 +138,8 @@ impl Target for ButaneTarget {
     }
 
     fn views(&self, layer: &Layer, opts: &VerifyOpts) -> Result<Vec<View>> {
-        let (target, notes) = self.translated(opts)?;
-        let mut views = target.views(layer, opts)?;
+        let (target, opts, notes) = self.translated(opts)?;
+        let mut views = target.views(layer, &opts)?;
         for view in &mut views {
             let found = notes
                 .iter()
