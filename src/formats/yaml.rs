@@ -437,7 +437,10 @@ impl<'a> Loader<'a> {
             .nth(col - at_col)
             .map_or(rest.len(), |(b, _)| b);
         let offset = (at + step).min(end.max(at));
-        self.cursor = (line, col, offset);
+        // Step on from here next time, unless the column was past the line's end.
+        if at + step < end {
+            self.cursor = (line, col, offset);
+        }
         offset
     }
 
@@ -465,16 +468,18 @@ impl<'a> Loader<'a> {
         let range = self.range(span);
         let (anchor, is_map) = match event {
             Event::Scalar(text, style, anchor, tag) => {
-                let block = matches!(style, TScalarStyle::Literal | TScalarStyle::Folded);
                 // saphyr reads an empty value as `~` written nowhere.
                 let written = self.lines.text.get(range.clone()).unwrap_or("");
-                let empty = (text.is_empty() || (text == "~" && written != "~"))
+                let tilde = written.strip_prefix('~').is_some_and(|rest| {
+                    rest.chars()
+                        .next()
+                        .is_none_or(|c| c.is_whitespace() || ",]}#".contains(c))
+                });
+                let empty = (text.is_empty() || (text == "~" && !tilde))
                     && style == TScalarStyle::Plain
                     && tag.is_none();
                 let mut node = scalar_node(&text, style, tag.as_ref(), pos, range.clone())?;
-                if block {
-                    node.place.span.end = range.start + written.trim_end().len();
-                }
+                node.place.span.end = range.start + scalar_length(written, style);
                 if empty {
                     node.empty = true;
                     node.place.span = range.start..range.start;
@@ -572,6 +577,47 @@ impl<'a> Loader<'a> {
             None => self.root = Some(node),
         }
         Ok(())
+    }
+}
+
+/// The length of a scalar's own text at the start of `written` (the text saphyr's span covers,
+/// which may run on over spaces and a comment after it): up to the closing quote of a quoted
+/// scalar, without trailing blanks or comment for the others.
+fn scalar_length(written: &str, style: TScalarStyle) -> usize {
+    let bytes = written.as_bytes();
+    match style {
+        TScalarStyle::SingleQuoted => {
+            let mut i = 1;
+            while i < bytes.len() {
+                match (bytes[i], bytes.get(i + 1)) {
+                    (b'\'', Some(b'\'')) => i += 2,
+                    (b'\'', _) => return i + 1,
+                    _ => i += 1,
+                }
+            }
+            written.len()
+        }
+        TScalarStyle::DoubleQuoted => {
+            let mut i = 1;
+            while i < bytes.len() {
+                match bytes[i] {
+                    b'\\' => i += 2,
+                    b'"' => return i + 1,
+                    _ => i += 1,
+                }
+            }
+            written.len()
+        }
+        TScalarStyle::Plain => {
+            let cut = written
+                .find(" #")
+                .into_iter()
+                .chain(written.find("\t#"))
+                .min()
+                .unwrap_or(written.len());
+            written[..cut].trim_end().len()
+        }
+        _ => written.trim_end().len(),
     }
 }
 
@@ -1768,6 +1814,35 @@ block: |
 
         check_spans("---\n---\n");
         check_spans(&format!("{MACHINE_CONFIG}---\n{MACHINE_CONFIG}"));
+    }
+
+    #[test]
+    fn places_locate_the_text() {
+        let text = "\u{feff}é: 1\r\nm:\r\n  - k: 'q' # c\r\n    e:\r\n    lit: |\r\n      x\r\n\r\n  -   {a: [1, 2]}\r\nr: &r {z: 1}\r\ns: *r\r\nt:\r\n  <<: *r\r\n";
+        let doc = one(text);
+        let at = |p: &str| {
+            let place = doc.place(p).unwrap_or_else(|| panic!("{p}"));
+            (
+                &text[place.span.clone()],
+                &text[place.entry..place.span.start],
+                place.flow,
+                place.copied,
+            )
+        };
+        assert_eq!(at("/é"), ("1", "é: ", false, false));
+        assert_eq!(at("/m/0/k"), ("'q'", "k: ", false, false));
+        assert_eq!(at("/m/0/e"), ("", "e:", false, false));
+        assert_eq!(at("/m/0/lit"), ("x", "lit: |\r\n      ", false, false));
+        assert_eq!(at("/m/0").1, "- ");
+        assert!(at("/m/0").0.starts_with("k: 'q' # c\r\n") && at("/m/0").0.ends_with("x"));
+        assert_eq!(at("/m/1"), ("{a: [1, 2]}", "-   ", true, false));
+        assert_eq!(at("/m/1/a/1"), ("2", "", false, false));
+        assert_eq!(at("/r"), ("{z: 1}", "r: &r ", true, false));
+        assert!(at("/s").3);
+        assert!(at("/s/z").3);
+        assert!(at("/t/z").3);
+        assert!(!at("/m").2);
+        assert_eq!(doc.place("").map(|p| p.span.start), Some(3));
     }
 
     #[test]
