@@ -95,6 +95,19 @@ metadata: {name: 51-worker-one-line, labels: {machineconfiguration.openshift.io/
 spec: {config: {ignition: {version: 3.2.0}, storage: {files: [{path: /etc/motd, contents: {source: 'data:,hi'}}]}}}  # all flow
 "#;
 
+const NULL_CONFIG: &str = "apiVersion: machineconfiguration.openshift.io/v1
+kind: MachineConfig
+metadata:
+  name: 95-worker-null
+  labels:
+    machineconfiguration.openshift.io/role: worker
+spec:
+  config: null  # filled in by apply
+  kernelArguments:
+  - nosmt
+...
+";
+
 /// A document that is one flow mapping (sniffed as YAML, not JSON).
 const FLOW_DOCUMENT: &str = "{apiVersion: machineconfiguration.openshift.io/v1, kind: MachineConfig, metadata: {name: 96-worker-flow, labels: {machineconfiguration.openshift.io/role: worker}}}\n";
 
@@ -230,6 +243,16 @@ fn cases() -> Vec<Case> {
             touched: vec![FLOW_DOCUMENT.trim_end()],
         },
         Case {
+            name: "null-config.yaml",
+            text: NULL_CONFIG.into(),
+            touched: vec!["  config: null  # filled in by apply"],
+        },
+        Case {
+            name: "no-final-newline.yaml",
+            text: BLOCK.trim_end().into(),
+            touched: BLOCK_ENTRY.to_vec(),
+        },
+        Case {
             name: "no-spec.yaml",
             text: "\u{feff}kind: MachineConfig  # no spec at all\napiVersion: machineconfiguration.openshift.io/v1\nmetadata: {name: 97-worker-bare, labels: {machineconfiguration.openshift.io/role: worker}}\n".into(),
             touched: vec![],
@@ -292,7 +315,7 @@ fn expected(docs: &[Value]) -> Vec<Value> {
         if d.get("spec").is_none() {
             d["spec"] = json!({});
         }
-        if d["spec"].get("config").is_none() {
+        if d["spec"]["config"].is_null() {
             d["spec"]["config"] = json!({"ignition": {"version": "3.2.0"}});
         }
         let config = &mut d["spec"]["config"];

@@ -280,13 +280,17 @@ impl<'a> Editor<'a> {
             } else {
                 self.indents.seq
             };
-        let text = format!(
-            "{}{}{}",
-            self.eol,
-            " ".repeat(indent),
-            self.block(value, indent)
-        );
-        out.replace(start..place.span.end, text);
+        let block = format!("{}{}", " ".repeat(indent), self.block(value, indent));
+        let (next, needs_break) = self.next_line(place.span.end);
+        let rest = self.text.get(place.span.end..next).unwrap_or("");
+        if rest.trim_start().starts_with('#') {
+            // A comment after the value stays on the key's line; the block follows it.
+            out.replace(start..place.span.end, String::new());
+            let lead = if needs_break { self.eol } else { "" };
+            out.replace(next..next, format!("{lead}{block}{}", self.eol));
+        } else {
+            out.replace(start..place.span.end, format!("{}{block}", self.eol));
+        }
         Ok(())
     }
 
@@ -490,7 +494,7 @@ mod tests {
         let out = edit("s:\n  files: null # n\n", |e, s| {
             e.replace_value("/s/files", &v, s)
         });
-        assert_eq!(out, "s:\n  files:\n  - p: 1 # n\n");
+        assert_eq!(out, "s:\n  files: # n\n  - p: 1\n");
         let out = edit("s:\n  files:\nt: 1\n", |e, s| {
             e.replace_value("/s/files", &v, s)
         });
