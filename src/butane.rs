@@ -70,9 +70,14 @@ pub const VERSIONS: &[(&str, &str, &str, u8)] = &[
     ("fiot", "1.0.0", "3.4.0", 5),
 ];
 
-/// Whether a text looks like a Butane source: top-level `variant:` and `version:` keys.
+/// Whether a text looks like a Butane source: top-level `variant:` and `version:` keys (or, in
+/// JSON, `"variant"` and `"version"` without Ignition's `"ignition"`).
 pub fn looks_like_butane(text: &str) -> bool {
     let text = text.trim_start_matches('\u{feff}');
+    if text.trim_start().starts_with('{') {
+        let has = |key: &str| text.contains(key);
+        return has("\"variant\"") && has("\"version\"") && !has("\"ignition\"");
+    }
     let top = |key: &str| text.lines().any(|l| l.starts_with(key));
     top("variant:") && top("version:")
 }

@@ -218,6 +218,16 @@ fn trees_are_embedded_as_butane_embeds_them() {
     assert_eq!(status, 0, "{transcript}");
 }
 
+/// Butane reads JSON too (YAML's flow style).
+#[test]
+fn json_sources_translate() {
+    let text = r#"{"variant": "fcos", "version": "1.6.0", "storage": {"files": [{"path": "/x", "mode": 420, "contents": {"inline": "a b"}}]}}"#;
+    assert_eq!(
+        serde_json::to_string(&config(text, &[])).unwrap(),
+        r#"{"ignition":{"version":"3.5.0"},"storage":{"files":[{"path":"/x","contents":{"compression":"","source":"data:,a%20b"},"mode":420}]}}"#
+    );
+}
+
 #[test]
 fn modes_are_read_as_butane_reads_yaml() {
     for (written, mode) in [
@@ -282,6 +292,11 @@ fn butane_errors_name_the_place() {
             "t.bu:2:10: No translator exists for variant openshift with version 4.23.0-experimental (experimental",
         ),
         ("version: 1.5.0\nvariant: rhcos\n".into(), "t.bu:2:10: rhcos variant has been removed"),
+        ("version: 1.5.0\n".into(), "t.bu:1:1: error parsing variant; must be specified"),
+        (
+            "variant: fcos\nversion: 1.5.0\n---\nvariant: fcos\nversion: 1.4.0\n".into(),
+            "t.bu:4:1: a Butane config is one YAML document",
+        ),
         ("variant: fcos\nversion: 1.5\n".into(), "t.bu:2:10: error parsing version; must be a valid semver"),
         (
             "variant: fcos\nversion: 1.5.0\nstorage:\n  files:\n    - path: etc/foo\n".into(),
@@ -546,6 +561,11 @@ fn detection_by_suffix_content_and_kind() {
         assert_eq!(status, 1, "{transcript}");
         assert!(transcript.contains("(butane)"), "{transcript}");
     }
+    let json = dir.path().join("a.json");
+    std::fs::write(&json, r#"{"variant": "fcos", "version": "1.5.0"}"#).unwrap();
+    let (status, transcript) = verify_status(&json, None);
+    assert_eq!(status, 1, "{transcript}");
+    assert!(transcript.contains("(butane)"), "{transcript}");
     let path = dir.path().join("a.txt");
     std::fs::write(&path, &text).unwrap();
     let ran = common::run_modlayer([
