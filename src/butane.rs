@@ -126,23 +126,47 @@ const UNREAD_LOCAL: &str = "butane-local:unread";
 impl Source {
     /// Read a Butane source (one YAML document); errors say `file:line:col`.
     pub fn read(name: &str, bytes: &[u8]) -> Result<Source> {
-        let Ok(text) = std::str::from_utf8(bytes) else {
-            bail!("{name}: not UTF-8 text");
-        };
-        let docs = yaml::parse_documents(text)
-            .map_err(|e| anyhow::anyhow!("{name}:{}:{}: {}", e.pos.line, e.pos.col, e.message))?;
-        let mut docs = docs.into_iter().filter(|d| !d.value.is_null());
-        let Some(doc) = docs.next() else {
-            bail!("{name}: empty Butane config");
-        };
-        if let Some(second) = docs.next() {
-            let pos = second.pos("").map_or((0, 0), |p| (p.line, p.col));
+        let mut all = Source::read_all(name, bytes)?;
+        if all.len() > 1 {
+            let pos = all[1].doc.pos("").map_or((0, 0), |p| (p.line, p.col));
             bail!(
                 "{name}:{}:{}: a Butane config is one YAML document (Butane reads only the first)",
                 pos.0,
                 pos.1
             );
         }
+        all.pop()
+            .ok_or_else(|| anyhow::anyhow!("{name}: empty Butane config"))
+    }
+
+    /// Read a file of Butane sources: one, or several openshift ones (one MachineConfig each, as
+    /// `modlayer render butane --role A --role B` writes them; Butane itself would read only the
+    /// first, so other variants must be alone).
+    pub fn read_all(name: &str, bytes: &[u8]) -> Result<Vec<Source>> {
+        let Ok(text) = std::str::from_utf8(bytes) else {
+            bail!("{name}: not UTF-8 text");
+        };
+        let docs = yaml::parse_documents(text)
+            .map_err(|e| anyhow::anyhow!("{name}:{}:{}: {}", e.pos.line, e.pos.col, e.message))?;
+        let docs: Vec<Document> = docs.into_iter().filter(|d| !d.value.is_null()).collect();
+        if docs.is_empty() {
+            bail!("{name}: empty Butane config");
+        }
+        let second = docs.get(1).and_then(|d| d.pos("")).map(|p| (p.line, p.col));
+        let mut out = Vec::new();
+        for doc in docs {
+            out.push(Source::of_document(name, text, doc)?);
+        }
+        if let Some((line, col)) = second {
+            if out.iter().any(|s| s.variant != Variant::Openshift) {
+                bail!("{name}:{line}:{col}: a Butane config is one YAML document (Butane reads only the first); only openshift sources, one MachineConfig each, may share a file");
+            }
+        }
+        Ok(out)
+    }
+
+    /// One document of `text` as a Butane source: its variant and version checked.
+    fn of_document(name: &str, text: &str, doc: Document) -> Result<Source> {
         let mut ctx = Ctx::new(name, text, &doc);
         let variant = ctx.string("/variant");
         let version = ctx.string("/version");

@@ -628,3 +628,58 @@ fn the_release_is_the_version_or_the_one_asked_for() {
     assert!(out.contains("ignition-spec-unsupported"), "{out}");
     assert_eq!(verify_status(&path, None).0, 0);
 }
+
+/// Several openshift sources in one file (as `render butane --role A --role B` writes them): each
+/// is a MachineConfig of the one inventory; apply edits each, or only the roles asked for.
+#[test]
+fn several_openshift_sources_in_one_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let ran =
+        common::run_modlayer(["render", "butane", "--role", "worker", "--role", "master"]).unwrap();
+    let rendered = dir.path().join("roles.bu");
+    std::fs::write(&rendered, &ran.stdout).unwrap();
+    let (status, transcript) = verify_status(&rendered, None);
+    assert_eq!(status, 0, "{transcript}");
+    assert!(
+        transcript.contains("[pool worker]") && transcript.contains("[pool master]"),
+        "{transcript}"
+    );
+
+    let master = OPENSHIFT
+        .replace("99-worker-sctp", "99-master-sctp")
+        .replace("role: worker", "role: master");
+    let text = format!("# two pools\n{OPENSHIFT}---\n# the master one\n{master}");
+    let path = dir.path().join("two.bu");
+    std::fs::write(&path, &text).unwrap();
+    assert_eq!(verify_status(&path, None).0, 1);
+    let only = common::run_modlayer([
+        "apply".as_ref(),
+        path.as_os_str(),
+        "--role".as_ref(),
+        "master".as_ref(),
+    ])
+    .unwrap();
+    let only = String::from_utf8(only.stdout).unwrap();
+    assert!(
+        only.starts_with(&format!("# two pools\n{OPENSHIFT}---\n# the master one\n")),
+        "{only}"
+    );
+    assert!(only.contains("inline: sctp"), "{only}");
+    let all = common::run_modlayer(["apply".as_ref(), path.as_os_str()]).unwrap();
+    let all_path = dir.path().join("two-applied.bu");
+    std::fs::write(&all_path, &all.stdout).unwrap();
+    let (status, transcript) = verify_status(&all_path, None);
+    assert_eq!(status, 0, "{transcript}");
+    let fcos = dir.path().join("two-fcos.bu");
+    std::fs::write(
+        &fcos,
+        "variant: fcos\nversion: 1.5.0\n---\nvariant: fcos\nversion: 1.5.0\n",
+    )
+    .unwrap();
+    let (status, transcript) = verify_status(&fcos, None);
+    assert_eq!(status, 2, "{transcript}");
+    assert!(
+        transcript.contains("two-fcos.bu:4:1: a Butane config is one YAML document"),
+        "{transcript}"
+    );
+}
