@@ -980,7 +980,17 @@ impl Translator<'_> {
                     format!("{section} customization is not supported in this spec version"),
                 );
             }
-            out.insert(section.into(), camel_keys(v));
+            let mut v = camel_keys(v);
+            // Butane's sugar that makes a mount unit: not an Ignition field.
+            let items = v.as_array_mut().into_iter().flatten();
+            for (i, item) in items.enumerate() {
+                let sugar = item.as_object_mut().and_then(|o| o.remove("withMountUnit"));
+                if sugar.is_some() {
+                    let at = self.ctx.at(&format!("{ptr}/{i}/with_mount_unit"));
+                    self.notes.push(format!("{at}: with_mount_unit is not translated (it makes a mount unit, not which modules load)"));
+                }
+            }
+            out.insert(section.into(), v);
         }
     }
 
