@@ -481,6 +481,10 @@ fn commented_sources() -> Vec<(&'static str, String)> {
         ),
         ("bom.bu", "\u{feff}# BOM, nothing else\nvariant: fcos\nversion: 1.3.0\n".into()),
         (
+            "kept-blank-lines.bu",
+            "variant: fcos\nversion: 1.4.0\nstorage:\n  files:\n    - path: /etc/motd\n      contents:\n        inline: |+\n          hello\n\n# the blank line above is part of motd\n".into(),
+        ),
+        (
             "crlf.bu",
             format!("{OPENSHIFT}# CRLF file\nstorage:\n  files: []\n").replace('\n', "\r\n"),
         ),
@@ -525,6 +529,18 @@ fn apply_edits_the_source_and_keeps_every_comment() {
             out,
             "{name}: not idempotent"
         );
+        // Every other file translates as before.
+        let local = [("sctp-blacklist.conf", "blacklist sctp\n")];
+        let others = |text: &str| {
+            let t = translate(text, &local).unwrap_or_else(|e| panic!("{name}: {e}"));
+            let mut files = t.config["storage"]["files"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
+            files.retain(|f| !f["path"].as_str().unwrap_or("").contains("sctp"));
+            (files, t.config.get("systemd").cloned())
+        };
+        assert_eq!(others(&out), others(&text), "{name}:\n{out}");
         // The layer's entries as apply writes them in a Butane source.
         let t = translate(&out, &[]).unwrap();
         if t.spec.minor <= 3 && common::have(common::Oracle::IgnitionValidate) {

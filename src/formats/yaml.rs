@@ -480,6 +480,16 @@ impl<'a> Loader<'a> {
                     && tag.is_none();
                 let mut node = scalar_node(&text, style, tag.as_ref(), pos, range.clone())?;
                 node.place.span.end = range.start + scalar_length(written, style);
+                if matches!(style, TScalarStyle::Literal | TScalarStyle::Folded) {
+                    // `|+` keeps its trailing blank lines: they are its text too.
+                    let before = self.lines.text.get(..range.start).unwrap_or("");
+                    let header = before.rfind(['|', '>']).map_or("", |i| &before[i..]);
+                    let header = header.split(['\n', '#']).next().unwrap_or("");
+                    if header.contains('+') {
+                        let kept = written.rfind('\n').unwrap_or(0);
+                        node.place.span.end = node.place.span.end.max(range.start + kept);
+                    }
+                }
                 if empty {
                     node.empty = true;
                     node.place.span = range.start..range.start;
@@ -1836,6 +1846,11 @@ block: |
         assert_eq!(at("/m/0").1, "- ");
         assert!(at("/m/0").0.starts_with("k: 'q' # c\r\n") && at("/m/0").0.ends_with("x"));
         assert_eq!(at("/m/1"), ("{a: [1, 2]}", "-   ", true, false));
+        let kept = "a: |+\n  x\n\n# c\nb: 1\n";
+        let kept_doc = one(kept);
+        let place = kept_doc.place("/a").unwrap();
+        assert_eq!(&kept[place.span.clone()], "x\n");
+        assert_eq!(kept_doc.value["a"], "x\n\n");
         assert_eq!(at("/m/1/a/1"), ("2", "", false, false));
         assert_eq!(at("/r"), ("{z: 1}", "r: &r ", true, false));
         assert!(at("/s").3);
