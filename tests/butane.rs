@@ -460,12 +460,13 @@ fn verdicts_are_those_of_the_translation() {
 }
 
 /// Sources to apply, commented; each must verify enabled after apply and keep every comment
-/// outside the entry it replaces (that entry's text, comments in it included, is replaced).
+/// outside the entry it replaces, and the one after that entry's first line (the rest of that
+/// entry's text, comments in it included, is replaced).
 fn commented_sources() -> Vec<(&'static str, String)> {
     vec![
         (
             "blacklist-local.bu",
-            format!("# SCTP for the telco pool. Reviewed in git.\n{OPENSHIFT}storage:\n  files:\n    # RHEL's blacklist, copied in by someone (wrong)\n    - path: /etc/modprobe.d/sctp-blacklist.conf\n      mode: 0644\n      contents:\n        local: sctp-blacklist.conf\n    - path: /etc/chrony.conf  # keep\n      contents:\n        inline: |\n          server ntp.example.com iburst\n  # end of files\nsystemd:\n  units:\n    # unrelated unit\n    - name: hello.service\n      enabled: true\n      contents: |\n        [Service]\n        ExecStart=/usr/bin/true\n"),
+            format!("# SCTP for the telco pool. Reviewed in git.\n{OPENSHIFT}storage:\n  files:\n    # RHEL's blacklist, copied in by someone (wrong)\n    - path: /etc/modprobe.d/sctp-blacklist.conf   # replaced where it stands\n      mode: 0644\n      contents:\n        local: sctp-blacklist.conf\n    - path: /etc/chrony.conf  # keep\n      contents:\n        inline: |\n          server ntp.example.com iburst\n  # end of files\nsystemd:\n  units:\n    # unrelated unit\n    - name: hello.service\n      enabled: true\n      contents: |\n        [Service]\n        ExecStart=/usr/bin/true\n"),
         ),
         (
             "source-fcos.bu",

@@ -184,11 +184,38 @@ impl<'a> Editor<'a> {
         }
         let dash = self.dash(item);
         let indent = self.col(item.entry) + dash.len();
-        out.replace(
-            item.entry..item.span.end,
-            format!("{dash}{}", self.block(value, indent)),
-        );
+        let mut text = format!("{dash}{}", self.block(value, indent));
+        // A comment after the item's first line stays on the new first line.
+        let first_break = text.find(['\r', '\n']).unwrap_or(text.len());
+        if let Some(comment) = self.trailing_comment(&format!("{seq}/{index}"), item.entry) {
+            if first_break < text.len() {
+                text.insert_str(first_break, comment);
+            }
+        }
+        out.replace(item.entry..item.span.end, text);
         Ok(())
+    }
+
+    /// The comment (with the blanks before it) that ends the line holding byte `at`, after the
+    /// last scalar of the node at `pointer` on that line; `None` if that line holds the node's
+    /// end (the comment is then outside what is replaced) or no comment.
+    fn trailing_comment(&self, pointer: &str, at: usize) -> Option<&str> {
+        let (next, _) = self.next_line(at);
+        let end = self.doc.place(pointer)?.span.end;
+        if end <= next {
+            return None;
+        }
+        let prefix = format!("{pointer}/");
+        let last = self
+            .doc
+            .places()
+            .filter(|(p, _)| p.starts_with(&prefix))
+            .map(|(_, place)| place.span.end)
+            .filter(|&e| e >= at && e < next)
+            .max()?;
+        let rest = self.text.get(last..next)?;
+        let rest = rest.trim_end_matches(['\n', '\r']);
+        rest.trim_start().starts_with('#').then_some(rest)
     }
 
     /// The `-` and spaces before a block item's content (`- `), as written.
@@ -418,7 +445,7 @@ mod tests {
         let out = edit(text, |e, s| e.replace_item("/a", 0, &json!({"z": [1]}), s));
         assert_eq!(
             out,
-            "a:\n  # list\n  -   z:\n        - 1\n  # after\nb: 3\n"
+            "a:\n  # list\n  -   z: # one\n        - 1\n  # after\nb: 3\n"
         );
         let out = edit(text, |e, s| e.append_items("/a", &[json!({"k": "v"})], s));
         assert_eq!(
