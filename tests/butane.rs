@@ -262,13 +262,11 @@ fn modes_are_read_as_butane_reads_yaml() {
     let text = format!("variant: fcos\nversion: 1.4.0\nstorage:\n  files:\n    - path: /x\n      contents:\n        inline: {inline}\n");
     let c = &config(&text, &[])["storage"]["files"][0]["contents"];
     assert_eq!(c["compression"], "gzip");
-    assert!(
-        c["source"]
-            .as_str()
-            .unwrap()
-            .starts_with("data:;base64,H4sI"),
-        "{c}"
-    );
+    let url = c["source"].as_str().unwrap();
+    assert!(url.starts_with("data:;base64,H4sI"), "{c}");
+    let gz = modlayer::formats::encoding::decode_data_url(url).unwrap();
+    let bytes = modlayer::formats::encoding::gunzip(&gz).unwrap();
+    assert_eq!(bytes, long.as_bytes());
     let text = format!("variant: openshift\nversion: 4.9.0\nmetadata:\n  name: x\n  labels:\n    machineconfiguration.openshift.io/role: worker\nstorage:\n  files:\n    - path: /x\n      contents:\n        inline: {inline}\n");
     let c = &config(&text, &[])["storage"]["files"][0]["contents"];
     assert_eq!(c["compression"], "");
