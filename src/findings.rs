@@ -205,6 +205,9 @@ codes! {
     UnusedKey = "unused-key", Warning,
         "A key the Ignition spec does not know: Ignition ignores it.",
         "Check its spelling.";
+    ButaneNotTranslated = "butane-not-translated", Info,
+        "A Butane section that sets up disks, mounts or the boot loader (boot_device, grub, with_mount_unit): modlayer does not translate it; it does not decide which modules load.",
+        "Nothing to do; translate with Butane to see those parts.";
     EmptyImage = "empty-image", Warning,
         "The image has no layers.",
         "Verify the image the node boots.";

@@ -9,6 +9,7 @@
 //! | [`layer`] | what must be true: the files that switch a module on |
 //! | [`targets`] | one module per target kind behind the [`targets::Target`] trait |
 //! | [`mco`] | the one inventory of MachineConfigs and pools, and the one pool render |
+//! | [`butane`] | Butane sources translated as Butane does (variants, versions, errors) |
 //! | [`ignition`] | Ignition configs: specs, checks, the layer's entries, merge |
 //! | [`node`] | the view of a booted node, the kmod/systemd rules and the one evaluation |
 //! | [`findings`] | the finding codes, each with its severity and description |
@@ -19,6 +20,7 @@
 //! | [`tar`] | tar archives: read, write, rewrite, compress |
 //! | [`fsutil`] | reading inputs and writing outputs atomically |
 
+pub mod butane;
 pub mod cli;
 pub mod findings;
 pub mod formats;

@@ -24,6 +24,7 @@ fn apply_bytes(name: &str, kind: Kind, bytes: &[u8], layer: &Layer) -> Vec<u8> {
         tag: None,
         release: None,
         patch_pointers: false,
+        files_dir: None,
     };
     from_file(file(name, bytes), Some(kind))
         .apply(layer, &opts)
@@ -153,11 +154,29 @@ proptest! {
             "metadata": {"name": "gen", "labels": {"machineconfiguration.openshift.io/role": "worker"}},
             "spec": {"config": config},
         });
-        let text = modlayer::formats::yaml::to_yaml(&mc);
-        let once = apply_bytes("gen.yaml", Kind::Machineconfig, text.as_bytes(), &layer);
-        let twice = apply_bytes("gen.yaml", Kind::Machineconfig, &once, &layer);
-        prop_assert_eq!(&twice, &once);
-        let reports = verify_bytes("gen.yaml", Kind::Machineconfig, &once, &layer);
-        prop_assert!(reports[0].enabled, "{:?}", reports[0].findings);
+        use modlayer::formats::yaml::{parse_documents, to_flow, to_yaml, Indents};
+        // Block style as oc writes it, and all of it in flow style on one line.
+        for text in [to_yaml(&mc), format!("{}\n", to_flow(&mc, &Indents::KUBECTL))] {
+            let once = apply_bytes("gen.yaml", Kind::Machineconfig, text.as_bytes(), &layer);
+            let twice = apply_bytes("gen.yaml", Kind::Machineconfig, &once, &layer);
+            prop_assert_eq!(&twice, &once);
+            let reports = verify_bytes("gen.yaml", Kind::Machineconfig, &once, &layer);
+            prop_assert!(reports[0].enabled, "{:?}", reports[0].findings);
+            // Only the layer's entries changed (and storage/files where there were none).
+            let once = String::from_utf8(once).unwrap();
+            let mut after = parse_documents(&once).unwrap().remove(0).value;
+            let mut before = mc.clone();
+            for v in [&mut after, &mut before] {
+                if let Some(f) = v.pointer_mut("/spec/config/storage/files").and_then(Value::as_array_mut) {
+                    f.retain(|f| !LAYER_PATHS.contains(&f["path"].as_str().unwrap_or("")));
+                }
+            }
+            if config.get("storage").is_none() {
+                after["spec"]["config"].as_object_mut().unwrap().remove("storage");
+            } else if config["storage"].get("files").is_none() {
+                after["spec"]["config"]["storage"].as_object_mut().unwrap().remove("files");
+            }
+            prop_assert_eq!(after, before, "{}", once);
+        }
     }
 }

@@ -28,6 +28,7 @@ pub(super) fn run(args: ApplyArgs, out: &Output) -> Result<i32> {
         tag: args.tag.clone(),
         release: args.openshift_version,
         patch_pointers: args.patch_pointers,
+        files_dir: args.files_dir.clone(),
     };
     let mut status = 0;
     let mut written = Vec::new();

@@ -262,7 +262,8 @@ pub fn parse_key_value(text: &str) -> Result<(String, String)> {
 /// `apply` arguments.
 #[derive(Args, Debug)]
 pub struct ApplyArgs {
-    /// Targets: Ignition configs, MachineConfig files (`-` is standard input).
+    /// Targets: Ignition configs, MachineConfig files, Butane sources, install directories, OS
+    /// trees, tar archives, OCI images (`-` is standard input).
     #[arg(required = true, value_name = "TARGET")]
     pub targets: Vec<String>,
     /// Treat every target as this kind instead of detecting it.
@@ -297,6 +298,10 @@ pub struct ApplyArgs {
     /// air-gapped site).
     #[arg(long, value_name = "FILE")]
     pub checksums: Option<PathBuf>,
+    /// Butane sources: the directory `local` paths are relative to (Butane's -d/--files-dir);
+    /// without it, apply leaves entries given as `local` unread (and replaces one at a layer path).
+    #[arg(long, value_name = "DIR")]
+    pub files_dir: Option<PathBuf>,
     #[command(flatten)]
     pub layer: LayerArgs,
 }
@@ -338,6 +343,10 @@ pub struct VerifyArgs {
     /// Install directories: the OpenShift release X.Y (an Ignition spec it cannot read is an error).
     #[arg(long, value_name = "X.Y")]
     pub openshift_version: Option<Release>,
+    /// Butane sources: the directory `local` paths are relative to (Butane's -d/--files-dir); a
+    /// `local` without it is an error, as in Butane.
+    #[arg(long, value_name = "DIR")]
+    pub files_dir: Option<PathBuf>,
     /// Output format.
     #[arg(long, value_enum, default_value = "text")]
     pub format: Format,

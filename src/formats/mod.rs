@@ -4,3 +4,4 @@
 pub mod encoding;
 pub mod json;
 pub mod yaml;
+pub mod yaml_edit;

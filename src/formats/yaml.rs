@@ -83,7 +83,33 @@ impl fmt::Display for YamlError {
 impl std::error::Error for YamlError {}
 
 /// Where a node was, and how it was written if it is a scalar.
-type Meta = (Pos, Option<Style>);
+#[derive(Clone, Debug)]
+struct Meta {
+    pos: Pos,
+    style: Option<Style>,
+    place: Place,
+}
+
+/// Where a node's text is in the source, for editing it in place.
+///
+/// Offsets are bytes into the whole input given to [`parse_documents`] (a byte order mark
+/// included).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Place {
+    /// The node's own text: a scalar with its quotes (a block scalar up to its last non-blank
+    /// character), a flow collection with its brackets, a block collection from its first key or
+    /// item to the end of its last value. An empty value (`key:` with nothing after it) is the
+    /// empty range right after the `:`.
+    pub span: Range<usize>,
+    /// Where the entry holding the node starts: the key of a mapping value, the `-` of a block
+    /// sequence item, else `span.start`.
+    pub entry: usize,
+    /// A collection written in flow style (`{...}`, `[...]`).
+    pub flow: bool,
+    /// The node, or one holding it, was copied from elsewhere by an alias or a `<<` merge: its
+    /// text is not where the value is used.
+    pub copied: bool,
+}
 
 /// One document of a YAML stream, read as Kubernetes reads it.
 #[derive(Debug, Clone)]
@@ -108,12 +134,22 @@ impl Document {
     /// mode"` a nested node; RFC 6901 escaping). An alias reports its own position for its root
     /// and the anchored text's below it; merged (`<<`) entries report where they were written.
     pub fn pos(&self, pointer: &str) -> Option<Pos> {
-        self.meta.get(pointer).map(|m| m.0)
+        self.meta.get(pointer).map(|m| m.pos)
     }
 
     /// The style a scalar at that pointer was written in (`None` if not a scalar or absent).
     pub fn style(&self, pointer: &str) -> Option<Style> {
-        self.meta.get(pointer).and_then(|m| m.1)
+        self.meta.get(pointer).and_then(|m| m.style)
+    }
+
+    /// Where the node at a JSON pointer is written, for editing the text in place.
+    pub fn place(&self, pointer: &str) -> Option<&Place> {
+        self.meta.get(pointer).map(|m| &m.place)
+    }
+
+    /// The places of every node, by JSON pointer (in no particular order).
+    pub fn places(&self) -> impl Iterator<Item = (&str, &Place)> {
+        self.meta.iter().map(|(k, m)| (k.as_str(), &m.place))
     }
 }
 
@@ -143,7 +179,7 @@ pub fn parse_documents(text: &str) -> Result<Vec<Document>, YamlError> {
     let body = &text[bom..];
     let lines = Lines::new(body);
     check_characters(body, &lines)?;
-    let mut loader = Loader::default();
+    let mut loader = Loader::new(&lines, bom);
     let mut parsed = Vec::new();
     let mut marks: Marks = (None, None);
     let mut parser = Parser::new_from_str(body);
@@ -163,7 +199,14 @@ pub fn parse_documents(text: &str) -> Result<Vec<Document>, YamlError> {
         }
     }
     if parsed.is_empty() {
-        let meta = HashMap::from([(String::new(), (Pos::new(1, 1), None))]);
+        let place = Place {
+            span: bom..bom,
+            entry: bom,
+            flow: false,
+            copied: false,
+        };
+        let (pos, style) = (Pos::new(1, 1), None);
+        let meta = HashMap::from([(String::new(), Meta { pos, style, place })]);
         parsed.push((Value::Null, meta, (None, None)));
     }
     Ok(assemble(text.len(), bom, &lines, parsed))
@@ -287,6 +330,10 @@ impl<'a> Lines<'a> {
 #[derive(Clone, Debug)]
 struct Node {
     pos: Pos,
+    /// Where its text is (offsets into the text after any byte order mark).
+    place: Place,
+    /// An empty plain scalar (`key:` with no value): its place is fixed by its mapping.
+    empty: bool,
     /// Number of nodes in this subtree.
     size: usize,
     /// Nesting of collections in this subtree (0 for a scalar).
@@ -310,8 +357,8 @@ enum Kind {
 }
 
 impl Node {
-    /// A node at `pos` holding `kind`, with its size and height computed.
-    fn new(pos: Pos, kind: Kind) -> Node {
+    /// A node at `pos` holding `kind`, written at `span`, with its size and height computed.
+    fn new(pos: Pos, span: Range<usize>, kind: Kind) -> Node {
         let children: Vec<&Node> = match &kind {
             Kind::Seq(items) => items.iter().collect(),
             Kind::Map(entries) => entries.iter().map(|(_, v)| v).collect(),
@@ -320,8 +367,16 @@ impl Node {
         let size = children.iter().map(|c| c.size).sum::<usize>() + 1;
         let empty = usize::from(!matches!(kind, Kind::Scalar { .. }));
         let height = children.iter().map(|c| c.height + 1).max().unwrap_or(empty);
+        let place = Place {
+            entry: span.start,
+            span,
+            flow: false,
+            copied: false,
+        };
         Node {
             pos,
+            place,
+            empty: false,
             size,
             height,
             kind,
@@ -332,6 +387,8 @@ impl Node {
 /// A collection still being read.
 struct Frame {
     pos: Pos,
+    /// Offset of its first byte (`{`/`[`, or its first key or item).
+    start: usize,
     anchor: usize,
     is_map: bool,
     /// Children so far (for a mapping: key, value, key, value, ...).
@@ -339,8 +396,12 @@ struct Frame {
 }
 
 /// Builds documents from parser events, without recursion.
-#[derive(Default)]
-struct Loader {
+struct Loader<'a> {
+    lines: &'a Lines<'a>,
+    /// Length of the byte order mark before the text the parser reads.
+    bom: usize,
+    /// The last offset computed: (line, column, byte offset), to step along long lines.
+    cursor: (usize, usize, usize),
     stack: Vec<Frame>,
     anchors: HashMap<usize, Node>,
     root: Option<Node>,
@@ -348,13 +409,54 @@ struct Loader {
     copied: usize,
 }
 
-impl Loader {
+impl<'a> Loader<'a> {
+    /// A loader for the text indexed by `lines`, which followed a byte order mark of `bom` bytes.
+    fn new(lines: &'a Lines<'a>, bom: usize) -> Self {
+        Loader {
+            lines,
+            bom,
+            cursor: (1, 0, 0),
+            stack: Vec::new(),
+            anchors: HashMap::new(),
+            root: None,
+            copied: 0,
+        }
+    }
+
+    /// The byte offset of a saphyr marker (1-based line, 0-based column in characters).
+    fn offset(&mut self, m: &saphyr_parser::Marker) -> usize {
+        let (line, col) = (m.line(), m.col());
+        let (mut at_col, mut at) = (0, self.lines.start(line));
+        if self.cursor.0 == line && self.cursor.1 <= col {
+            (at_col, at) = (self.cursor.1, self.cursor.2);
+        }
+        let rest = self.lines.text.get(at..).unwrap_or("");
+        let end = self.lines.start(line + 1);
+        let step = rest
+            .char_indices()
+            .nth(col - at_col)
+            .map_or(rest.len(), |(b, _)| b);
+        let offset = (at + step).min(end.max(at));
+        // Step on from here next time, unless the column was past the line's end.
+        if at + step < end {
+            self.cursor = (line, col, offset);
+        }
+        offset
+    }
+
+    /// The byte range of a saphyr span.
+    fn range(&mut self, span: &Span) -> Range<usize> {
+        let start = self.offset(&span.start);
+        let end = self.offset(&span.end);
+        start..end.max(start)
+    }
+
     /// The finished document's value and metadata; forget its anchors.
     fn finish_document(&mut self) -> (Value, HashMap<String, Meta>) {
         self.anchors.clear();
         let mut meta = HashMap::new();
         let value = match self.root.take() {
-            Some(node) => into_json(node, &mut String::new(), &mut meta),
+            Some(node) => into_json(node, &mut String::new(), &mut meta, (false, self.bom)),
             None => Value::Null,
         };
         (value, meta)
@@ -363,12 +465,39 @@ impl Loader {
     /// Handle one content event.
     fn event(&mut self, event: Event, span: &Span) -> Result<(), YamlError> {
         let pos = pos_of(span);
+        let range = self.range(span);
         let (anchor, is_map) = match event {
             Event::Scalar(text, style, anchor, tag) => {
-                return self.add(scalar_node(&text, style, tag.as_ref(), pos)?, anchor)
+                // saphyr reads an empty value as `~` written nowhere.
+                let written = self.lines.text.get(range.clone()).unwrap_or("");
+                let tilde = written.strip_prefix('~').is_some_and(|rest| {
+                    rest.chars()
+                        .next()
+                        .is_none_or(|c| c.is_whitespace() || ",]}#".contains(c))
+                });
+                let empty = (text.is_empty() || (text == "~" && !tilde))
+                    && style == TScalarStyle::Plain
+                    && tag.is_none();
+                let mut node = scalar_node(&text, style, tag.as_ref(), pos, range.clone())?;
+                node.place.span.end = range.start + scalar_length(written, style);
+                if matches!(style, TScalarStyle::Literal | TScalarStyle::Folded) {
+                    // `|+` keeps its trailing blank lines: they are its text too.
+                    let before = self.lines.text.get(..range.start).unwrap_or("");
+                    let header = before.rfind(['|', '>']).map_or("", |i| &before[i..]);
+                    let header = header.split(['\n', '#']).next().unwrap_or("");
+                    if header.contains('+') {
+                        let kept = written.rfind('\n').unwrap_or(0);
+                        node.place.span.end = node.place.span.end.max(range.start + kept);
+                    }
+                }
+                if empty {
+                    node.empty = true;
+                    node.place.span = range.start..range.start;
+                }
+                return self.add(node, anchor);
             }
-            Event::SequenceEnd | Event::MappingEnd => return self.close(),
-            Event::Alias(id) => return self.alias(id, pos),
+            Event::SequenceEnd | Event::MappingEnd => return self.close(range),
+            Event::Alias(id) => return self.alias(id, pos, range),
             Event::SequenceStart(anchor, _) => (anchor, false),
             Event::MappingStart(anchor, _) => (anchor, true),
             _ => return Ok(()),
@@ -379,6 +508,7 @@ impl Loader {
         let items = Vec::new();
         self.stack.push(Frame {
             pos,
+            start: range.start,
             anchor,
             is_map,
             items,
@@ -386,21 +516,38 @@ impl Loader {
         Ok(())
     }
 
-    /// Finish the innermost collection.
-    fn close(&mut self) -> Result<(), YamlError> {
+    /// Finish the innermost collection; `end` is the span of its end event (a flow collection's
+    /// closing bracket; empty for a block collection).
+    fn close(&mut self, end: Range<usize>) -> Result<(), YamlError> {
         let Some(frame) = self.stack.pop() else {
             return Ok(());
         };
-        let node = if frame.is_map {
-            build_map(frame.pos, frame.items)?
+        let flow = !end.is_empty();
+        let last = frame.items.iter().map(|n| n.place.span.end).max();
+        let stop = if flow {
+            end.end
         } else {
-            Node::new(frame.pos, Kind::Seq(frame.items))
+            last.unwrap_or(frame.start)
         };
+        let span = frame.start..stop.max(frame.start);
+        let mut node = if frame.is_map {
+            build_map(frame.pos, span, frame.items, self.lines.text)?
+        } else {
+            let mut items = frame.items;
+            if !flow {
+                for item in &mut items {
+                    item.place.entry = dash_before(self.lines.text, item.place.span.start)
+                        .unwrap_or(item.place.span.start);
+                }
+            }
+            Node::new(frame.pos, span, Kind::Seq(items))
+        };
+        node.place.flow = flow;
         self.add(node, frame.anchor)
     }
 
-    /// Expand an alias at `pos`.
-    fn alias(&mut self, id: usize, pos: Pos) -> Result<(), YamlError> {
+    /// Expand an alias at `pos`, written at `range`.
+    fn alias(&mut self, id: usize, pos: Pos, range: Range<usize>) -> Result<(), YamlError> {
         let Some(target) = self.anchors.get(&id) else {
             return fail(pos, "alias to an unknown or unfinished anchor");
         };
@@ -409,6 +556,12 @@ impl Loader {
         }
         let mut node = target.clone();
         node.pos = pos;
+        node.place = Place {
+            entry: range.start,
+            span: range,
+            flow: node.place.flow,
+            copied: true,
+        };
         self.charge(&node)?;
         self.add(node, 0)
     }
@@ -437,16 +590,94 @@ impl Loader {
     }
 }
 
+/// The length of a scalar's own text at the start of `written` (the text saphyr's span covers,
+/// which may run on over spaces and a comment after it): up to the closing quote of a quoted
+/// scalar, without trailing blanks or comment for the others.
+fn scalar_length(written: &str, style: TScalarStyle) -> usize {
+    let bytes = written.as_bytes();
+    match style {
+        TScalarStyle::SingleQuoted => {
+            let mut i = 1;
+            while i < bytes.len() {
+                match (bytes[i], bytes.get(i + 1)) {
+                    (b'\'', Some(b'\'')) => i += 2,
+                    (b'\'', _) => return i + 1,
+                    _ => i += 1,
+                }
+            }
+            written.len()
+        }
+        TScalarStyle::DoubleQuoted => {
+            let mut i = 1;
+            while i < bytes.len() {
+                match bytes[i] {
+                    b'\\' => i += 2,
+                    b'"' => return i + 1,
+                    _ => i += 1,
+                }
+            }
+            written.len()
+        }
+        TScalarStyle::Plain => {
+            let cut = written
+                .find(" #")
+                .into_iter()
+                .chain(written.find("\t#"))
+                .min()
+                .unwrap_or(written.len());
+            written[..cut].trim_end().len()
+        }
+        _ => written.trim_end().len(),
+    }
+}
+
+/// The `-` that starts the block sequence item whose content starts at `at`: the nearest one
+/// before it that has only spaces (or other `- ` indicators) before it on its line.
+fn dash_before(text: &str, at: usize) -> Option<usize> {
+    let bytes = text.as_bytes();
+    (0..at.min(bytes.len())).rev().find(|&i| {
+        let spaced = bytes
+            .get(i + 1)
+            .is_none_or(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r'));
+        let line = text[..i].rfind(['\n', '\r']).map_or(0, |p| p + 1);
+        bytes[i] == b'-' && spaced && text[line..i].bytes().all(|b| b == b' ' || b == b'-')
+    })
+}
+
+/// Where the value of a key that ends at `key_end` may be written: right after its `:`.
+fn after_colon(text: &str, key_end: usize) -> usize {
+    let rest = text.get(key_end..).unwrap_or("");
+    let skipped = rest.len() - rest.trim_start_matches([' ', '\t']).len();
+    match rest[skipped..].starts_with(':') {
+        true => key_end + skipped + 1,
+        false => key_end,
+    }
+}
+
 /// Build a mapping from alternating key and value nodes as go-yaml v2 does: entries apply in
 /// order, so a `<<` merge overrides keys written before it (but not after it).
-fn build_map(pos: Pos, items: Vec<Node>) -> Result<Node, YamlError> {
+fn build_map(
+    pos: Pos,
+    span: Range<usize>,
+    items: Vec<Node>,
+    text: &str,
+) -> Result<Node, YamlError> {
     let mut out: Vec<(String, Node)> = Vec::with_capacity(items.len() / 2);
     let mut index: HashMap<String, usize> = HashMap::new();
     let mut written = HashSet::new();
     let mut items = items.into_iter();
-    while let (Some(key), Some(value)) = (items.next(), items.next()) {
+    while let (Some(key), Some(mut value)) = (items.next(), items.next()) {
+        value.place.entry = key.place.span.start;
+        if value.empty {
+            let at = after_colon(text, key.place.span.end);
+            value.place.span = at..at;
+        }
         let entries = if let Kind::Scalar { merge: true, .. } = key.kind {
-            merged(value)?
+            let mut entries = merged(value)?;
+            for (_, v) in &mut entries {
+                v.place.copied = true;
+            }
+            entries
         } else {
             let name = key_name(&key)?;
             if !written.insert(name.clone()) {
@@ -465,7 +696,7 @@ fn build_map(pos: Pos, items: Vec<Node>) -> Result<Node, YamlError> {
             }
         }
     }
-    Ok(Node::new(pos, Kind::Map(out)))
+    Ok(Node::new(pos, span, Kind::Map(out)))
 }
 
 /// The entries a `<<` value merges: a mapping, or a sequence of mappings where earlier ones win.
@@ -521,13 +752,28 @@ fn float_key(f: f64) -> String {
     }
 }
 
-/// Convert a node to JSON, recording positions and styles under `pointer`.
-fn into_json(node: Node, pointer: &mut String, meta: &mut HashMap<String, Meta>) -> Value {
+/// Convert a node to JSON, recording positions, styles and places under `pointer`. `inherited`
+/// is whether an enclosing node was copied, and the length of the byte order mark to add to
+/// offsets.
+fn into_json(
+    node: Node,
+    pointer: &mut String,
+    meta: &mut HashMap<String, Meta>,
+    inherited: (bool, usize),
+) -> Value {
     let style = match &node.kind {
         Kind::Scalar { style, .. } => Some(*style),
         _ => None,
     };
-    meta.insert(pointer.clone(), (node.pos, style));
+    let (copied, bom) = (inherited.0 || node.place.copied, inherited.1);
+    let place = Place {
+        span: node.place.span.start + bom..node.place.span.end + bom,
+        entry: node.place.entry + bom,
+        flow: node.place.flow,
+        copied,
+    };
+    let pos = node.pos;
+    meta.insert(pointer.clone(), Meta { pos, style, place });
     let len = pointer.len();
     match node.kind {
         Kind::Scalar { json, .. } => json,
@@ -535,7 +781,7 @@ fn into_json(node: Node, pointer: &mut String, meta: &mut HashMap<String, Meta>)
             let mut out = Vec::with_capacity(items.len());
             for (i, item) in items.into_iter().enumerate() {
                 let _ = write!(pointer, "/{i}");
-                out.push(into_json(item, pointer, meta));
+                out.push(into_json(item, pointer, meta, (copied, bom)));
                 pointer.truncate(len);
             }
             Value::Array(out)
@@ -545,7 +791,7 @@ fn into_json(node: Node, pointer: &mut String, meta: &mut HashMap<String, Meta>)
             for (key, value) in entries {
                 pointer.push('/');
                 pointer.push_str(&key.replace('~', "~0").replace('/', "~1"));
-                out.insert(key, into_json(value, pointer, meta));
+                out.insert(key, into_json(value, pointer, meta, (copied, bom)));
                 pointer.truncate(len);
             }
             Value::Object(out)
@@ -553,12 +799,13 @@ fn into_json(node: Node, pointer: &mut String, meta: &mut HashMap<String, Meta>)
     }
 }
 
-/// A scalar event as a node.
+/// A scalar event written at `span` as a node.
 fn scalar_node(
     text: &str,
     style: TScalarStyle,
     tag: Option<&Tag>,
     pos: Pos,
+    span: Range<usize>,
 ) -> Result<Node, YamlError> {
     let style = match style {
         TScalarStyle::Plain => Style::Plain,
@@ -569,7 +816,7 @@ fn scalar_node(
     };
     let tag = tag.map(|t| format!("{}{}", t.handle, t.suffix));
     match resolve_scalar(text, style, tag.as_deref()) {
-        Ok((json, merge)) => Ok(Node::new(pos, Kind::Scalar { json, style, merge })),
+        Ok((json, merge)) => Ok(Node::new(pos, span, Kind::Scalar { json, style, merge })),
         Err(m) => fail(pos, format!("{m}: {}", Value::String(text.into()))),
     }
 }
@@ -742,9 +989,84 @@ fn is_float_syntax(s: &str) -> bool {
 /// that PyYAML reads them as floats too. Values nested deeper than [`parse_documents`] accepts
 /// are written, but do not read back.
 pub fn to_yaml(value: &Value) -> String {
+    to_yaml_at(value, 0, false, &Indents::KUBECTL)
+}
+
+/// How written block YAML is indented, and how modes are spelled.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Indents {
+    /// Spaces a mapping nested under a key is indented by.
+    pub step: usize,
+    /// Spaces the `-` of a sequence under a mapping key is indented by (0: at the key's column).
+    pub seq: usize,
+    /// Write an integer under a `mode` key in octal with a leading `0` (`0644`), as Butane
+    /// sources do: Butane's YAML reader (go-yaml v3) reads that as 420, as YAML 1.1 readers do.
+    pub octal_modes: bool,
+}
+
+impl Indents {
+    /// What [`to_yaml`] writes, as `oc get -o yaml` does: 2 spaces, sequences at the key's column.
+    pub const KUBECTL: Indents = Indents {
+        step: 2,
+        seq: 0,
+        octal_modes: false,
+    };
+}
+
+/// [`to_yaml`] with other indentation: lines after the first start at `indent` spaces (more for
+/// nested values); with `inline`, the first line has no indentation (it continues a line after
+/// `- ` or `key: `). A scalar or empty collection is one line. Ends with a newline.
+pub fn to_yaml_at(value: &Value, indent: usize, inline: bool, indents: &Indents) -> String {
     let mut out = String::new();
-    write_node(&mut out, value, 0, false);
+    write_node(&mut out, value, indent, inline, indents, None);
     out
+}
+
+/// `value` in flow style on one line (`{path: /etc/x, mode: 420}`), read back as the same value
+/// by YAML 1.1 and 1.2 readers: strings holding flow indicators are quoted.
+pub fn to_flow(value: &Value, indents: &Indents) -> String {
+    let mut out = String::new();
+    write_flow(&mut out, value, indents, None);
+    out
+}
+
+/// Write `value` in flow style; `key` is the mapping key it is the value of.
+fn write_flow(out: &mut String, value: &Value, indents: &Indents, key: Option<&str>) {
+    match value {
+        Value::Object(map) => {
+            out.push('{');
+            for (i, (k, child)) in map.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                out.push_str(&flow_string(k));
+                out.push_str(": ");
+                write_flow(out, child, indents, Some(k));
+            }
+            out.push('}');
+        }
+        Value::Array(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                write_flow(out, item, indents, None);
+            }
+            out.push(']');
+        }
+        Value::String(s) => out.push_str(&flow_string(s)),
+        scalar => out.push_str(&scalar_text(scalar, indents, key)),
+    }
+}
+
+/// A string for flow context: plain if unambiguous there too, else double-quoted.
+fn flow_string(s: &str) -> String {
+    if is_plain_safe(s) && !s.contains([',', '[', ']', '{', '}']) {
+        s.to_owned()
+    } else {
+        double_quoted(s)
+    }
 }
 
 /// Whether `value` is written as a block (a non-empty mapping or sequence).
@@ -753,8 +1075,16 @@ fn is_block(value: &Value) -> bool {
         || value.as_array().is_some_and(|a| !a.is_empty())
 }
 
-/// Write `value` at `indent`; with `inline`, its first line continues the current one.
-fn write_node(out: &mut String, value: &Value, indent: usize, inline: bool) {
+/// Write `value` at `indent`; with `inline`, its first line continues the current one. `key` is
+/// the mapping key it is the value of.
+fn write_node(
+    out: &mut String,
+    value: &Value,
+    indent: usize,
+    inline: bool,
+    indents: &Indents,
+    key: Option<&str>,
+) {
     let pad = |out: &mut String, first: bool| {
         if !(first && inline) {
             out.extend(std::iter::repeat_n(' ', indent));
@@ -762,9 +1092,9 @@ fn write_node(out: &mut String, value: &Value, indent: usize, inline: bool) {
     };
     match value {
         Value::Object(map) if is_block(value) => {
-            for (i, (key, child)) in map.iter().enumerate() {
+            for (i, (name, child)) in map.iter().enumerate() {
                 pad(out, i == 0);
-                let key = string_text(key);
+                let key = string_text(name);
                 let explicit = key.chars().count() > MAX_IMPLICIT_KEY;
                 if explicit {
                     let _ = write!(out, "? {key}\n{}:", " ".repeat(indent));
@@ -773,11 +1103,14 @@ fn write_node(out: &mut String, value: &Value, indent: usize, inline: bool) {
                 }
                 if is_block(child) {
                     out.push('\n');
-                    let nested = child.is_object() || explicit;
-                    write_node(out, child, indent + 2 * usize::from(nested), false);
+                    let nested = match child.is_object() || explicit {
+                        true => indents.step,
+                        false => indents.seq,
+                    };
+                    write_node(out, child, indent + nested, false, indents, Some(name));
                 } else {
                     out.push(' ');
-                    write_node(out, child, indent, true);
+                    write_node(out, child, indent, true, indents, Some(name));
                 }
             }
         }
@@ -785,19 +1118,22 @@ fn write_node(out: &mut String, value: &Value, indent: usize, inline: bool) {
             for (i, item) in items.iter().enumerate() {
                 pad(out, i == 0);
                 out.push_str("- ");
-                write_node(out, item, indent + 2, true);
+                write_node(out, item, indent + 2, true, indents, None);
             }
         }
         scalar => {
-            out.push_str(&scalar_text(scalar));
+            out.push_str(&scalar_text(scalar, indents, key));
             out.push('\n');
         }
     }
 }
 
-/// The text of a scalar (or empty collection) value.
-fn scalar_text(value: &Value) -> String {
+/// The text of a scalar (or empty collection) value; `key` is the mapping key it is the value of.
+fn scalar_text(value: &Value, indents: &Indents, key: Option<&str>) -> String {
     match value {
+        Value::Number(n) if indents.octal_modes && key == Some("mode") && n.is_u64() => {
+            format!("0{:o}", n.as_u64().unwrap_or(0))
+        }
         Value::Null => "null".to_owned(),
         Value::Bool(b) => b.to_string(),
         Value::Number(n) if n.is_f64() => float_text(&n.to_string()),
@@ -1488,6 +1824,40 @@ block: |
 
         check_spans("---\n---\n");
         check_spans(&format!("{MACHINE_CONFIG}---\n{MACHINE_CONFIG}"));
+    }
+
+    #[test]
+    fn places_locate_the_text() {
+        let text = "\u{feff}é: 1\r\nm:\r\n  - k: 'q' # c\r\n    e:\r\n    lit: |\r\n      x\r\n\r\n  -   {a: [1, 2]}\r\nr: &r {z: 1}\r\ns: *r\r\nt:\r\n  <<: *r\r\n";
+        let doc = one(text);
+        let at = |p: &str| {
+            let place = doc.place(p).unwrap_or_else(|| panic!("{p}"));
+            (
+                &text[place.span.clone()],
+                &text[place.entry..place.span.start],
+                place.flow,
+                place.copied,
+            )
+        };
+        assert_eq!(at("/é"), ("1", "é: ", false, false));
+        assert_eq!(at("/m/0/k"), ("'q'", "k: ", false, false));
+        assert_eq!(at("/m/0/e"), ("", "e:", false, false));
+        assert_eq!(at("/m/0/lit"), ("x", "lit: |\r\n      ", false, false));
+        assert_eq!(at("/m/0").1, "- ");
+        assert!(at("/m/0").0.starts_with("k: 'q' # c\r\n") && at("/m/0").0.ends_with("x"));
+        assert_eq!(at("/m/1"), ("{a: [1, 2]}", "-   ", true, false));
+        let kept = "a: |+\n  x\n\n# c\nb: 1\n";
+        let kept_doc = one(kept);
+        let place = kept_doc.place("/a").unwrap();
+        assert_eq!(&kept[place.span.clone()], "x\n");
+        assert_eq!(kept_doc.value["a"], "x\n\n");
+        assert_eq!(at("/m/1/a/1"), ("2", "", false, false));
+        assert_eq!(at("/r"), ("{z: 1}", "r: &r ", true, false));
+        assert!(at("/s").3);
+        assert!(at("/s/z").3);
+        assert!(at("/t/z").3);
+        assert!(!at("/m").2);
+        assert_eq!(doc.place("").map(|p| p.span.start), Some(3));
     }
 
     #[test]

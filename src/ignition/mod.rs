@@ -10,6 +10,7 @@ use serde_json::{json, Map, Value};
 use crate::findings::{Code, Finding};
 use crate::formats::encoding::{check_hash, decode_data_url, encode_data_url, gunzip, is_data_url};
 use crate::formats::json::{pointer_to_path, Layout, Spans, Splice};
+use crate::formats::yaml_edit::Editor;
 use crate::layer::{validate_node_path, Layer, LayerFile};
 use crate::node::{Content, Entry, NodeView};
 
@@ -645,6 +646,71 @@ pub fn apply_text(text: &[u8], at: &[&str], plan: &Plan) -> Vec<u8> {
         }
     }
     splice.apply(text)
+}
+
+/// Keys that a missing entry of an Ignition config (or of the MachineConfig around it) is
+/// inserted before, so that it lands where configs put it.
+pub fn comes_before(key: &str) -> &'static [&'static str] {
+    match key {
+        "storage" => &["systemd"],
+        "files" => &["directories", "links", "luks", "trees"],
+        "config" => &[
+            "extensions",
+            "fips",
+            "kernelArguments",
+            "kernelType",
+            "osImageURL",
+        ],
+        _ => &[],
+    }
+}
+
+/// Apply a plan's edits to the config at pointer `at` of a YAML document (`""` for a Butane
+/// source, `/spec/config` in a MachineConfig) as a splice: a replaced entry is rewritten where it
+/// stands, new entries go after the last `storage.files` entry in that list's style, and a
+/// missing `files`, `storage` or config (or `spec`) is inserted from `new_doc`, the document's
+/// whole value after the edits, before the keys `order` names for it ([`comes_before`] for
+/// Ignition). The entries in `edits` are written as they are (Ignition or Butane form).
+pub fn apply_yaml(
+    editor: &Editor,
+    at: &str,
+    edits: &[Edit],
+    new_doc: &Value,
+    order: fn(&str) -> &'static [&'static str],
+    out: &mut Splice,
+) -> Result<()> {
+    let files = format!("{at}/storage/files");
+    let doc = &editor.doc().value;
+    if doc
+        .pointer(&files)
+        .and_then(Value::as_array)
+        .is_some_and(|a| !a.is_empty())
+    {
+        let mut appends = Vec::new();
+        for e in edits {
+            match e {
+                Edit::Replace(i, v) => editor.replace_item(&files, *i, v, out)?,
+                Edit::Append(v) => appends.push(v.clone()),
+            }
+        }
+        if !appends.is_empty() {
+            editor.append_items(&files, &appends, out)?;
+        }
+        return Ok(());
+    }
+    let mut pointer = String::new();
+    for seg in files.split('/').skip(1) {
+        let next = format!("{pointer}/{seg}");
+        let Some(fill) = new_doc.pointer(&next) else {
+            bail!("{}: nothing to write at {next}", editor.at(&pointer));
+        };
+        match doc.pointer(&next) {
+            Some(Value::Object(_)) if seg != "files" => pointer = next,
+            Some(_) => return editor.replace_value(&next, fill, out),
+            None => return editor.insert_entry(&pointer, seg, fill, order(seg), out),
+        }
+    }
+    Ok(())
 }
 
 /// Append values to the array at `span` whose current elements are `elements`.

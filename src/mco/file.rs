@@ -6,8 +6,9 @@ use std::collections::BTreeMap;
 use anyhow::{bail, Context, Result};
 use serde_json::{json, Value};
 
-use crate::formats::json::{parse_named, pointer_to_path, Layout};
+use crate::formats::json::{parse_named, pointer_to_path, Layout, Splice};
 use crate::formats::yaml;
+use crate::formats::yaml_edit::Editor;
 use crate::ignition::{self, Plan, Problem, Spec};
 use crate::layer::Layer;
 use crate::mco::{API_VERSION, ROLE_LABEL};
@@ -82,12 +83,16 @@ fn read_documents(name: &str, bytes: &[u8]) -> Result<(String, Format, Vec<Value
         }
     };
     let trimmed = text.trim_start_matches('\u{feff}').trim_start();
-    if trimmed.starts_with('{') {
-        let v = parse_named(name, bytes)?;
+    // JSON, or YAML whose first document is a flow mapping (`{kind: MachineConfig, ...}`).
+    let json = trimmed.starts_with('{').then(|| parse_named(name, bytes));
+    if let Some(Ok(v)) = json {
         return Ok((text, Format::Json, vec![v]));
     }
-    let docs = yaml::parse_documents(&text)
-        .map_err(|e| anyhow::anyhow!("{name}:{}:{}: {}", e.pos.line, e.pos.col, e.message))?;
+    let docs = match (yaml::parse_documents(&text), json) {
+        (Ok(docs), _) => docs,
+        (Err(_), Some(Err(json_error))) => return Err(json_error),
+        (Err(e), _) => bail!("{name}:{}:{}: {}", e.pos.line, e.pos.col, e.message),
+    };
     let values = docs.iter().map(|d| d.value.clone()).collect();
     Ok((text, Format::Yaml(docs), values))
 }
@@ -408,19 +413,22 @@ impl McFile {
                 }
             }
             Format::Yaml(docs) => {
-                let mut out = String::with_capacity(self.text.len() + 512);
-                for (i, d) in docs.iter().enumerate() {
-                    let original = &self.text[d.span.clone()];
-                    match new_docs.get(&i) {
-                        None => out.push_str(original),
-                        Some(v) => {
-                            out.push_str(leading_lines(original));
-                            out.push_str(&yaml::to_yaml(v));
-                            out.push_str(trailing_lines(original));
-                        }
-                    }
+                let mut splice = Splice::default();
+                for (i, plan) in &plans {
+                    let (Some(doc), Some(new_doc)) = (docs.get(*i), new_docs.get(i)) else {
+                        continue;
+                    };
+                    let editor = Editor::new(&self.name, &self.text, doc, false);
+                    ignition::apply_yaml(
+                        &editor,
+                        "/spec/config",
+                        &plan.edits,
+                        new_doc,
+                        ignition::comes_before,
+                        &mut splice,
+                    )?;
                 }
-                out.into_bytes()
+                splice.apply(self.text.as_bytes())
             }
         };
         Ok(Patched {
@@ -429,48 +437,6 @@ impl McFile {
             warnings,
         })
     }
-}
-
-/// Whether a line is kept around a re-written document: blank, comment, directive or marker.
-fn is_frame_line(line: &str) -> bool {
-    let t = line.trim();
-    t.is_empty() || t.starts_with('#') || t == "---" || t == "..." || t.starts_with('%')
-}
-
-/// The byte order mark, `---`, comment and blank lines a document starts with (kept when it is
-/// re-written).
-fn leading_lines(doc: &str) -> &str {
-    let bom = if doc.starts_with('\u{feff}') {
-        '\u{feff}'.len_utf8()
-    } else {
-        0
-    };
-    let mut end = bom;
-    for line in doc[bom..].split_inclusive('\n') {
-        if !is_frame_line(line) {
-            break;
-        }
-        end += line.len();
-    }
-    &doc[..end]
-}
-
-/// The comment, blank and `...` lines a document ends with (kept when it is re-written: a `...`
-/// may be all that separates it from the next document).
-fn trailing_lines(doc: &str) -> &str {
-    let mut start = doc.len();
-    for line in doc
-        .split_inclusive('\n')
-        .collect::<Vec<_>>()
-        .into_iter()
-        .rev()
-    {
-        if !is_frame_line(line) || start == leading_lines(doc).len() {
-            break;
-        }
-        start -= line.len();
-    }
-    &doc[start.max(leading_lines(doc).len())..]
 }
 
 fn dotted(pointer: &str) -> String {

@@ -2,6 +2,7 @@
 //! implements. A command opens a target ([`open`]) and calls [`Target::apply`] or
 //! [`Target::views`]; it never matches on kinds. Adding a kind is adding a module here.
 
+pub mod butane;
 pub mod ignition;
 pub mod installdir;
 pub mod machineconfig;
@@ -32,6 +33,8 @@ pub enum Kind {
     /// A folder of manifests (any depth), a kustomization folder, a must-gather or Insights
     /// dump; given a file, the same as machineconfig.
     Manifests,
+    /// A Butane source (`variant:` and `version:`; `.bu`).
+    Butane,
     /// An openshift-install directory.
     InstallDir,
     /// `oci:DIR[:TAG]`, an OCI image layout.
@@ -48,6 +51,7 @@ impl fmt::Display for Kind {
             Kind::Ignition => "ignition",
             Kind::Machineconfig => "machineconfig",
             Kind::Manifests => "manifests",
+            Kind::Butane => "butane",
             Kind::InstallDir => "install-dir",
             Kind::Oci => "oci",
             Kind::Tar => "tar",
@@ -87,6 +91,8 @@ pub struct ApplyOpts {
     pub tag: Option<String>,
     /// The OpenShift release (picks the Ignition spec written).
     pub release: Option<Release>,
+    /// Butane sources: where `local` files are (`--files-dir`).
+    pub files_dir: Option<PathBuf>,
     /// Install directories: also patch the pointer configs master.ign and worker.ign.
     pub patch_pointers: bool,
 }
@@ -117,6 +123,8 @@ pub struct VerifyOpts {
     pub platform: Option<String>,
     /// The OpenShift release (an Ignition spec it cannot read is an error).
     pub release: Option<Release>,
+    /// Butane sources: where `local` files are (`--files-dir`).
+    pub files_dir: Option<PathBuf>,
 }
 
 /// A target of any kind.
@@ -169,6 +177,9 @@ pub fn detect_by_name(target: &str) -> Option<Kind> {
         return Some(Kind::Oci);
     }
     let lower = target.to_ascii_lowercase();
+    if lower.ends_with(".bu") {
+        return Some(Kind::Butane);
+    }
     if [".tar", ".tar.gz", ".tgz"]
         .iter()
         .any(|s| lower.ends_with(s))
@@ -178,12 +189,17 @@ pub fn detect_by_name(target: &str) -> Option<Kind> {
     None
 }
 
-/// Tell an Ignition config from a file of Kubernetes objects by content.
+/// Tell an Ignition config, a Butane source and a file of Kubernetes objects apart by content.
 pub fn sniff(bytes: &[u8]) -> Kind {
     let head = &bytes[..bytes.len().min(64 << 10)];
     let text = String::from_utf8_lossy(head);
     let t = text.trim_start_matches('\u{feff}').trim_start();
-    if t.starts_with('{') && !t.contains("\"MachineConfig\"") {
+    if crate::butane::looks_like_butane(&text) {
+        Kind::Butane
+    } else if t.starts_with('{')
+        && !t.contains("\"MachineConfig\"")
+        && !t.contains("kind: MachineConfig")
+    {
         Kind::Ignition
     } else {
         Kind::Machineconfig
@@ -220,7 +236,9 @@ pub fn open(target: &str, kind: Option<Kind>) -> Result<Box<dyn Target>> {
         Some(Kind::Tar) => Box::new(tar::TarTarget::new(target)),
         Some(Kind::Oci) => Box::new(oci::OciTarget::new(target)),
         Some(Kind::InstallDir) => Box::new(installdir::InstallDir::new(target)),
-        Some(k @ (Kind::Ignition | Kind::Machineconfig)) => open_file(target, Some(k))?,
+        Some(k @ (Kind::Ignition | Kind::Machineconfig | Kind::Butane)) => {
+            open_file(target, Some(k))?
+        }
         None => open_file(target, None)?,
     })
 }
@@ -233,6 +251,7 @@ fn open_file(target: &str, kind: Option<Kind>) -> Result<Box<dyn Target>> {
 pub fn from_file(file: FileTarget, kind: Option<Kind>) -> Box<dyn Target> {
     match kind.unwrap_or_else(|| sniff(&file.bytes)) {
         Kind::Ignition => Box::new(ignition::IgnitionTarget { file }),
+        Kind::Butane => Box::new(butane::ButaneTarget { file }),
         _ => Box::new(machineconfig::MachineConfigTarget { file }),
     }
 }
