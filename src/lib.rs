@@ -14,7 +14,8 @@
 //! | [`node`] | the view of a booted node, the kmod/systemd rules and the one evaluation |
 //! | [`findings`] | the finding codes, each with its severity and description |
 //! | [`report`] | a view judged into a report, as text or JSON |
-//! | [`krm`] | the KRM function (kustomize, kpt) |
+//! | [`krm`] | the KRM function (kustomize, kpt) and the kustomize legacy exec plugin |
+//! | [`render`] | renderings that are no target's own format: Butane, the smoke test, diffs |
 //! | [`workloads`] | the workloads that need SCTP and the pools their pods can land on |
 //! | [`formats`] | JSON and YAML readers that keep positions; data URLs, gzip, hashes |
 //! | [`tar`] | tar archives: read, write, rewrite, compress |
