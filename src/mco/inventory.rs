@@ -358,6 +358,7 @@ impl Inventory {
             let view = render_pool(
                 &[(&f.mc, f.origin.as_str())],
                 &NodeView::default(),
+                None,
                 &mut own,
             );
             layer.files.iter().any(|l| view.files.contains_key(&l.path))
@@ -450,7 +451,7 @@ impl Inventory {
         }
         let pairs: Vec<(&MachineConfig, &str)> =
             members.iter().map(|f| (&f.mc, f.origin.as_str())).collect();
-        let node = render_pool(&pairs, base, &mut findings);
+        let node = render_pool(&pairs, base, release, &mut findings);
         let _ = layer;
         View {
             pool: Some(pool.name.clone()),

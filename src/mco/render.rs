@@ -9,16 +9,19 @@ use crate::formats::yaml;
 use crate::ignition::{self, Spec};
 use crate::layer::Layer;
 use crate::mco::file::MachineConfig;
+use crate::mco::release::Release;
 use crate::mco::{API_VERSION, ROLE_LABEL};
 use crate::node::{split_kernel_args, NodeView};
 
 /// Render a pool as the MCO does — `members` already in render order, each with its origin
 /// (`MachineConfig NAME (FILE)`) — over the base state the OS image ships: configs merged in order
 /// (later wins, field by field), kernel arguments concatenated; what the MCO refuses becomes an
-/// error.
+/// error. Files that no MachineConfig gives `overwrite` get `true` when the release's MCO sets
+/// that default ([`Release::defaults_overwrite`]; no release: [`Release::NEWEST`]).
 pub fn render_pool(
     members: &[(&MachineConfig, &str)],
     base: &NodeView,
+    release: Option<Release>,
     findings: &mut Vec<Finding>,
 ) -> NodeView {
     let mut view = base.clone();
@@ -34,7 +37,8 @@ pub fn render_pool(
             }
         }
     }
-    ignition::overlay_merged(&configs, &mut view, findings);
+    let overwrite = release.unwrap_or(Release::NEWEST).defaults_overwrite();
+    ignition::overlay_merged(&configs, overwrite, &mut view, findings);
     view
 }
 

@@ -6,7 +6,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::layer::Layer;
-use crate::node::rules::{is_config_path, is_mask, normalize_module, ostree_etc_path};
+use crate::node::rules::{
+    is_config_path, is_mask, normalize_module, ostree_etc_path, unit_path, UnitPath,
+};
 pub use crate::node::rules::{node_path, resolve_link};
 use crate::node::{split_kernel_args, Content, Entry, Kernel, NodeView};
 
@@ -21,6 +23,12 @@ pub const BOOTC_KARGS: &str = "/usr/lib/bootc/kargs.d";
 /// Whether a path is a source of kernel arguments rather than a configuration file.
 fn is_cmdline_source(path: &str) -> bool {
     path.starts_with(BOOT_ENTRIES) || path.starts_with(BOOTC_KARGS)
+}
+
+/// Whether a path is a `.wants/` or `.requires/` link: only its name matters (systemd enables
+/// the unit of that name), so it is kept as a link and never resolved.
+fn is_enablement(path: &str) -> bool {
+    matches!(unit_path(path), Some(UnitPath::Wants { .. }))
 }
 
 /// Largest configuration file the collector keeps (modprobe.d files are a few hundred bytes).
@@ -128,7 +136,7 @@ impl Collector {
         if self.layer_paths.contains(path) {
             return Interest::Contents;
         }
-        if is_config_path(path) {
+        if is_config_path(path) || unit_path(path).is_some() {
             return Interest::Contents;
         }
         let Some((dir, name)) = path.rsplit_once('/') else {
@@ -224,7 +232,7 @@ impl Collector {
     /// read again should [`Collector::want`] them and read once more.
     pub fn missing_link_targets(&self) -> BTreeSet<String> {
         let mut out = BTreeSet::new();
-        for path in self.files.keys() {
+        for path in self.files.keys().filter(|p| !is_enablement(p)) {
             if let Follow::Missing(target) = self.follow(path) {
                 if !self.wanted.contains(&target) {
                     out.insert(target);
@@ -276,7 +284,7 @@ impl Collector {
         let links: Vec<String> = self
             .files
             .iter()
-            .filter(|(_, e)| matches!(e.content, Content::Link(_)))
+            .filter(|(p, e)| matches!(e.content, Content::Link(_)) && !is_enablement(p))
             .map(|(p, _)| p.clone())
             .collect();
         for path in links {

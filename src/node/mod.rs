@@ -20,7 +20,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::layer::Layer;
-use rules::{parent_dir, MODPROBE_DIRS};
+use rules::{parent_dir, unit_path, UnitPath, BOOT_TARGETS, MODPROBE_DIRS};
 
 /// What RHEL CoreOS ships in `/etc/modprobe.d/sctp-blacklist.conf` (kernel-modules-extra).
 pub const RHEL_SCTP_BLACKLIST: &[u8] = include_bytes!("rhcos/sctp-blacklist.conf");
@@ -73,7 +73,89 @@ pub struct NodeView {
     pub kernels: Option<Vec<Kernel>>,
 }
 
+/// A systemd service as the node's unit directories make it: the unit file systemd loads, whether
+/// it is masked, what it is enabled into, its drop-ins. Derived from the view's files
+/// ([`NodeView::units`]), so every reader (trees, archives, images, Ignition `systemd.units`,
+/// Ignition `storage.files`) feeds one state.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Unit {
+    /// Unit name (`sctp-load.service`).
+    pub name: String,
+    /// The unit file systemd loads (the highest-precedence directory's; for an instance
+    /// `a@b.service` without one, the template `a@.service`): its path and entry.
+    pub file: Option<(String, Entry)>,
+    /// Where it is masked (a `/dev/null` link at the highest-precedence path), with its origin.
+    pub masked: Option<String>,
+    /// The targets it is linked into (`<target>.wants/` or `.requires/`), each with its origin.
+    pub wanted_by: Vec<(String, String)>,
+    /// Drop-ins (`<name>.d/*.conf`; same name in a higher directory wins), in name order.
+    pub dropins: Vec<(String, Entry)>,
+}
+
+impl Unit {
+    /// The boot targets ([`BOOT_TARGETS`]) it is enabled into, with their origins.
+    pub fn boot_targets(&self) -> Vec<(String, String)> {
+        self.wanted_by
+            .iter()
+            .filter(|(t, _)| BOOT_TARGETS.contains(&t.as_str()))
+            .cloned()
+            .collect()
+    }
+}
+
 impl NodeView {
+    /// The services the view's unit directories define or enable, by name (systemd's rules:
+    /// directory precedence, `/dev/null` masks, `.wants/` and `.requires/` links, drop-ins).
+    pub fn units(&self) -> BTreeMap<String, Unit> {
+        let mut files: BTreeMap<&str, (usize, &str, &Entry)> = BTreeMap::new();
+        let mut dropins: BTreeMap<(&str, &str), (usize, &str, &Entry)> = BTreeMap::new();
+        let mut units: BTreeMap<String, Unit> = BTreeMap::new();
+        for (path, entry) in &self.files {
+            match unit_path(path) {
+                Some(UnitPath::File { rank, name })
+                    if files.get(name).is_none_or(|(r, _, _)| rank < *r) =>
+                {
+                    files.insert(name, (rank, path, entry));
+                }
+                Some(UnitPath::Wants { target, name }) => {
+                    let unit = units.entry(name.to_string()).or_default();
+                    unit.wanted_by
+                        .push((target.to_string(), format!("{path} ({})", entry.origin)));
+                }
+                Some(UnitPath::Dropin { rank, unit, name })
+                    if dropins.get(&(unit, name)).is_none_or(|(r, _, _)| rank < *r) =>
+                {
+                    dropins.insert((unit, name), (rank, path, entry));
+                }
+                _ => {}
+            }
+        }
+        for name in files.keys() {
+            units.entry(name.to_string()).or_default();
+        }
+        for (name, unit) in units.iter_mut() {
+            unit.name = name.clone();
+            let own = files.get(name.as_str()).copied();
+            let template = name
+                .split_once('@')
+                .map(|(head, _)| format!("{head}@.service"));
+            let found = own.or_else(|| template.and_then(|t| files.get(t.as_str()).copied()));
+            if let Some((_, path, entry)) = found {
+                if entry.content == Content::Mask {
+                    unit.masked = Some(format!("{path} -> /dev/null ({})", entry.origin));
+                }
+                unit.file = Some((path.to_string(), entry.clone()));
+            }
+            unit.dropins = dropins
+                .iter()
+                .filter(|((u, _), _)| *u == name)
+                .filter(|(_, (_, _, e))| e.content != Content::Mask)
+                .map(|(_, (_, p, e))| (p.to_string(), (*e).clone()))
+                .collect();
+        }
+        units
+    }
+
     /// The state RHEL CoreOS boots with before any configuration: the module's blacklist file present
     /// (for sctp the exact RHEL file; for another module a one-line `blacklist <module>` at each of the
     /// layer's modprobe.d paths, as RHEL ships for dccp, rds, tipc and others).
