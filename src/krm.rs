@@ -177,7 +177,9 @@ pub fn parse_function_config(fc: Option<&Value>) -> Result<FunctionConfig> {
     }
     cfg.layer = match (module, layer) {
         (Some(_), Some(_)) => bail!("{at}: give module or layer, not both"),
-        (Some(m), None) => Layer::for_module(&m).with_context(|| format!("{at}.module"))?,
+        (Some(m), None) => {
+            Layer::for_module(&m, &NodeView::rhcos(&m)).with_context(|| format!("{at}.module"))?
+        }
         (None, Some(l)) => Layer::named(&l).with_context(|| format!("{at}.layer"))?,
         (None, None) => cfg.layer,
     };
@@ -383,7 +385,7 @@ fn verify_items(items: &[Value], cfg: &FunctionConfig, results: &mut Vec<Value>)
     };
     match inv.views(
         &cfg.layer,
-        &NodeView::rhcos(&cfg.layer),
+        &NodeView::rhcos(&cfg.layer.module),
         &choice,
         cfg.openshift_version,
     ) {

@@ -32,6 +32,7 @@ fn verify_dir(
         },
         platform: None,
         release,
+        base: None,
     };
     modlayer::targets::verify(target, Some(Kind::InstallDir), layer, &opts)
 }

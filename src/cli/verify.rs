@@ -13,8 +13,9 @@ use crate::targets::{self, VerifyOpts};
 /// `modlayer verify`: exit 0 when every judged view is enabled (and, with `--strict`,
 /// byte-identical), 1 when one is not, 2 when a target cannot be read.
 pub(super) fn run(args: VerifyArgs, out: &Output) -> Result<i32> {
-    let layer = args.layer.layer()?;
+    let (layer, base) = args.layer.resolve(args.platform.as_deref())?;
     let opts = VerifyOpts {
+        base: Some(base),
         pools: PoolChoice {
             roles: args.roles.clone(),
             all: args.all_pools,

@@ -635,7 +635,7 @@ mod tests {
         let views = inv
             .views(
                 &layer,
-                &NodeView::rhcos(&layer),
+                &NodeView::rhcos(&layer.module),
                 &PoolChoice::default(),
                 None,
             )
@@ -654,7 +654,7 @@ mod tests {
         let v = inv
             .views(
                 &layer,
-                &NodeView::rhcos(&layer),
+                &NodeView::rhcos(&layer.module),
                 &PoolChoice::default(),
                 None,
             )

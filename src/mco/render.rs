@@ -130,9 +130,13 @@ pub fn layer_machineconfig(layer: &Layer, role: &str, name: &str, spec: Spec) ->
 }
 
 /// The MachineConfig name modlayer gives a layer for a role: `load-<module>-module-<role>`, a
-/// valid object name (`_` in module names becomes `-`).
+/// valid object name (`_` in module names becomes `-`; module names and roles are checked
+/// lowercase where they are read).
 pub fn machineconfig_name(layer: &Layer, role: &str) -> String {
-    format!("load-{}-module-{role}", layer.module.replace('_', "-"))
+    format!(
+        "load-{}-module-{role}",
+        layer.module.replace('_', "-").to_ascii_lowercase()
+    )
 }
 
 /// The manifest file name the MachineConfig for a role is written as in an install directory

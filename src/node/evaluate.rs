@@ -650,7 +650,7 @@ mod tests {
     }
 
     fn applied() -> NodeView {
-        let mut v = NodeView::rhcos(&sctp());
+        let mut v = NodeView::rhcos("sctp");
         for f in sctp().files {
             file(&mut v, &f.path, &f.bytes);
         }
@@ -663,7 +663,7 @@ mod tests {
 
     #[test]
     fn base_is_blocked_and_not_loaded() {
-        let ev = evaluate(&NodeView::rhcos(&sctp()), "sctp");
+        let ev = evaluate(&NodeView::rhcos("sctp"), "sctp");
         assert_eq!(codes(&ev.blocks), ["module-blacklisted"]);
         assert!(ev.loads.is_empty());
         assert!(!ev.enabled());
@@ -809,7 +809,7 @@ mod tests {
     #[test]
     fn units_load_past_blacklists_not_installs() {
         // The RHEL blacklist kept: an explicit modprobe from an enabled unit loads it.
-        let mut v = NodeView::rhcos(&sctp());
+        let mut v = NodeView::rhcos("sctp");
         unit(
             &mut v,
             "sctp.service",
@@ -821,7 +821,7 @@ mod tests {
         assert_eq!(codes(&ev.loads), ["unit-loads"]);
         assert_eq!(codes(&ev.notes), ["block-bypassed"]);
         // modprobe -b applies the blacklist.
-        let mut b = NodeView::rhcos(&sctp());
+        let mut b = NodeView::rhcos("sctp");
         unit(
             &mut b,
             "sctp.service",
@@ -856,7 +856,7 @@ mod tests {
             ["kernel-arg-module-blacklist"]
         );
         // Not enabled into a boot target, or masked: not a loader.
-        let mut n = NodeView::rhcos(&sctp());
+        let mut n = NodeView::rhcos("sctp");
         unit(
             &mut n,
             "sctp.service",

@@ -8,6 +8,7 @@
 //! module presence per kernel) and [`evaluate::verdict`] judges it for a layer. Nothing else in
 //! modlayer knows these rules.
 
+pub mod base;
 pub mod collect;
 pub mod evaluate;
 pub mod rules;
@@ -19,8 +20,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::layer::Layer;
-use rules::{parent_dir, unit_path, UnitPath, BOOT_TARGETS, MODPROBE_DIRS};
+use rules::{unit_path, UnitPath, BOOT_TARGETS};
 
 /// What RHEL CoreOS ships in `/etc/modprobe.d/sctp-blacklist.conf` (kernel-modules-extra).
 pub const RHEL_SCTP_BLACKLIST: &[u8] = include_bytes!("rhcos/sctp-blacklist.conf");
@@ -154,34 +154,5 @@ impl NodeView {
                 .collect();
         }
         units
-    }
-
-    /// The state RHEL CoreOS boots with before any configuration: the module's blacklist file present
-    /// (for sctp the exact RHEL file; for another module a one-line `blacklist <module>` at each of the
-    /// layer's modprobe.d paths, as RHEL ships for dccp, rds, tipc and others).
-    pub fn rhcos(layer: &Layer) -> NodeView {
-        let mut view = NodeView::default();
-        for f in &layer.files {
-            if parent_dir(&f.path).is_some_and(|d| MODPROBE_DIRS.contains(&d)) {
-                let bytes = if normalize_module(&layer.module) == "sctp"
-                    && f.path == "/etc/modprobe.d/sctp-blacklist.conf"
-                {
-                    RHEL_SCTP_BLACKLIST.to_vec()
-                } else {
-                    format!("blacklist {}\n", layer.module).into_bytes()
-                };
-                view.files.insert(
-                    f.path.clone(),
-                    Entry {
-                        content: Content::File {
-                            bytes,
-                            mode: Some(0o644),
-                        },
-                        origin: "RHEL CoreOS base image".to_string(),
-                    },
-                );
-            }
-        }
-        view
     }
 }

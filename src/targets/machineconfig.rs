@@ -7,7 +7,6 @@ use anyhow::{bail, Result};
 use crate::layer::Layer;
 use crate::mco::file::McFile;
 use crate::mco::inventory::{Inventory, Manifest};
-use crate::node::NodeView;
 use crate::report::View;
 use crate::targets::{Applied, ApplyOpts, FileTarget, Kind, Target, VerifyOpts};
 
@@ -42,7 +41,7 @@ impl Target for MachineConfigTarget {
             name: self.file.name.clone(),
             bytes: self.file.bytes.clone(),
         }]);
-        inv.views(layer, &NodeView::rhcos(layer), &opts.pools, opts.release)
+        inv.views(layer, &opts.base_for(layer), &opts.pools, opts.release)
             .map_err(|e| anyhow::anyhow!("{}: {e}", self.file.name))
     }
 }
