@@ -98,7 +98,7 @@ codes! {
         "A systemd service enabled into a boot target loads the module when it starts (`modprobe NAME`, `modprobe -b NAME`, `insmod FILE` in ExecStartPre/ExecStart/ExecStartPost).",
         "Nothing to fix.";
     UnitNotAtBoot = "unit-not-at-boot", Info,
-        "A systemd service would load the module, but it is masked or not enabled into a boot target (sysinit, basic, multi-user or default.target).",
+        "A systemd service would load the module, but it is masked or not enabled into a boot target (sysinit, basic, local-fs, remote-fs, network, multi-user or default.target).",
         "Enable it (`WantedBy=multi-user.target` in [Install] and Ignition `enabled: true`, or a link in multi-user.target.wants/), if it is meant to load the module.";
     BlockBypassed = "block-bypassed", Info,
         "Something that keeps the module off some loaders does not stop the one that loads it here (an explicit `modprobe NAME` ignores blacklist lines; `insmod` ignores modprobe.d).",

@@ -82,7 +82,8 @@ pub struct Unit {
     /// Unit name (`sctp-load.service`).
     pub name: String,
     /// The unit file systemd loads (the highest-precedence directory's; for an instance
-    /// `a@b.service` without one, the template `a@.service`): its path and entry.
+    /// `a@b.service` without one, the template `a@.service`; for a masked unit, the file the
+    /// mask hides, if any): its path and entry.
     pub file: Option<(String, Entry)>,
     /// Where it is masked (a `/dev/null` link at the highest-precedence path), with its origin.
     pub masked: Option<String>,
@@ -108,14 +109,21 @@ impl NodeView {
     /// directory precedence, `/dev/null` masks, `.wants/` and `.requires/` links, drop-ins).
     pub fn units(&self) -> BTreeMap<String, Unit> {
         let mut files: BTreeMap<&str, (usize, &str, &Entry)> = BTreeMap::new();
+        // The highest-precedence file that is not a mask, for what a masked unit would run.
+        let mut hidden: BTreeMap<&str, (usize, &str, &Entry)> = BTreeMap::new();
         let mut dropins: BTreeMap<(&str, &str), (usize, &str, &Entry)> = BTreeMap::new();
         let mut units: BTreeMap<String, Unit> = BTreeMap::new();
         for (path, entry) in &self.files {
             match unit_path(path) {
-                Some(UnitPath::File { rank, name })
-                    if files.get(name).is_none_or(|(r, _, _)| rank < *r) =>
-                {
-                    files.insert(name, (rank, path, entry));
+                Some(UnitPath::File { rank, name }) => {
+                    if files.get(name).is_none_or(|(r, _, _)| rank < *r) {
+                        files.insert(name, (rank, path, entry));
+                    }
+                    if entry.content != Content::Mask
+                        && hidden.get(name).is_none_or(|(r, _, _)| rank < *r)
+                    {
+                        hidden.insert(name, (rank, path, entry));
+                    }
                 }
                 Some(UnitPath::Wants { target, name }) => {
                     let unit = units.entry(name.to_string()).or_default();
@@ -143,8 +151,13 @@ impl NodeView {
             if let Some((_, path, entry)) = found {
                 if entry.content == Content::Mask {
                     unit.masked = Some(format!("{path} -> /dev/null ({})", entry.origin));
+                    // What it would run, were it not masked.
+                    unit.file = hidden
+                        .get(name.as_str())
+                        .map(|(_, p, e)| (p.to_string(), (*e).clone()));
+                } else {
+                    unit.file = Some((path.to_string(), entry.clone()));
                 }
-                unit.file = Some((path.to_string(), entry.clone()));
             }
             unit.dropins = dropins
                 .iter()

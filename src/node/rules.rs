@@ -223,11 +223,17 @@ pub const UNIT_DIRS: &[&str] = &[
     "/lib/systemd/system",
 ];
 
-/// The targets a booting node reaches (RHEL CoreOS and Fedora CoreOS boot `multi-user.target`):
-/// a unit wanted or required by one of them is started at boot.
+/// The targets a booting node reaches (RHEL CoreOS and Fedora CoreOS boot `multi-user.target`,
+/// which pulls in basic, sysinit, local-fs and remote-fs; NetworkManager pulls in network.target):
+/// a unit wanted or required by one of them is started at boot. `graphical.target` is not
+/// (CoreOS's default target is multi-user); `network-online.target` only when something pulls
+/// it in, which modlayer does not follow.
 pub const BOOT_TARGETS: &[&str] = &[
     "sysinit.target",
     "basic.target",
+    "local-fs.target",
+    "remote-fs.target",
+    "network.target",
     "multi-user.target",
     "default.target",
 ];

@@ -137,7 +137,7 @@ pub fn base_view(base: &Base, module: &str, platform: Option<&str>) -> Result<No
         return Ok(v);
     }
     let target = base.to_string();
-    let mut views = image_views(&target, None, module, platform)?;
+    let mut views = image_views(&target, None, module, platform).context("--base")?;
     if views.len() != 1 {
         bail!(
             "--base {target}: the image has {} platforms; pick one with --platform",
