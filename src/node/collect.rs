@@ -714,4 +714,54 @@ mod tests {
             vec!["/usr/lib/modules-load.d/x.conf"]
         );
     }
+
+    #[test]
+    fn units_from_image_layers() {
+        let mut c = Collector::new(&sctp());
+        let unit = "/usr/etc/systemd/system/load.service";
+        assert_eq!(c.interest(unit), Interest::Contents);
+        assert_eq!(
+            c.interest("/usr/lib/systemd/system/multi-user.target.wants/load.service"),
+            Interest::Contents
+        );
+        assert_eq!(
+            c.interest("/usr/lib/systemd/system/load.timer"),
+            Interest::None
+        );
+        c.file(
+            unit,
+            Some(b"[Service]\nExecStart=/usr/sbin/modprobe sctp\n".to_vec()),
+            Some(0o644),
+            "layer 1",
+        );
+        c.file(
+            "/usr/lib/systemd/system/load.service.d/10-x.conf",
+            Some(b"[Service]\nExecStartPost=/bin/true\n".to_vec()),
+            Some(0o644),
+            "layer 1",
+        );
+        // A wants link is kept as a link (its name enables the unit), never resolved or re-read.
+        c.symlink(
+            "/usr/etc/systemd/system/multi-user.target.wants/load.service",
+            "../load.service",
+            "layer 2",
+        );
+        c.symlink(
+            "/usr/lib/systemd/system/masked.service",
+            "/dev/null",
+            "layer 2",
+        );
+        assert!(c.missing_link_targets().is_empty());
+        let v = c.finish();
+        let units = v.units();
+        let u = &units["load.service"];
+        assert_eq!(
+            u.file.as_ref().unwrap().0,
+            "/etc/systemd/system/load.service"
+        );
+        assert_eq!(u.wanted_by[0].0, "multi-user.target");
+        assert_eq!(u.dropins.len(), 1);
+        assert!(units["masked.service"].masked.is_some());
+        assert!(crate::node::evaluate(&v, "sctp").enabled());
+    }
 }
