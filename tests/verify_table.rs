@@ -694,3 +694,103 @@ fn names_are_checked_and_mapped() {
         0
     );
 }
+
+/// Units read from a tree and from a root file system archive of it: unit directories in their
+/// precedence order, `.wants/` links, `/dev/null` masks, drop-ins.
+#[test]
+fn units_in_a_tree_and_an_archive() {
+    use std::os::unix::fs::symlink;
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("root");
+    write(&root, &BL[1..], &common::rhel_blacklist());
+    write(
+        &root,
+        "usr/lib/modules/6.1.0/kernel/net/sctp/sctp.ko.xz",
+        b"",
+    );
+    write(
+        &root,
+        "usr/lib/systemd/system/load-sctp.service",
+        b"[Service]\nType=oneshot\nExecStart=/usr/sbin/modprobe sctp\n[Install]\nWantedBy=multi-user.target\n",
+    );
+    let verdict = |target: &std::path::Path| {
+        let (code, out, err) = run_modlayer(&["verify", "--format=json", target.to_str().unwrap()]);
+        assert!(code == 0 || code == 1, "{out}{err}");
+        let v: Value = serde_json::from_str(&out).unwrap();
+        let codes: Vec<String> = v["targets"][0]["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["code"].as_str().unwrap().to_string())
+            .collect();
+        (code == 0, codes)
+    };
+    let archive = |name: &str| {
+        let tar = dir.path().join(name);
+        let st = std::process::Command::new("tar")
+            .arg("-C")
+            .arg(&root)
+            .arg("-cf")
+            .arg(&tar)
+            .arg(".")
+            .status()
+            .unwrap();
+        assert!(st.success());
+        tar
+    };
+    // Not enabled: nothing loads it.
+    let (on, codes) = verdict(&root);
+    assert!(
+        !on && codes.contains(&"unit-not-at-boot".to_string()),
+        "{codes:?}"
+    );
+    // Enabled by a vendor wants link (as a package's static enablement).
+    let wants = root.join("usr/lib/systemd/system/multi-user.target.wants");
+    std::fs::create_dir_all(&wants).unwrap();
+    symlink("../load-sctp.service", wants.join("load-sctp.service")).unwrap();
+    for t in [root.clone(), archive("enabled.tar")] {
+        let (on, codes) = verdict(&t);
+        assert!(
+            on && codes.contains(&"unit-loads".to_string()),
+            "{}: {codes:?}",
+            t.display()
+        );
+    }
+    // A drop-in in /etc adds `-b`: the blacklist applies.
+    write(
+        &root,
+        "etc/systemd/system/load-sctp.service.d/50-b.conf",
+        b"[Service]\nExecStart=\nExecStart=/usr/sbin/modprobe -b sctp\n",
+    );
+    for t in [root.clone(), archive("dropin.tar")] {
+        let (on, codes) = verdict(&t);
+        assert!(
+            !on && codes.contains(&"module-blacklisted".to_string()),
+            "{}: {codes:?}",
+            t.display()
+        );
+    }
+    std::fs::remove_dir_all(root.join("etc/systemd/system/load-sctp.service.d")).unwrap();
+    // A unit file of the same name in /etc replaces the vendor one.
+    write(
+        &root,
+        "etc/systemd/system/load-sctp.service",
+        b"[Service]\nExecStart=/bin/true\n",
+    );
+    assert!(!verdict(&root).0);
+    std::fs::remove_file(root.join("etc/systemd/system/load-sctp.service")).unwrap();
+    // Masked from /etc.
+    symlink(
+        "/dev/null",
+        root.join("etc/systemd/system/load-sctp.service"),
+    )
+    .unwrap();
+    for t in [root.clone(), archive("masked.tar")] {
+        let (on, codes) = verdict(&t);
+        assert!(
+            !on && codes.contains(&"unit-not-at-boot".to_string()),
+            "{}: {codes:?}",
+            t.display()
+        );
+    }
+}
