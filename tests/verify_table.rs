@@ -668,7 +668,32 @@ fn names_are_checked_and_mapped() {
         out.contains("/etc/modules-load.d/xt_u32-load.conf"),
         "{out}"
     );
-    // `-` and `_` are one to kmod: a list naming vfio_pci loads --module vfio-pci.
+    // sctp_diag: RHEL CoreOS blacklists it in its own file, which the layer empties.
+    let (code, out, err) = run_modlayer(&["render", "machineconfig", "--module", "sctp_diag"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("  name: load-sctp-diag-module-worker\n"),
+        "{out}"
+    );
+    assert!(
+        out.contains("path: /etc/modprobe.d/sctp_diag-blacklist.conf"),
+        "{out}"
+    );
+    // The built-in sctp layer is what it declares; `--module sctp --base none` gets only the list.
+    let (_, out, _) = run_modlayer(&["render", "machineconfig", "--base", "none"]);
+    assert!(out.contains("modprobe.d/sctp-blacklist.conf"), "{out}");
+    let (_, out, _) = run_modlayer(&[
+        "render",
+        "machineconfig",
+        "--module",
+        "sctp",
+        "--base",
+        "none",
+    ]);
+    assert!(
+        !out.contains("modprobe.d") && out.contains("sctp-load.conf"),
+        "{out}"
+    );
     let dir = tempfile::tempdir().unwrap();
     let tree = base_tree(dir.path());
     let (code, _, err) = run_modlayer(&["apply", "--module", "xt_u33", tree.to_str().unwrap()]);
