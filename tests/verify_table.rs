@@ -769,6 +769,46 @@ fn units_in_a_tree_and_an_archive() {
         !on && codes.contains(&"unit-not-at-boot".to_string()),
         "{codes:?}"
     );
+    // A preset enables it at a first boot (no /etc/machine-id, or `uninitialized`), not later.
+    write(
+        &root,
+        "usr/lib/systemd/system-preset/50-sctp.preset",
+        b"# site\nenable load-*.service\n",
+    );
+    write(
+        &root,
+        "usr/lib/systemd/system-preset/99-default.preset",
+        b"disable *\n",
+    );
+    for t in [root.clone(), archive("preset.tar")] {
+        let (on, codes) = verdict(&t);
+        assert!(
+            on && codes.contains(&"unit-loads".to_string()),
+            "{}: {codes:?}",
+            t.display()
+        );
+    }
+    write(&root, "etc/machine-id", b"uninitialized\n");
+    assert!(verdict(&root).0);
+    write(
+        &root,
+        "etc/machine-id",
+        b"6c64990ad09e4798bfa6fb84b288fcd1\n",
+    );
+    assert!(
+        !verdict(&root).0,
+        "presets are applied at the first boot only"
+    );
+    // A same-named preset file in /etc replaces the vendor one.
+    std::fs::remove_file(root.join("etc/machine-id")).unwrap();
+    write(
+        &root,
+        "etc/systemd/system-preset/50-sctp.preset",
+        b"disable load-sctp.service\n",
+    );
+    assert!(!verdict(&root).0);
+    std::fs::remove_dir_all(root.join("etc/systemd/system-preset")).unwrap();
+    std::fs::remove_dir_all(root.join("usr/lib/systemd/system-preset")).unwrap();
     // Enabled by a vendor wants link (as a package's static enablement).
     let wants = root.join("usr/lib/systemd/system/multi-user.target.wants");
     std::fs::create_dir_all(&wants).unwrap();

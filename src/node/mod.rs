@@ -20,7 +20,10 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use rules::{unit_path, UnitPath, BOOT_TARGETS};
+use rules::{
+    first_boot, install_targets, is_preset_path, preset_for, unit_path, UnitPath, BOOT_TARGETS,
+    MACHINE_ID, PRESET_DIRS,
+};
 
 /// What RHEL CoreOS ships in `/etc/modprobe.d/sctp-blacklist.conf` (kernel-modules-extra).
 pub const RHEL_SCTP_BLACKLIST: &[u8] = include_bytes!("rhcos/sctp-blacklist.conf");
@@ -166,6 +169,70 @@ impl NodeView {
                 .map(|(_, (_, p, e))| (p.to_string(), (*e).clone()))
                 .collect();
         }
+        self.apply_presets(&mut units);
         units
+    }
+
+    /// At a first boot ([`first_boot`]: `/etc/machine-id` absent or `uninitialized`), systemd
+    /// applies the presets in enable-only mode: a unit whose first matching preset line is
+    /// `enable` is linked into the targets of its `[Install]` section.
+    fn apply_presets(&self, units: &mut BTreeMap<String, Unit>) {
+        let machine_id = match self.files.get(MACHINE_ID).map(|e| &e.content) {
+            None => None,
+            Some(Content::File { bytes, .. }) => Some(bytes.as_slice()),
+            // Masked, a link, unknown: not a first boot as far as can be seen.
+            Some(_) => return,
+        };
+        if !first_boot(machine_id) {
+            return;
+        }
+        let mut by_name: BTreeMap<&str, (usize, &str, &Entry)> = BTreeMap::new();
+        for (path, entry) in &self.files {
+            let Some((dir, name)) = path.rsplit_once('/') else {
+                continue;
+            };
+            let Some(rank) = PRESET_DIRS.iter().position(|d| *d == dir) else {
+                continue;
+            };
+            if is_preset_path(path) && by_name.get(name).is_none_or(|(r, _, _)| rank < *r) {
+                by_name.insert(name, (rank, path, entry));
+            }
+        }
+        let files: Vec<(String, String)> = by_name
+            .values()
+            .filter_map(|(_, p, e)| match &e.content {
+                Content::File { bytes, .. } => {
+                    Some((p.to_string(), String::from_utf8_lossy(bytes).into_owned()))
+                }
+                _ => None,
+            })
+            .collect();
+        if files.is_empty() {
+            return;
+        }
+        for (name, unit) in units.iter_mut() {
+            if unit.masked.is_some() {
+                continue;
+            }
+            let Some((
+                _,
+                Entry {
+                    content: Content::File { bytes, .. },
+                    ..
+                },
+            )) = &unit.file
+            else {
+                continue;
+            };
+            let Some((true, at)) = preset_for(&files, name) else {
+                continue;
+            };
+            for target in install_targets(&String::from_utf8_lossy(bytes)) {
+                unit.wanted_by.push((
+                    target,
+                    format!("{at} (preset, applied at first boot: /etc/machine-id is absent or uninitialized)"),
+                ));
+            }
+        }
     }
 }

@@ -238,6 +238,91 @@ pub const BOOT_TARGETS: &[&str] = &[
     "default.target",
 ];
 
+/// systemd preset directories, highest precedence first (`*.preset`; a name in a higher directory
+/// replaces the same name lower down; all files are read in name order, the first matching line
+/// decides).
+pub const PRESET_DIRS: &[&str] = &[
+    "/etc/systemd/system-preset",
+    "/run/systemd/system-preset",
+    "/usr/local/lib/systemd/system-preset",
+    "/usr/lib/systemd/system-preset",
+    "/lib/systemd/system-preset",
+];
+
+/// The file whose state tells systemd whether a boot is the first one.
+pub const MACHINE_ID: &str = "/etc/machine-id";
+
+/// Whether a path is a preset file, or `/etc/machine-id` (the ostree `/usr/etc` counting as `/etc`).
+pub fn is_preset_path(path: &str) -> bool {
+    let path = path
+        .strip_prefix("/usr")
+        .filter(|p| p.starts_with("/etc/"))
+        .unwrap_or(path);
+    if path == MACHINE_ID {
+        return true;
+    }
+    path.rsplit_once('/').is_some_and(|(dir, name)| {
+        PRESET_DIRS.contains(&dir) && name.len() > ".preset".len() && name.ends_with(".preset")
+    })
+}
+
+/// Whether a boot with this `/etc/machine-id` (`None`: absent) is a first boot, at which systemd
+/// applies the presets (machine-id(5): absent, or holding `uninitialized`; an empty file is not).
+pub fn first_boot(machine_id: Option<&[u8]>) -> bool {
+    match machine_id {
+        None => true,
+        Some(b) => String::from_utf8_lossy(b).trim() == "uninitialized",
+    }
+}
+
+/// A shell glob as preset lines use them (`*`, `?`, `[...]` as a set of literal characters).
+pub fn glob_match(pattern: &str, name: &str) -> bool {
+    fn m(p: &[char], n: &[char]) -> bool {
+        match p.first() {
+            None => n.is_empty(),
+            Some('*') => (0..=n.len()).any(|i| m(&p[1..], &n[i..])),
+            Some('?') => !n.is_empty() && m(&p[1..], &n[1..]),
+            Some('[') => match p.iter().position(|c| *c == ']') {
+                Some(end) if end > 1 => {
+                    !n.is_empty() && p[1..end].contains(&n[0]) && m(&p[end + 1..], &n[1..])
+                }
+                _ => !n.is_empty() && n[0] == '[' && m(&p[1..], &n[1..]),
+            },
+            Some(c) => n.first() == Some(c) && m(&p[1..], &n[1..]),
+        }
+    }
+    let p: Vec<char> = pattern.chars().collect();
+    let n: Vec<char> = name.chars().collect();
+    m(&p, &n)
+}
+
+/// What the first matching line of preset files says about a unit: `Some(true)` for `enable`,
+/// `Some(false)` for `disable`, with where the line is; `None` when no line matches. `files` are
+/// (path, text) in the order systemd reads them.
+pub fn preset_for(files: &[(String, String)], unit: &str) -> Option<(bool, String)> {
+    for (path, text) in files {
+        for (i, line) in text.lines().enumerate() {
+            let l = line.trim();
+            if l.is_empty() || l.starts_with('#') || l.starts_with(';') {
+                continue;
+            }
+            let mut words = l.split_whitespace();
+            let (Some(verb), Some(pattern)) = (words.next(), words.next()) else {
+                continue;
+            };
+            if !glob_match(pattern, unit) {
+                continue;
+            }
+            match verb {
+                "enable" => return Some((true, format!("{path}:{}", i + 1))),
+                "disable" => return Some((false, format!("{path}:{}", i + 1))),
+                _ => {}
+            }
+        }
+    }
+    None
+}
+
 /// The keys whose command lines a service runs when it starts.
 pub const EXEC_START_KEYS: &[&str] = &["ExecStartPre", "ExecStart", "ExecStartPost"];
 
@@ -744,5 +829,38 @@ mod tests {
         assert_eq!(unit_path("/etc/systemd/system/a.timer"), None);
         assert_eq!(unit_path("/etc/systemd/system/a.service.d/x.txt"), None);
         assert_eq!(unit_path("/etc/systemd/system.conf"), None);
+        assert!(is_preset_path(
+            "/usr/lib/systemd/system-preset/90-default.preset"
+        ));
+        assert!(is_preset_path("/usr/etc/machine-id"));
+        assert!(!is_preset_path("/usr/lib/systemd/system-preset/x.conf"));
+        assert!(first_boot(None) && first_boot(Some(b"uninitialized\n")));
+        assert!(!first_boot(Some(b"")) && !first_boot(Some(b"6c64990ad09e4798bfa6fb84b288fcd1\n")));
+        assert!(glob_match("*", "a.service") && glob_match("load-*.service", "load-sctp.service"));
+        assert!(
+            glob_match("getty@.service", "getty@.service")
+                && !glob_match("a?.service", "a.service")
+        );
+        assert!(
+            glob_match("[ab].service", "b.service") && !glob_match("[ab].service", "c.service")
+        );
+        let files = vec![
+            (
+                "/etc/systemd/system-preset/10-x.preset".to_string(),
+                "# c\nenable load-*.service\n".to_string(),
+            ),
+            (
+                "/usr/lib/systemd/system-preset/99-default.preset".to_string(),
+                "disable *\n".to_string(),
+            ),
+        ];
+        assert_eq!(
+            preset_for(&files, "load-sctp.service"),
+            Some((true, "/etc/systemd/system-preset/10-x.preset:2".into()))
+        );
+        assert_eq!(
+            preset_for(&files, "other.service").map(|p| p.0),
+            Some(false)
+        );
     }
 }

@@ -26,8 +26,8 @@ use rustix::io::Errno;
 use crate::layer::Layer;
 use crate::node::collect::{Collector, Interest, BOOTC_KARGS, BOOT_ENTRIES};
 use crate::node::rules::{
-    is_config_name, is_mask, is_service_name, is_unit_subdir, map_etc, MODPROBE_DIRS,
-    MODULES_LOAD_DIRS, UNIT_DIRS,
+    is_config_name, is_mask, is_service_name, is_unit_subdir, map_etc, MACHINE_ID, MODPROBE_DIRS,
+    MODULES_LOAD_DIRS, PRESET_DIRS, UNIT_DIRS,
 };
 use crate::report::View;
 use crate::targets::{in_place_only, Applied, ApplyOpts, Kind, Target, VerifyOpts};
@@ -417,6 +417,10 @@ impl Tree {
         for dir in UNIT_DIRS {
             self.collect_unit_dir(&map_etc(dir, etc), collector)?;
         }
+        for dir in PRESET_DIRS {
+            self.collect_conf_dir(&map_etc(dir, etc), collector)?;
+        }
+        self.collect_paths(&[map_etc(MACHINE_ID, etc)], collector)?;
         self.collect_conf_dir(BOOT_ENTRIES, collector)?;
         self.collect_conf_dir(BOOTC_KARGS, collector)?;
         self.collect_kernels(collector)
@@ -486,9 +490,14 @@ impl Tree {
     /// directories; the collector compares them byte for byte).
     fn collect_layer_paths(&self, layer: &Layer, collector: &mut Collector) -> Result<()> {
         let etc = self.etc_dir()?;
-        for f in &layer.files {
-            let path = map_etc(&f.path, etc);
-            let (dir, name) = split_parent(&path);
+        let paths: Vec<String> = layer.files.iter().map(|f| map_etc(&f.path, etc)).collect();
+        self.collect_paths(&paths, collector)
+    }
+
+    /// Read single files at these tree paths, when present.
+    fn collect_paths(&self, paths: &[String], collector: &mut Collector) -> Result<()> {
+        for path in paths {
+            let (dir, name) = split_parent(path);
             let Some(dir_fd) = self.open_dir_opt(dir)? else {
                 continue;
             };
@@ -497,7 +506,7 @@ impl Tree {
             if let Some(t) = lstat_type(&dir_fd, &cname, FileType::Unknown)
                 .with_context(|| format!("{}: {path}", self.name))?
             {
-                self.collect_entry(&dir_fd, &path, &cname, t, collector)?;
+                self.collect_entry(&dir_fd, path, &cname, t, collector)?;
             }
         }
         Ok(())
@@ -512,7 +521,8 @@ impl Tree {
         let entries =
             list(&dir_fd).with_context(|| format!("{}: {dir}: cannot list", self.name))?;
         for (cname, d_type) in entries {
-            if !cname.to_bytes().ends_with(b".conf") && !cname.to_bytes().ends_with(b".toml") {
+            let b = cname.to_bytes();
+            if !b.ends_with(b".conf") && !b.ends_with(b".toml") && !b.ends_with(b".preset") {
                 continue;
             }
             let Ok(name) = cname.to_str() else {
