@@ -9,9 +9,9 @@ use crate::findings::{Code, Finding};
 use crate::formats::encoding::sha256_hex;
 use crate::layer::Layer;
 use crate::node::rules::{
-    is_config_name, modprobe_lines, module_command, normalize_module, split_command, unit_lines,
-    BlockKind, Loader, ModuleAction, BOOT_TARGETS, EXEC_START_KEYS, MODPROBE_DIRS,
-    MODULES_LOAD_DIRS,
+    is_config_name, modprobe_lines, module_command, normalize_module, simple_commands,
+    split_command, unit_lines, BlockKind, Loader, ModuleAction, BOOT_TARGETS, EXEC_START_KEYS,
+    MODPROBE_DIRS, MODULES_LOAD_DIRS,
 };
 use crate::node::{Content, Entry, Kernel, NodeView, Unit};
 
@@ -280,10 +280,13 @@ fn scan_unit(unit: &Unit, module: &str, scan: &mut Scan) {
     }
     let origin = entry.origin.as_str();
     let targets = unit.boot_targets();
-    for (key, at, value) in &commands {
-        let Some((action, names)) = module_command(&split_command(value)) else {
-            continue;
-        };
+    let actions = commands.iter().flat_map(|(key, at, value)| {
+        simple_commands(&split_command(value))
+            .into_iter()
+            .filter_map(|c| module_command(&c))
+            .map(move |a| (key, at, value, a))
+    });
+    for (key, at, value, (action, names)) in actions {
         if !names.iter().any(|n| normalize_module(n) == module) {
             continue;
         }

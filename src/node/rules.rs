@@ -563,6 +563,35 @@ const MODPROBE_NO_LOAD_LONG: &[&str] = &[
     "--show-exports",
 ];
 
+/// The simple commands a unit's command line runs: the line itself, or, for a shell run with
+/// `-c SCRIPT` (`sh`, `bash`, `dash`, any path), each command of the script (split at `;`, `&&`,
+/// `||`, `|`, `&` and newlines; no loops or substitutions are followed).
+pub fn simple_commands(argv: &[String]) -> Vec<Vec<String>> {
+    let shell = argv
+        .first()
+        .is_some_and(|p| matches!(program_name(p), "sh" | "bash" | "dash"));
+    let script = argv
+        .iter()
+        .position(|a| a == "-c" || (a.starts_with('-') && !a.starts_with("--") && a.ends_with('c')))
+        .and_then(|i| argv.get(i + 1));
+    match (shell, script) {
+        (true, Some(script)) => script
+            .split(['\n', ';', '&', '|'])
+            .map(split_command)
+            .map(|words| {
+                // `exec modprobe …`, `command modprobe …`
+                let skip = words
+                    .iter()
+                    .take_while(|w| matches!(w.as_str(), "exec" | "command" | "sudo"))
+                    .count();
+                words[skip..].to_vec()
+            })
+            .filter(|w| !w.is_empty())
+            .collect(),
+        _ => vec![argv.to_vec()],
+    }
+}
+
 /// What a command line does to modules: the action and the module names it acts on (as given),
 /// or `None` when it is not `modprobe`, `insmod` or `rmmod` inserting or removing something.
 /// `modprobe NAME [PARAMS]`, `modprobe -a NAME...`, `modprobe -r NAME...`, any path to the
@@ -781,6 +810,24 @@ mod tests {
         assert_eq!(cmd("modprobe -n sctp"), None);
         assert_eq!(cmd("modprobe --show-depends sctp"), None);
         assert_eq!(cmd("/bin/sh -c 'modprobe sctp'"), None);
+        let shell = |line: &str| {
+            simple_commands(&split_command(line))
+                .iter()
+                .filter_map(|c| module_command(c))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            shell("/bin/bash -c 'exec /usr/sbin/modprobe sctp && echo ok'"),
+            vec![(load, names(&["sctp"]))]
+        );
+        assert_eq!(
+            shell("/bin/sh -ec \"modprobe -r sctp; rmmod dummy\""),
+            vec![
+                (ModuleAction::Remove, names(&["sctp"])),
+                (ModuleAction::Remove, names(&["dummy"]))
+            ]
+        );
+        assert!(shell("/usr/bin/env true").is_empty());
         assert_eq!(
             cmd("\"/usr/sbin/modprobe\" -- -weird"),
             Some((load, names(&["-weird"])))
