@@ -290,6 +290,8 @@ fn cases() -> Vec<Case> {
         case("unit: parameters are not modules", ign_units(vec![], vec![modprobe_unit("8021q sctp")]), vec![], Disabled, "module-not-listed"),
         case("unit: any path, - prefix", ign_units(vec![], vec![unit("p.service", "-/sbin/modprobe sctp", Some("multi-user.target"), Some(true))]), vec![], Enabled, "unit-loads"),
         case("unit: a shell running modprobe", ign_units(vec![], vec![unit("sh.service", "/bin/bash -c 'echo loading; /usr/sbin/modprobe sctp || exit 1'", Some("multi-user.target"), Some(true))]), vec![], Enabled, "unit-loads"),
+        case("unit: enabled as a string", ign_units(vec![], vec![{ let mut u = modprobe_unit("sctp"); u["enabled"] = json!("yes"); u }]), vec![], Invalid, "$.systemd.units[0].enabled"),
+        case("unit: listed twice", ign_units(vec![], vec![modprobe_unit("sctp"), modprobe_unit("sctp")]), vec![], Invalid, "$.systemd.units[1]"),
         case("unit: ExecStartPre", ign_units(vec![], vec![json!({"name": "pre.service", "enabled": true, "contents": "[Service]\nExecStartPre=/usr/sbin/modprobe sctp\nExecStart=/bin/true\n[Install]\nWantedBy=multi-user.target\n"})]), vec![], Enabled, "unit-loads"),
         case("unit: modprobe -n loads nothing", ign_units(vec![], vec![modprobe_unit("-n sctp")]), vec![], Disabled, "module-blacklisted"),
         case("unit: not enabled", ign_units(vec![], vec![unit("a.service", "/usr/sbin/modprobe sctp", Some("multi-user.target"), None)]), vec![], Disabled, "unit-not-at-boot"),

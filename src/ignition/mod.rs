@@ -140,6 +140,7 @@ fn describe(v: &Value) -> String {
 /// spec) are done by [`validate_typed`] for 3.x.
 pub fn check(config: &Value, spec: Spec) -> Vec<Problem> {
     let mut problems = Vec::new();
+    check_units(config, &mut problems);
     let Some(storage) = config.get("storage") else {
         return problems;
     };
@@ -173,6 +174,82 @@ pub fn check(config: &Value, spec: Spec) -> Vec<Problem> {
         }
     }
     problems
+}
+
+/// Check `systemd.units`: a list of objects, each with a string `name` (given once), string
+/// `contents`, boolean `enabled`/`enable`/`mask`, `dropins` a list of `{name, contents}`.
+fn check_units(config: &Value, problems: &mut Vec<Problem>) {
+    let Some(units) = config.pointer("/systemd/units") else {
+        return;
+    };
+    let Some(units) = units.as_array() else {
+        if !units.is_null() {
+            problems.push(Problem::new(
+                "/systemd/units",
+                format!("must be a list, found {}", describe(units)),
+            ));
+        }
+        return;
+    };
+    let mut seen: BTreeMap<String, String> = BTreeMap::new();
+    for (i, u) in units.iter().enumerate() {
+        let up = format!("/systemd/units/{i}");
+        if let Err(p) = check_unit(u, &up, &mut seen) {
+            problems.push(p);
+        }
+    }
+}
+
+fn check_unit(u: &Value, up: &str, seen: &mut BTreeMap<String, String>) -> Result<(), Problem> {
+    expect(u, up, "an object", Value::is_object)?;
+    let name = u
+        .get("name")
+        .ok_or_else(|| Problem::new(up, "missing name"))?;
+    let name = expect(name, &format!("{up}/name"), "a string", Value::is_string)?
+        .as_str()
+        .unwrap_or_default();
+    if let Some(first) = seen.insert(name.to_string(), up.to_string()) {
+        return Err(Problem::new(
+            up,
+            format!(
+                "unit {name} is listed twice (also at {}): Ignition refuses the config",
+                pointer_to_path(&first)
+            ),
+        ));
+    }
+    if let Some(c) = u.get("contents").filter(|v| !v.is_null()) {
+        expect(c, &format!("{up}/contents"), "a string", Value::is_string)?;
+    }
+    for key in ["enabled", "enable", "mask"] {
+        if let Some(b) = u.get(key).filter(|v| !v.is_null()) {
+            expect(
+                b,
+                &format!("{up}/{key}"),
+                "true or false",
+                Value::is_boolean,
+            )?;
+        }
+    }
+    let dropins = u.get("dropins").filter(|v| !v.is_null());
+    if let Some(d) = dropins {
+        let dp = format!("{up}/dropins");
+        let list = expect(d, &dp, "a list", Value::is_array)?
+            .as_array()
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        for (j, d) in list.iter().enumerate() {
+            let djp = format!("{dp}/{j}");
+            expect(d, &djp, "an object", Value::is_object)?;
+            let n = d
+                .get("name")
+                .ok_or_else(|| Problem::new(&djp, "missing name"))?;
+            expect(n, &format!("{djp}/name"), "a string", Value::is_string)?;
+            if let Some(c) = d.get("contents").filter(|v| !v.is_null()) {
+                expect(c, &format!("{djp}/contents"), "a string", Value::is_string)?;
+            }
+        }
+    }
+    Ok(())
 }
 
 fn check_node(
