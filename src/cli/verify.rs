@@ -8,7 +8,7 @@ use crate::cli::Output;
 use crate::fsutil::stdout_write;
 use crate::mco::inventory::PoolChoice;
 use crate::report::{self, TargetReport};
-use crate::targets::{self, VerifyOpts};
+use crate::targets::{self, Kind, VerifyOpts};
 
 /// `modlayer verify`: exit 0 when every judged view is enabled (and, with `--strict`,
 /// byte-identical), 1 when one is not, 2 when a target cannot be read.
@@ -26,6 +26,12 @@ pub(super) fn run(args: VerifyArgs, out: &Output) -> Result<i32> {
     let mut reports: Vec<TargetReport> = Vec::new();
     let mut status = 0;
     for t in &args.targets {
+        let kind = args.kind.or_else(|| targets::detect_by_name(t));
+        if args.layer.base.is_some() && matches!(kind, Some(Kind::Tree | Kind::Tar | Kind::Oci)) {
+            out.warn(&format!(
+                "{t}: --base does not apply to a tree, archive or image: it is its own base"
+            ));
+        }
         match targets::verify(t, args.kind, &layer, &opts) {
             Ok(rs) => {
                 for r in &rs {

@@ -1,12 +1,15 @@
 //! The node: what a booted node will see ([`NodeView`]), the rules that decide what it does with
 //! it ([`rules`], each kmod/systemd/ostree rule written once), the one evaluation and verdict
-//! ([`evaluate`]), and the collector every root reader feeds ([`collect`]).
+//! ([`evaluate`]), the collector every root reader feeds ([`collect`]) and the base states
+//! ([`base`]: what RHEL CoreOS and Fedora CoreOS ship per module).
 //!
 //! A target reads what a booted node will see into a [`NodeView`]; [`evaluate::evaluate`] applies
 //! the rules to it (configuration directory precedence, same-name override, `/dev/null` masks,
 //! modprobe.d syntax, `blacklist` and `install` commands, kernel arguments, modules-load.d lists,
-//! module presence per kernel) and [`evaluate::verdict`] judges it for a layer. Nothing else in
-//! modlayer knows these rules.
+//! systemd services that run modprobe/insmod/rmmod with their enablement, masks, drop-ins and
+//! first-boot presets ([`NodeView::units`]), module presence per kernel), matches each block with
+//! the loaders it stops, and [`evaluate::verdict`] judges it for a layer. Nothing else in modlayer
+//! knows these rules.
 
 pub mod base;
 pub mod collect;
