@@ -12,7 +12,7 @@ use anyhow::{bail, Context, Result};
 
 use crate::findings::Code;
 use crate::node::evaluate;
-use crate::node::rules::validate_module_name;
+use crate::node::rules::{validate_module_name, MODPROBE_DIRS};
 use crate::node::NodeView;
 use serde::Deserialize;
 
@@ -126,18 +126,30 @@ impl Layer {
     pub fn for_module(module: &str, base: &NodeView) -> Result<Layer> {
         validate_module_name(module)?;
         let mut files: Vec<LayerFile> = Vec::new();
-        for f in evaluate(base, module).blocks {
-            if f.code != Code::ModuleBlacklisted {
-                continue;
-            }
-            let Some(name) = f
-                .path
-                .as_deref()
-                .and_then(|p| p.rsplit_once('/'))
-                .map(|(_, n)| n)
-            else {
+        // Each modprobe.d file of the base on its own, shadowed or not (so the layer stays the
+        // same once applied, when the emptied /etc file hides the vendor one; and a blacklist the
+        // base already bypasses with a unit of its own is still emptied).
+        let mut names: Vec<&str> = Vec::new();
+        for (p, e) in &base.files {
+            let Some((dir, name)) = p.rsplit_once('/') else {
                 continue;
             };
+            if !MODPROBE_DIRS.contains(&dir) || names.contains(&name) {
+                continue;
+            }
+            let one = NodeView {
+                files: [(p.clone(), e.clone())].into_iter().collect(),
+                ..NodeView::default()
+            };
+            if evaluate(&one, module)
+                .blocks
+                .iter()
+                .any(|f| f.code == Code::ModuleBlacklisted)
+            {
+                names.push(name);
+            }
+        }
+        for name in names {
             let path = format!("{MODPROBE_ETC}/{name}");
             if !files.iter().any(|g| g.path == path) {
                 files.push(LayerFile {
@@ -286,6 +298,47 @@ mod tests {
         assert_eq!(d.files[0].path, "/etc/modprobe.d/sctp_diag-blacklist.conf");
         let n = Layer::for_module("sctp", &NodeView::default()).unwrap();
         assert_eq!(n.files.len(), 1);
+        // A base that already loads it with a unit of its own still has its blacklist emptied.
+        let mut b = NodeView::rhcos("sctp");
+        for (path, bytes) in [
+            (
+                "/usr/lib/systemd/system/s.service",
+                &b"[Service]\nExecStart=modprobe sctp\n"[..],
+            ),
+            ("/usr/lib/modprobe.d/zz.conf", b"blacklist sctp\n"),
+        ] {
+            b.files.insert(
+                path.into(),
+                crate::node::Entry {
+                    content: crate::node::Content::File {
+                        bytes: bytes.to_vec(),
+                        mode: None,
+                    },
+                    origin: "test".into(),
+                },
+            );
+        }
+        b.files.insert(
+            "/usr/lib/systemd/system/multi-user.target.wants/s.service".into(),
+            crate::node::Entry {
+                content: crate::node::Content::Link("/usr/lib/systemd/system/s.service".into()),
+                origin: "test".into(),
+            },
+        );
+        let paths: Vec<String> = Layer::for_module("sctp", &b)
+            .unwrap()
+            .files
+            .into_iter()
+            .map(|f| f.path)
+            .collect();
+        assert_eq!(
+            paths,
+            [
+                "/etc/modprobe.d/sctp-blacklist.conf",
+                "/etc/modprobe.d/zz.conf",
+                "/etc/modules-load.d/sctp-load.conf"
+            ]
+        );
     }
 
     #[test]

@@ -649,6 +649,24 @@ fn base_from_a_tree_and_an_oci_image() {
         run_modlayer(&["verify", "--module", "dummy", "--base", &oci, cfg_s]).0,
         0
     );
+    // apply --module on the image follows the image: its dummy.conf is emptied from /etc.
+    assert_eq!(run_modlayer(&["verify", "--module", "dummy", &oci]).0, 1);
+    let (code, _, err) = run_modlayer(&["apply", "--module", "dummy", &oci]);
+    assert_eq!(code, 0, "{err}");
+    let (code, out, err) = run_modlayer(&[
+        "verify",
+        "--format=json",
+        "--strict",
+        "--module",
+        "dummy",
+        &oci,
+    ]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("/etc/modprobe.d/dummy.conf"), "{out}");
+    // A module none of its kernels carries is refused, naming the kernels; nothing changes.
+    let (code, _, err) = run_modlayer(&["apply", "--module", "xt_u33", &oci]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("(kernels: 6.1.0)"), "{err}");
 }
 
 #[test]

@@ -72,20 +72,7 @@ fn layer_for(args: &ApplyArgs, target: &str, layer: &Layer) -> Result<Layer> {
             );
         }
     }
-    let (Some(m), None) = (&args.layer.module, &args.layer.base) else {
-        return Ok(layer.clone());
-    };
-    let mut out: Option<Layer> = None;
-    for own in &views {
-        let l = Layer::for_module(m, own)?;
-        match &out {
-            Some(o) if o.files != l.files => bail!(
-                "{target}: its platforms blacklist {m} in different files; apply one platform at a time (--platform)"
-            ),
-            _ => out = Some(l),
-        }
-    }
-    Ok(out.unwrap_or_else(|| layer.clone()))
+    super::own_layer(&args.layer, target, &views, layer)
 }
 
 /// Print what an apply changed (or, in a dry run, would change).

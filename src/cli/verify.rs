@@ -32,7 +32,14 @@ pub(super) fn run(args: VerifyArgs, out: &Output) -> Result<i32> {
                 "{t}: --base does not apply to a tree, archive or image: it is its own base"
             ));
         }
-        match targets::verify(t, args.kind, &layer, &opts) {
+        let own = match (&args.layer.module, &args.layer.base, kind) {
+            (Some(m), None, Some(k @ (Kind::Tree | Kind::Tar | Kind::Oci))) => {
+                targets::image_views(t, Some(k), m, args.platform.as_deref())
+                    .and_then(|views| super::own_layer(&args.layer, t, &views, &layer))
+            }
+            _ => Ok(layer.clone()),
+        };
+        match own.and_then(|layer| targets::verify(t, args.kind, &layer, &opts)) {
             Ok(rs) => {
                 for r in &rs {
                     if !(r.enabled && (!args.strict || r.identical)) {
