@@ -23,6 +23,7 @@ use crate::mco::inventory::{Inventory, Manifest, Pool, PoolChoice};
 use crate::mco::release::Release;
 use crate::mco::render::{layer_machineconfig, machineconfig_name};
 use crate::mco::API_VERSION;
+use crate::node::base::Base;
 use crate::node::NodeView;
 use crate::report::{assess, TargetReport};
 
@@ -50,6 +51,9 @@ pub struct FunctionConfig {
     pub layer: Layer,
     /// The OpenShift release, which picks the Ignition spec and is checked against.
     pub openshift_version: Option<Release>,
+    /// The base state the MachineConfigs are laid over (`base`: rhcos, fcos or none; default
+    /// rhcos; a function reads no OS image).
+    pub base: NodeView,
     /// Keys that were not understood.
     pub warnings: Vec<String>,
 }
@@ -137,6 +141,7 @@ pub fn parse_function_config(fc: Option<&Value>) -> Result<FunctionConfig> {
         roles: Vec::new(),
         layer: Layer::builtin(DEFAULT_LAYER)?,
         openshift_version: None,
+        base: NodeView::rhcos(DEFAULT_LAYER),
         warnings: Vec::new(),
     };
     let Some(fc) = fc.filter(|v| !v.is_null()) else {
@@ -158,13 +163,19 @@ pub fn parse_function_config(fc: Option<&Value>) -> Result<FunctionConfig> {
         Some(Value::Object(m)) => m,
         Some(_) => bail!("{at} must be a mapping"),
     };
-    let (mut module, mut layer) = (None, None);
+    let (mut module, mut layer, mut base) = (None, None, Base::Rhcos);
     for (key, value) in fields {
         let here = format!("{at}.{key}");
         match key.as_str() {
             "roles" => cfg.roles = roles_of(value, &here)?,
             "module" => module = Some(string_of(value, &here)?),
             "layer" => layer = Some(string_of(value, &here)?),
+            "base" => {
+                base = string_of(value, &here)?.parse::<Base>()?;
+                if let Base::Image(b) = &base {
+                    bail!("{here}: {b:?}: a KRM function takes rhcos, fcos or none");
+                }
+            }
             "openshiftVersion" => {
                 let text = string_of(value, &here)?;
                 cfg.openshift_version =
@@ -178,11 +189,13 @@ pub fn parse_function_config(fc: Option<&Value>) -> Result<FunctionConfig> {
     cfg.layer = match (module, layer) {
         (Some(_), Some(_)) => bail!("{at}: give module or layer, not both"),
         (Some(m), None) => {
-            Layer::for_module(&m, &NodeView::rhcos(&m)).with_context(|| format!("{at}.module"))?
+            let view = base.builtin_view(&m).unwrap_or_default();
+            Layer::for_module(&m, &view).with_context(|| format!("{at}.module"))?
         }
         (None, Some(l)) => Layer::named(&l).with_context(|| format!("{at}.layer"))?,
         (None, None) => cfg.layer,
     };
+    cfg.base = base.builtin_view(&cfg.layer.module).unwrap_or_default();
     if cfg.roles.is_empty() {
         cfg.roles.push("worker".into());
     }
@@ -383,12 +396,7 @@ fn verify_items(items: &[Value], cfg: &FunctionConfig, results: &mut Vec<Value>)
         roles: cfg.roles.clone(),
         all: false,
     };
-    match inv.views(
-        &cfg.layer,
-        &NodeView::rhcos(&cfg.layer.module),
-        &choice,
-        cfg.openshift_version,
-    ) {
+    match inv.views(&cfg.layer, &cfg.base, &choice, cfg.openshift_version) {
         Ok(views) => {
             for v in views.into_iter().filter(|v| v.judged) {
                 results.extend(pool_results(&assess("ResourceList", "krm", v, &cfg.layer)));
