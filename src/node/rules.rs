@@ -484,9 +484,22 @@ pub fn install_targets(text: &str) -> Vec<String> {
 
 /// Split a unit's command line into words as systemd does: whitespace separates, double and
 /// single quotes group, a backslash escapes the next character. The special prefixes
-/// (`-`, `@`, `:`, `+`, `!`) before the program are removed.
+/// (`-`, `@`, `:`, `+`, `!`) before the program are removed; with `@` the second word is only
+/// the program's argv\[0\] and is dropped.
 pub fn split_command(value: &str) -> Vec<String> {
-    let value = value.trim_start_matches(['-', '@', ':', '+', '!']);
+    let trimmed = value
+        .trim_start()
+        .trim_start_matches(['-', '@', ':', '+', '!']);
+    let at = value.trim_start()[..value.trim_start().len() - trimmed.len()].contains('@');
+    let mut words = split_words(trimmed);
+    if at && words.len() > 1 {
+        words.remove(1);
+    }
+    words
+}
+
+/// Split words as systemd does (see [`split_command`]), without prefix handling.
+fn split_words(value: &str) -> Vec<String> {
     let mut out = Vec::new();
     let mut cur = String::new();
     let mut in_word = false;
@@ -577,7 +590,7 @@ pub fn simple_commands(argv: &[String]) -> Vec<Vec<String>> {
     match (shell, script) {
         (true, Some(script)) => script
             .split(['\n', ';', '&', '|'])
-            .map(split_command)
+            .map(split_words)
             .map(|words| {
                 // `exec modprobe …`, `command modprobe …`
                 let skip = words
@@ -808,6 +821,10 @@ mod tests {
             Some((ModuleAction::Insmod, names(&["sctp"])))
         );
         assert_eq!(cmd("modprobe -n sctp"), None);
+        assert_eq!(
+            cmd("@/usr/sbin/modprobe modprobe sctp"),
+            Some((load, names(&["sctp"])))
+        );
         assert_eq!(cmd("modprobe --show-depends sctp"), None);
         assert_eq!(cmd("/bin/sh -c 'modprobe sctp'"), None);
         let shell = |line: &str| {
