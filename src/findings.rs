@@ -80,7 +80,7 @@ codes! {
         "The kernel argument `modprobe.blacklist=` names the module: kmod treats it as blacklisted.",
         "Remove the module from `modprobe.blacklist=` (MachineConfig spec.kernelArguments, the boot entry, bootc kargs.d).";
     NoKernel = "no-kernel", Error,
-        "The image has no kernel (no lib/modules/<version>/).",
+        "The image has no kernel (no `lib/modules/<version>/`).",
         "Verify the image the node boots, or a tree that holds its /usr/lib/modules.";
     ModuleMissing = "module-missing", Error,
         "An installed kernel does not carry the module (Fedora CoreOS, for one, lacks kernel-modules-extra).",

@@ -193,7 +193,7 @@ pub enum RenderWhat {
         /// Pool role; repeat for several (default: worker).
         #[arg(long = "role", value_name = "ROLE", value_parser = parse_role)]
         roles: Vec<String>,
-        /// metadata.name (default: load-<module>-module-<role>; with several roles, a prefix); a
+        /// metadata.name (default: `load-<module>-module-<role>`; with several roles, a prefix); a
         /// DNS-1123 name, as the API server requires.
         #[arg(long, value_parser = parse_object_name)]
         name: Option<String>,

@@ -1,6 +1,6 @@
 //! The node: what a booted node will see ([`NodeView`]), the rules that decide what it does with
 //! it ([`rules`], each kmod/systemd/ostree rule written once), the one evaluation and verdict
-//! ([`evaluate`]), the collector every root reader feeds ([`collect`]) and the base states
+//! ([`evaluate`](mod@evaluate)), the collector every root reader feeds ([`collect`]) and the base states
 //! ([`base`]: what RHEL CoreOS and Fedora CoreOS ship per module).
 //!
 //! A target reads what a booted node will see into a [`NodeView`]; [`evaluate::evaluate`] applies
