@@ -80,7 +80,7 @@ codes! {
         "The kernel argument `modprobe.blacklist=` names the module: kmod treats it as blacklisted.",
         "Remove the module from `modprobe.blacklist=` (MachineConfig spec.kernelArguments, the boot entry, bootc kargs.d).";
     NoKernel = "no-kernel", Error,
-        "The image has no kernel (no lib/modules/<version>/).",
+        "The image has no kernel (no `lib/modules/<version>/`).",
         "Verify the image the node boots, or a tree that holds its /usr/lib/modules.";
     ModuleMissing = "module-missing", Error,
         "An installed kernel does not carry the module (Fedora CoreOS, for one, lacks kernel-modules-extra).",
@@ -89,8 +89,20 @@ codes! {
         "A modprobe.d or modules-load.d file cannot be read offline (remote source, unresolved link), so the verdict is unknown.",
         "Inline the file as a data: URL, or verify the artifact that holds it.";
     ModuleNotListed = "module-not-listed", Error,
-        "Nothing loads the module at boot: no modules-load.d entry, no `modules-load=` argument.",
+        "Nothing loads the module at boot: no modules-load.d entry, no `modules-load=` argument, no enabled unit running modprobe.",
         "Add /etc/modules-load.d/<module>-load.conf holding the module name (modlayer apply does).";
+    UnitRemoves = "unit-removes", Error,
+        "A systemd service enabled into a boot target runs `modprobe -r` or `rmmod` on the module when it starts.",
+        "Remove that command from the unit's ExecStart*= lines (or its drop-ins), or disable the unit.";
+    UnitLoads = "unit-loads", Info,
+        "A systemd service enabled into a boot target loads the module when it starts (`modprobe NAME`, `modprobe -b NAME`, `insmod FILE` in ExecStartPre/ExecStart/ExecStartPost).",
+        "Nothing to fix.";
+    UnitNotAtBoot = "unit-not-at-boot", Info,
+        "A systemd service would load the module, but it is masked or not enabled into a boot target (sysinit, basic, local-fs, remote-fs, network, multi-user or default.target).",
+        "Enable it (`WantedBy=multi-user.target` in [Install] and Ignition `enabled: true`, or a link in multi-user.target.wants/), if it is meant to load the module.";
+    BlockBypassed = "block-bypassed", Info,
+        "Something that keeps the module off some loaders does not stop the one that loads it here (an explicit `modprobe NAME` ignores blacklist lines; `insmod` ignores modprobe.d).",
+        "Nothing to fix; remove the block if it is stale.";
     ModuleListed = "module-listed", Info,
         "A modules-load.d file lists the module for loading at boot.",
         "Nothing to fix.";

@@ -24,6 +24,7 @@ use crate::mco::inventory::{Inventory, Manifest, Pool, PoolChoice};
 use crate::mco::release::Release;
 use crate::mco::render::{layer_machineconfig, machineconfig_name};
 use crate::mco::API_VERSION;
+use crate::node::base::Base;
 use crate::node::NodeView;
 use crate::report::{assess, TargetReport};
 
@@ -72,6 +73,9 @@ pub struct FunctionConfig {
     pub layer: Layer,
     /// The OpenShift release, which picks the Ignition spec and is checked against.
     pub openshift_version: Option<Release>,
+    /// The base state the MachineConfigs are laid over (`base`: rhcos, fcos or none; default
+    /// rhcos; a function reads no OS image).
+    pub base: NodeView,
 }
 
 /// A functionConfig error: what is wrong and the field it is in.
@@ -306,6 +310,7 @@ pub fn parse_function_config(fc: Option<&Value>) -> Result<FunctionConfig, Confi
         explicit_roles: false,
         layer: default_layer()?,
         openshift_version: None,
+        base: NodeView::rhcos(DEFAULT_LAYER),
     };
     let Some(fc) = fc.filter(|v| !v.is_null()) else {
         cfg.roles.push("worker".into());
@@ -333,7 +338,7 @@ pub fn parse_function_config(fc: Option<&Value>) -> Result<FunctionConfig, Confi
         Some(Value::Object(m)) => m,
         Some(_) => return Err(config_error(Some(at), "must be a mapping")),
     };
-    let (mut module, mut layer) = (None, None);
+    let (mut module, mut layer, mut base) = (None, None, Base::Rhcos);
     for (key, value) in fields {
         let here = format!("{at}.{key}");
         let bad = |e: anyhow::Error| config_error(Some(&here), format!("{e:#}"));
@@ -347,6 +352,17 @@ pub fn parse_function_config(fc: Option<&Value>) -> Result<FunctionConfig, Confi
             "openshiftVersion" => {
                 let text = string_of(value).map_err(bad)?;
                 cfg.openshift_version = Some(text.parse::<Release>().map_err(bad)?);
+            }
+            "base" => {
+                base = string_of(value)
+                    .and_then(|s| s.parse::<Base>())
+                    .map_err(bad)?;
+                if let Base::Image(b) = &base {
+                    return Err(config_error(
+                        Some(&here),
+                        format!("{b:?}: a KRM function takes rhcos, fcos or none"),
+                    ));
+                }
             }
             "mode" => {
                 cfg.mode = match string_of(value).map_err(bad)?.as_str() {
@@ -363,19 +379,23 @@ pub fn parse_function_config(fc: Option<&Value>) -> Result<FunctionConfig, Confi
             _ => {
                 return Err(config_error(
                     Some(&here),
-                    "unknown key (known: roles, module, layer, openshiftVersion, mode)",
+                    "unknown key (known: roles, module, layer, base, openshiftVersion, mode)",
                 ))
             }
         }
     }
     cfg.layer = match (module, layer) {
         (Some(_), Some(_)) => return Err(config_error(Some(at), "give module or layer, not both")),
-        (Some(m), None) => Layer::for_module(&m)
-            .map_err(|e| config_error(Some(&format!("{at}.module")), format!("{e:#}")))?,
+        (Some(m), None) => {
+            let view = base.builtin_view(&m).unwrap_or_default();
+            Layer::for_module(&m, &view)
+                .map_err(|e| config_error(Some(&format!("{at}.module")), format!("{e:#}")))?
+        }
         (None, Some(l)) => Layer::named(&l)
             .map_err(|e| config_error(Some(&format!("{at}.layer")), format!("{e:#}")))?,
         (None, None) => cfg.layer,
     };
+    cfg.base = base.builtin_view(&cfg.layer.module).unwrap_or_default();
     if cfg.roles.is_empty() {
         cfg.roles.push("worker".into());
     }
@@ -638,12 +658,7 @@ fn verify_items(items: &[Value], cfg: &FunctionConfig, results: &mut Vec<Value>)
         },
         all: false,
     };
-    match inv.views(
-        &cfg.layer,
-        &NodeView::rhcos(&cfg.layer),
-        &choice,
-        cfg.openshift_version,
-    ) {
+    match inv.views(&cfg.layer, &cfg.base, &choice, cfg.openshift_version) {
         Ok(views) => {
             for v in views.into_iter().filter(|v| v.judged) {
                 for mut r in pool_results(&assess("ResourceList", "krm", v, &cfg.layer)) {

@@ -2,14 +2,18 @@
 //!
 //! A layer is declared by a `layer.toml` (see `layers/README.md`); the ones in the repository's
 //! `layers/` folder are built into the binary, `--layer DIR` reads one from disk and `--module NAME`
-//! synthesises the usual pattern (an empty `<name>-blacklist.conf`, a `<name>-load.conf` listing it).
+//! builds one from the base state (the blacklist file the base ships emptied, if any, and a
+//! `<name>-load.conf` listing it).
 
 use std::fmt;
 use std::path::Path;
 
 use anyhow::{bail, Context, Result};
 
-use crate::node::rules::validate_module_name;
+use crate::findings::Code;
+use crate::node::evaluate;
+use crate::node::rules::{validate_module_name, MODPROBE_DIRS};
+use crate::node::NodeView;
 use serde::Deserialize;
 
 mod builtin {
@@ -114,26 +118,68 @@ impl Layer {
             .with_context(|| format!("in {}", manifest.display()))
     }
 
-    /// The usual pattern for a blacklisted module: `/etc/modprobe.d/<m>-blacklist.conf` empty,
-    /// `/etc/modules-load.d/<m>-load.conf` holding the module name, both 0644.
-    pub fn for_module(module: &str) -> Result<Layer> {
+    /// The layer for a module, following the base state `base` (what the OS image ships): each
+    /// modprobe.d file in which the base blacklists the module is emptied (by a file of the same
+    /// name in `/etc/modprobe.d`, which replaces it), and `/etc/modules-load.d/<m>-load.conf`
+    /// lists the module; both 0644. A module the base does not blacklist gets only the list.
+    /// For sctp on RHEL CoreOS this is exactly the built-in `sctp` layer.
+    pub fn for_module(module: &str, base: &NodeView) -> Result<Layer> {
         validate_module_name(module)?;
+        let mut files: Vec<LayerFile> = Vec::new();
+        // Each modprobe.d file of the base on its own, shadowed or not (so the layer stays the
+        // same once applied, when the emptied /etc file hides the vendor one; and a blacklist the
+        // base already bypasses with a unit of its own is still emptied).
+        let mut names: Vec<&str> = Vec::new();
+        for (p, e) in &base.files {
+            let Some((dir, name)) = p.rsplit_once('/') else {
+                continue;
+            };
+            if !MODPROBE_DIRS.contains(&dir) || names.contains(&name) {
+                continue;
+            }
+            let one = NodeView {
+                files: [(p.clone(), e.clone())].into_iter().collect(),
+                ..NodeView::default()
+            };
+            if evaluate(&one, module)
+                .blocks
+                .iter()
+                .any(|f| f.code == Code::ModuleBlacklisted)
+            {
+                names.push(name);
+            }
+        }
+        for name in names {
+            let path = format!("{MODPROBE_ETC}/{name}");
+            if !files.iter().any(|g| g.path == path) {
+                files.push(LayerFile {
+                    path,
+                    mode: 0o644,
+                    bytes: Vec::new(),
+                });
+            }
+        }
+        files.push(LayerFile {
+            path: format!("{MODULES_LOAD_ETC}/{module}-load.conf"),
+            mode: 0o644,
+            bytes: module.as_bytes().to_vec(),
+        });
         Ok(Layer {
             name: module.to_string(),
             module: module.to_string(),
             description: format!("load the {module} kernel module at boot"),
-            files: vec![
-                LayerFile {
-                    path: format!("{MODPROBE_ETC}/{module}-blacklist.conf"),
-                    mode: 0o644,
-                    bytes: Vec::new(),
-                },
-                LayerFile {
-                    path: format!("{MODULES_LOAD_ETC}/{module}-load.conf"),
-                    mode: 0o644,
-                    bytes: module.as_bytes().to_vec(),
-                },
-            ],
+            files,
+        })
+    }
+
+    /// A layer of a module with no files (for reading what an OS image has for the module).
+    pub fn bare(module: &str) -> Result<Layer> {
+        validate_module_name(module)?;
+        Ok(Layer {
+            name: module.to_string(),
+            module: module.to_string(),
+            description: String::new(),
+            files: Vec::new(),
         })
     }
 
@@ -231,7 +277,68 @@ mod tests {
                 },
             ]
         );
-        assert_eq!(Layer::for_module("sctp").unwrap().files, l.files);
+        assert_eq!(
+            Layer::for_module("sctp", &NodeView::rhcos("sctp"))
+                .unwrap()
+                .files,
+            l.files
+        );
+        // A module RHEL CoreOS does not blacklist: only the load list.
+        let x = Layer::for_module("xt_u32", &NodeView::rhcos("xt_u32")).unwrap();
+        assert_eq!(
+            x.files,
+            vec![LayerFile {
+                path: "/etc/modules-load.d/xt_u32-load.conf".into(),
+                mode: 0o644,
+                bytes: b"xt_u32".to_vec()
+            }]
+        );
+        // sctp_diag is blacklisted in its own file; with no base, sctp gets only the list.
+        let d = Layer::for_module("sctp_diag", &NodeView::rhcos("sctp_diag")).unwrap();
+        assert_eq!(d.files[0].path, "/etc/modprobe.d/sctp_diag-blacklist.conf");
+        let n = Layer::for_module("sctp", &NodeView::default()).unwrap();
+        assert_eq!(n.files.len(), 1);
+        // A base that already loads it with a unit of its own still has its blacklist emptied.
+        let mut b = NodeView::rhcos("sctp");
+        for (path, bytes) in [
+            (
+                "/usr/lib/systemd/system/s.service",
+                &b"[Service]\nExecStart=modprobe sctp\n"[..],
+            ),
+            ("/usr/lib/modprobe.d/zz.conf", b"blacklist sctp\n"),
+        ] {
+            b.files.insert(
+                path.into(),
+                crate::node::Entry {
+                    content: crate::node::Content::File {
+                        bytes: bytes.to_vec(),
+                        mode: None,
+                    },
+                    origin: "test".into(),
+                },
+            );
+        }
+        b.files.insert(
+            "/usr/lib/systemd/system/multi-user.target.wants/s.service".into(),
+            crate::node::Entry {
+                content: crate::node::Content::Link("/usr/lib/systemd/system/s.service".into()),
+                origin: "test".into(),
+            },
+        );
+        let paths: Vec<String> = Layer::for_module("sctp", &b)
+            .unwrap()
+            .files
+            .into_iter()
+            .map(|f| f.path)
+            .collect();
+        assert_eq!(
+            paths,
+            [
+                "/etc/modprobe.d/sctp-blacklist.conf",
+                "/etc/modprobe.d/zz.conf",
+                "/etc/modules-load.d/sctp-load.conf"
+            ]
+        );
     }
 
     #[test]
@@ -240,6 +347,13 @@ mod tests {
         assert!(validate_module_name("nf_conntrack-sip").is_ok());
         for bad in ["", "a b", "../x", "sctp\n", &"x".repeat(56), "é"] {
             assert!(validate_module_name(bad).is_err(), "{bad:?}");
+        }
+        let e = validate_module_name("SCTP").unwrap_err().to_string();
+        assert!(e.contains("did you mean \"sctp\""), "{e}");
+        use crate::node::rules::validate_object_name;
+        assert!(validate_object_name("load-xt-u32-module-worker").is_ok());
+        for bad in ["load-SCTP-module-worker", "load_x", "-a", "a-", "", "a..b"] {
+            assert!(validate_object_name(bad).is_err(), "{bad:?}");
         }
     }
 

@@ -435,6 +435,8 @@ struct Scenario {
     what: &'static str,
     /// What verify is expected to say (a regression guard; agreement with the machine is the proof).
     expect_enabled: bool,
+    /// Extra verify arguments (`--module dummy`); the probe checks that module too.
+    verify_args: &'static [&'static str],
     prepare: Prepare,
 }
 
@@ -448,12 +450,14 @@ fn scenarios() -> Vec<Scenario> {
             name: "unpatched",
             what: "RHEL blacklist, nothing else",
             expect_enabled: false,
+            verify_args: &[],
             prepare: |_, r| Ok((r.to_path_buf(), vec![])),
         },
         Scenario {
             name: "apply-tree",
             what: "`modlayer apply ROOT`",
             expect_enabled: true,
+            verify_args: &[],
             prepare: |_, r| {
                 apply_tree(r)?;
                 Ok((r.to_path_buf(), vec![]))
@@ -463,6 +467,7 @@ fn scenarios() -> Vec<Scenario> {
             name: "ignition",
             what: "`modlayer render ignition` (3.3.0) applied by the real Ignition",
             expect_enabled: true,
+            verify_args: &[],
             prepare: |_, r| {
                 let config = modlayer_ok(&["render", "ignition", "--ignition-version", "3.3.0"])?;
                 common::ignition_apply(&config.stdout, r)?;
@@ -473,6 +478,7 @@ fn scenarios() -> Vec<Scenario> {
             name: "install-true",
             what: "applied + `install sctp /bin/true` in /usr/lib/modprobe.d",
             expect_enabled: false,
+            verify_args: &[],
             prepare: |_, r| {
                 apply_tree(r)?;
                 write_file(
@@ -488,6 +494,7 @@ fn scenarios() -> Vec<Scenario> {
             name: "karg-blacklist",
             what: "applied + `modprobe.blacklist=sctp` in the boot entry's options",
             expect_enabled: false,
+            verify_args: &[],
             prepare: |_, r| {
                 apply_tree(r)?;
                 let entry = std::fs::read_to_string(r.join(LOADER_ENTRY))
@@ -504,6 +511,7 @@ fn scenarios() -> Vec<Scenario> {
             name: "masked-etc",
             what: "applied, then /etc/modules-load.d/sctp-load.conf -> /dev/null",
             expect_enabled: false,
+            verify_args: &[],
             prepare: |_, r| {
                 apply_tree(r)?;
                 mask_load(r)?;
@@ -514,6 +522,7 @@ fn scenarios() -> Vec<Scenario> {
             name: "masked-vendor",
             what: "applied, load entry moved to /usr/lib/modules-load.d, masked from /etc",
             expect_enabled: false,
+            verify_args: &[],
             prepare: |_, r| {
                 apply_tree(r)?;
                 let from = r.join(LOAD);
@@ -529,18 +538,216 @@ fn scenarios() -> Vec<Scenario> {
             name: "load-only",
             what: "RHEL blacklist kept + /etc/modules-load.d/sctp-load.conf (half a fix)",
             expect_enabled: false,
+            verify_args: &[],
             prepare: |_, r| {
                 write_file(r, LOAD, b"sctp\n", 0o644)?;
                 Ok((r.to_path_buf(), vec![]))
             },
         },
         Scenario {
+            name: "unit-modprobe",
+            what: "RHEL blacklist kept + enabled unit `ExecStart=/usr/sbin/modprobe sctp`",
+            expect_enabled: true,
+            verify_args: &[],
+            prepare: |_, r| {
+                enable_unit(r, "/usr/sbin/modprobe sctp")?;
+                Ok((r.to_path_buf(), vec![]))
+            },
+        },
+        Scenario {
+            name: "unit-modprobe-b",
+            what: "RHEL blacklist kept + enabled unit `ExecStart=/usr/sbin/modprobe -b sctp`",
+            expect_enabled: false,
+            verify_args: &[],
+            prepare: |_, r| {
+                enable_unit(r, "/usr/sbin/modprobe -b sctp")?;
+                Ok((r.to_path_buf(), vec![]))
+            },
+        },
+        Scenario {
+            name: "unit-install-true",
+            what: "enabled unit `modprobe sctp` + `install sctp /bin/true` in /usr/lib/modprobe.d",
+            expect_enabled: false,
+            verify_args: &[],
+            prepare: |_, r| {
+                enable_unit(r, "/usr/sbin/modprobe sctp")?;
+                write_file(
+                    r,
+                    "usr/lib/modprobe.d/sctp-install.conf",
+                    b"install sctp /bin/true\n",
+                    0o644,
+                )?;
+                Ok((r.to_path_buf(), vec![]))
+            },
+        },
+        Scenario {
+            name: "unit-modprobe-karg-blacklist",
+            what: "enabled unit `modprobe sctp` + `modprobe.blacklist=sctp` in the boot entry's options",
+            expect_enabled: true,
+            verify_args: &[],
+            prepare: |_, r| {
+                enable_unit(r, "/usr/sbin/modprobe sctp")?;
+                add_kernel_arg(r, "modprobe.blacklist=sctp")?;
+                Ok((r.to_path_buf(), vec![]))
+            },
+        },
+        Scenario {
+            name: "unit-modprobe-module-blacklist",
+            what: "enabled unit `modprobe sctp` + `module_blacklist=sctp` in the boot entry's options",
+            expect_enabled: false,
+            verify_args: &[],
+            prepare: |_, r| {
+                enable_unit(r, "/usr/sbin/modprobe sctp")?;
+                add_kernel_arg(r, "module_blacklist=sctp")?;
+                Ok((r.to_path_buf(), vec![]))
+            },
+        },
+        Scenario {
+            name: "karg-modules-load-blacklisted",
+            what: "RHEL blacklist kept + `modules-load=sctp` in the boot entry's options",
+            expect_enabled: false,
+            verify_args: &[],
+            prepare: |_, r| {
+                add_kernel_arg(r, "modules-load=sctp")?;
+                Ok((r.to_path_buf(), vec![]))
+            },
+        },
+        Scenario {
+            name: "karg-modules-load",
+            what: "blacklist emptied + `modules-load=sctp` in the boot entry's options",
+            expect_enabled: true,
+            verify_args: &[],
+            prepare: |_, r| {
+                write_file(r, BLACKLIST, b"", 0o644)?;
+                add_kernel_arg(r, "modules-load=sctp")?;
+                Ok((r.to_path_buf(), vec![]))
+            },
+        },
+        Scenario {
+            name: "dummy-load",
+            what: "`dummy` (no blacklist anywhere) in /etc/modules-load.d/dummy-load.conf, `verify --module dummy`",
+            expect_enabled: true,
+            verify_args: &["--module", "dummy"],
+            prepare: |_, r| {
+                write_file(r, "etc/modules-load.d/dummy-load.conf", b"dummy\n", 0o644)?;
+                write_file(r, PROBE_MODULE, b"dummy\n", 0o644)?;
+                Ok((r.to_path_buf(), vec![]))
+            },
+        },
+        Scenario {
+            name: "dummy-unlisted",
+            what: "`dummy` listed nowhere, `verify --module dummy`",
+            expect_enabled: false,
+            verify_args: &["--module", "dummy"],
+            prepare: |_, r| {
+                write_file(r, PROBE_MODULE, b"dummy\n", 0o644)?;
+                Ok((r.to_path_buf(), vec![]))
+            },
+        },
+        Scenario {
+            name: "machineconfig-unit",
+            what: "a MachineConfig's config (3.2.0) with an enabled unit running `modprobe sctp`, applied by the real Ignition; RHEL blacklist kept",
+            expect_enabled: true,
+            verify_args: &[],
+            prepare: prepare_machineconfig_unit,
+        },
+        Scenario {
             name: "oci",
             what: "root in an umoci image, `modlayer apply oci:IMG:TAG`, umoci unpack",
             expect_enabled: true,
+            verify_args: &[],
             prepare: prepare_oci,
         },
     ]
+}
+
+/// The file naming the module the probe checks (default sctp).
+const PROBE_MODULE: &str = "etc/modlayer-probe-module";
+/// The unit the unit scenarios enable.
+const UNIT_NAME: &str = "modlayer-load-sctp.service";
+
+/// A oneshot service running `exec`, WantedBy multi-user.target, ordered before the probe.
+fn unit_text(exec: &str) -> String {
+    format!(
+        "[Unit]\nDescription=modlayer boot test: load a module from a unit\nBefore=modlayer-probe.service\n\n\
+         [Service]\nType=oneshot\nRemainAfterExit=yes\nExecStart={exec}\n\n[Install]\nWantedBy=multi-user.target\n"
+    )
+}
+
+/// Write the unit to /etc/systemd/system and enable it as `systemctl enable` does (a link in
+/// multi-user.target.wants).
+fn enable_unit(r: &Path, exec: &str) -> Result<(), String> {
+    write_file(
+        r,
+        &format!("etc/systemd/system/{UNIT_NAME}"),
+        unit_text(exec).as_bytes(),
+        0o644,
+    )?;
+    let wants = r.join("etc/systemd/system/multi-user.target.wants");
+    std::fs::create_dir_all(&wants).map_err(|e| format!("mkdir {}: {e}", wants.display()))?;
+    symlink(
+        format!("/etc/systemd/system/{UNIT_NAME}"),
+        wants.join(UNIT_NAME),
+    )
+    .map_err(|e| format!("enabling {UNIT_NAME}: {e}"))
+}
+
+/// Append a kernel argument to the boot loader entry's options.
+fn add_kernel_arg(r: &Path, arg: &str) -> Result<(), String> {
+    let entry = std::fs::read_to_string(r.join(LOADER_ENTRY))
+        .map_err(|e| format!("reading the loader entry: {e}"))?;
+    let entry = entry.replace(
+        &format!("options {BASE_OPTIONS}"),
+        &format!("options {BASE_OPTIONS} {arg}"),
+    );
+    write_file(r, LOADER_ENTRY, entry.as_bytes(), 0o644)
+}
+
+/// A worker MachineConfig whose config (3.2.0: Debian's Ignition 2.14 reads it) enables a unit
+/// running `modprobe sctp`; the real Ignition applies that config to the root. Ignition records
+/// `enabled: true` as a preset (/etc/systemd/system-preset/20-ignition.preset), which systemd
+/// applies at a node's first boot (CoreOS boots with an uninitialized machine-id); the Debian
+/// root is not at its first boot, so the harness does that one step offline with
+/// `systemctl --root ROOT preset UNIT`. verify of the MachineConfig file must agree too.
+fn prepare_machineconfig_unit(ctx: &Ctx, r: &Path) -> Result<(PathBuf, Vec<String>), String> {
+    let config = serde_json::json!({
+        "ignition": {"version": "3.2.0"},
+        "systemd": {"units": [{
+            "name": UNIT_NAME,
+            "enabled": true,
+            "contents": unit_text("/usr/sbin/modprobe sctp"),
+        }]},
+    });
+    let mc = serde_json::json!({
+        "apiVersion": "machineconfiguration.openshift.io/v1",
+        "kind": "MachineConfig",
+        "metadata": {
+            "name": "99-worker-load-sctp",
+            "labels": {"machineconfiguration.openshift.io/role": "worker"},
+        },
+        "spec": {"config": config},
+    });
+    let mc_path = ctx.work.join("99-worker-load-sctp.json");
+    std::fs::write(&mc_path, mc.to_string())
+        .map_err(|e| format!("writing {}: {e}", mc_path.display()))?;
+    common::ignition_apply(config.to_string().as_bytes(), r)?;
+    let preset = r.join("etc/systemd/system-preset/20-ignition.preset");
+    let text = std::fs::read_to_string(&preset)
+        .map_err(|e| format!("Ignition wrote no {}: {e}", preset.display()))?;
+    if !text
+        .lines()
+        .any(|l| l.trim() == format!("enable {UNIT_NAME}"))
+    {
+        return Err(format!(
+            "{}: no `enable {UNIT_NAME}`:\n{text}",
+            preset.display()
+        ));
+    }
+    let mut c = Command::new("systemctl");
+    c.arg(format!("--root={}", path_str(r)?))
+        .args(["preset", UNIT_NAME]);
+    run(c, TOOL_TIMEOUT)?;
+    Ok((r.to_path_buf(), vec![path_str(&mc_path)?.to_string()]))
 }
 
 /// Replace /etc/modules-load.d/sctp-load.conf with a symlink to /dev/null: a mask, which systemd
@@ -589,7 +796,7 @@ fn prepare_oci(ctx: &Ctx, r: &Path) -> Result<(PathBuf, Vec<String>), String> {
     std::fs::remove_dir_all(&build).map_err(|e| format!("rm {}: {e}", build.display()))?;
     let target = format!("oci:{image_ref}");
     // Before the patch the image must verify as not enabled (the RHEL blacklist is in it).
-    let before = verify(&target)?;
+    let before = verify(&target, &[])?;
     if before.enabled {
         return Err(format!(
             "{target} verifies as enabled before modlayer apply:\n{}",
@@ -618,9 +825,11 @@ struct Verdict {
     findings: String,
 }
 
-fn verify(target: &str) -> Result<Verdict, String> {
+fn verify(target: &str, args: &[&str]) -> Result<Verdict, String> {
     let mut c = common::modlayer();
-    c.args(["verify", "--format", "json", target]);
+    c.args(["verify", "--format", "json"])
+        .args(args)
+        .arg(target);
     let ran = common::run_with_timeout(c, None, TOOL_TIMEOUT)?;
     let json: serde_json::Value = serde_json::from_slice(&ran.stdout)
         .map_err(|e| format!("verify printed no JSON: {e}\n{}", ran.transcript()))?;
@@ -755,7 +964,15 @@ fn choose_accel(tools: &Tools, base: &Base, work: &Path) -> (Accel, String) {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Probe {
     loaded: bool,
-    roundtrip: bool,
+    /// The SCTP round trip (`None`: skipped, for a module other than sctp).
+    roundtrip: Option<bool>,
+}
+
+impl Probe {
+    /// What the machine says: the module loaded at boot (and, for sctp, the round trip works).
+    fn enabled(self) -> bool {
+        self.loaded && self.roundtrip.unwrap_or(true)
+    }
 }
 
 /// The last `MODLAYER-PROBE loaded=… roundtrip=…` report in a serial log.
@@ -768,8 +985,9 @@ fn parse_probe(log: &str) -> Option<Probe> {
             match word.split_once('=') {
                 Some(("loaded", "yes")) => loaded = Some(true),
                 Some(("loaded", "no")) => loaded = Some(false),
-                Some(("roundtrip", "ok")) => roundtrip = Some(true),
-                Some(("roundtrip", "fail")) => roundtrip = Some(false),
+                Some(("roundtrip", "ok")) => roundtrip = Some(Some(true)),
+                Some(("roundtrip", "fail")) => roundtrip = Some(Some(false)),
+                Some(("roundtrip", "skip")) => roundtrip = Some(None),
                 _ => {}
             }
         }
@@ -844,8 +1062,11 @@ struct Outcome {
     error: Option<String>,
     serial: PathBuf,
     findings: String,
-    /// verify of the image the booted root was unpacked from (OCI scenario).
+    /// verify of the image the booted root was unpacked from (OCI scenario), or of the
+    /// MachineConfig whose config Ignition applied.
     image_verify: Option<bool>,
+    /// What that other target is (`image`, `MachineConfig`).
+    other_kind: &'static str,
     image_mismatch: Option<String>,
 }
 
@@ -861,6 +1082,7 @@ fn run_scenario(ctx: &Ctx, accel: Accel, base: &Base, s: &Scenario, logs: &Path)
         serial: logs.join(format!("{}.log", s.name)),
         findings: String::new(),
         image_verify: None,
+        other_kind: "image",
         image_mismatch: None,
     };
     let dir = ctx.work.join(s.name);
@@ -873,18 +1095,21 @@ fn run_scenario(ctx: &Ctx, accel: Accel, base: &Base, s: &Scenario, logs: &Path)
             work: &dir,
         };
         let (root, others) = (s.prepare)(&sctx, &root)?;
-        let verdict = verify(path_str(&root)?)?;
+        let verdict = verify(path_str(&root)?, s.verify_args)?;
         let enabled = verdict.enabled;
         out.verify = Some(enabled);
         out.findings = verdict.findings;
         for t in others {
             // Recorded, not returned: the machine is booted anyway, to show who is right.
-            let v = verify(&t)?;
+            let v = verify(&t, s.verify_args)?;
             out.image_verify = Some(v.enabled);
+            if !t.starts_with("oci:") {
+                out.other_kind = "MachineConfig";
+            }
             if v.enabled != enabled {
                 out.image_mismatch = Some(format!(
-                    "verify {t} says enabled={} but verify of the root it unpacks to (the root \
-                     booted) says enabled={enabled}\n{t}:\n{}\nunpacked root:\n{}",
+                    "verify {t} says enabled={} but verify of the root made from it (the root \
+                     booted) says enabled={enabled}\n{t}:\n{}\nbooted root:\n{}",
                     v.enabled, v.findings, out.findings
                 ));
             }
@@ -916,7 +1141,7 @@ fn table(outcomes: &[Outcome]) -> String {
     for o in outcomes {
         let agree = match (o.verify, o.probe) {
             (Some(v), Some(p)) => {
-                let machine = p.loaded && p.roundtrip;
+                let machine = p.enabled();
                 if v == machine && o.image_verify.is_none_or(|i| i == machine) {
                     "yes"
                 } else {
@@ -931,10 +1156,20 @@ fn table(outcomes: &[Outcome]) -> String {
             o.what,
             yes_no(o.verify, "enabled", "not enabled")
                 + &o.image_verify
-                    .map(|i| format!(" (image: {})", yes_no(Some(i), "enabled", "not enabled")))
+                    .map(|i| {
+                        format!(
+                            " ({}: {})",
+                            o.other_kind,
+                            yes_no(Some(i), "enabled", "not enabled")
+                        )
+                    })
                     .unwrap_or_default(),
             yes_no(o.probe.map(|p| p.loaded), "yes", "no"),
-            yes_no(o.probe.map(|p| p.roundtrip), "ok", "fail"),
+            match o.probe.map(|p| p.roundtrip) {
+                Some(None) => "n/a".to_string(),
+                Some(r) => yes_no(r, "ok", "fail"),
+                None => "-".to_string(),
+            },
             agree,
             o.boot_secs,
         ));
@@ -969,7 +1204,15 @@ fn verify_agrees_with_booted_machines() {
         .and_then(|v| v.parse().ok())
         .filter(|&n| n > 0)
         .unwrap_or(2);
-    let list = scenarios();
+    // MODLAYER_BOOT_ONLY=a,b boots only those scenarios (for working on one; the proof is all).
+    let only: Option<Vec<String>> = std::env::var("MODLAYER_BOOT_ONLY")
+        .ok()
+        .filter(|v| !v.is_empty())
+        .map(|v| v.split(',').map(str::to_string).collect());
+    let list: Vec<Scenario> = scenarios()
+        .into_iter()
+        .filter(|s| only.as_ref().is_none_or(|o| o.iter().any(|n| n == s.name)))
+        .collect();
     // The OCI scenario takes longest (image build, gzip): start it first.
     let mut order: Vec<usize> = (0..list.len()).collect();
     order.sort_by_key(|&i| list[i].name != "oci");
@@ -1037,9 +1280,9 @@ fn verify_agrees_with_booted_machines() {
             failures.push(format!("{}: no verdict", o.name));
             continue;
         };
-        if v != (p.loaded && p.roundtrip) {
+        if v != p.enabled() {
             failures.push(format!(
-                "{}: verify says enabled={v} but the booted machine has loaded={} roundtrip={} \
+                "{}: verify says enabled={v} but the booted machine has loaded={} roundtrip={:?} \
                  (serial log: {})\nverify findings:\n{}",
                 o.name,
                 p.loaded,

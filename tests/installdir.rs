@@ -33,6 +33,7 @@ fn verify_dir(
         platform: None,
         release,
         files_dir: None,
+        base: None,
     };
     modlayer::targets::verify(target, Some(Kind::InstallDir), layer, &opts)
 }

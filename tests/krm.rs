@@ -425,3 +425,41 @@ fn error_results_are_printed_on_stderr_too() {
         "{err}"
     );
 }
+
+#[test]
+fn module_follows_the_base_and_fcos_lacks_sctp() {
+    // xt_u32: RHEL CoreOS does not blacklist it; the MachineConfig writes only the load list.
+    let fc = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "fn"},
+        "data": {"module": "xt_u32"}});
+    let (out, status) = run(&with_config(fc, vec![]));
+    let v = parse(&out);
+    assert_eq!(status, 0, "{:?}", results(&v));
+    let mc = v["items"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(mc["metadata"]["name"], "load-xt-u32-module-worker");
+    let paths: Vec<&str> = mc["spec"]["config"]["storage"]["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(paths, ["/etc/modules-load.d/xt_u32-load.conf"]);
+    // Over Fedora CoreOS, sctp is not there to load: an error result.
+    let fc = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "fn"},
+        "data": {"base": "fcos"}});
+    let (out, status) = run(&with_config(fc, vec![]));
+    let v = parse(&out);
+    assert_eq!(status, 1, "{:?}", results(&v));
+    assert!(
+        results(&v)
+            .iter()
+            .any(|(s, m)| s == "error" && m.contains("sctp module")),
+        "{:?}",
+        results(&v)
+    );
+    // An OS image is not something a function reads.
+    let fc = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "fn"},
+        "data": {"base": "oci:/srv/rhcos"}});
+    let (out, status) = run(&with_config(fc, vec![]));
+    assert_eq!(status, 2, "{}", String::from_utf8_lossy(&out));
+    assert_eq!(parse(&out)["results"][0]["field"]["path"], "data.base");
+}

@@ -9,8 +9,10 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use crate::ignition::Spec;
 use crate::layer::Layer;
 use crate::mco::release::Release;
+use crate::node::base::Base;
+use crate::node::NodeView;
 use crate::render::Variant;
-use crate::targets::Kind;
+use crate::targets::{base_view, Kind};
 
 /// A pool role as given: a label value that MachineConfigPools can select and that is safe in
 /// object and file names (lowercase, since metadata.name is a DNS-1123 subdomain).
@@ -19,7 +21,13 @@ pub fn parse_role(text: &str) -> Result<String> {
     Ok(text.to_string())
 }
 
-/// A module name as given, checked by kmod's rules.
+/// An object name as given (metadata.name: a DNS-1123 subdomain).
+pub fn parse_object_name(text: &str) -> Result<String> {
+    crate::node::rules::validate_object_name(text)?;
+    Ok(text.to_string())
+}
+
+/// A module name as given, checked by kmod's rules (uppercase is refused with a hint).
 pub fn parse_module(text: &str) -> Result<String> {
     crate::node::rules::validate_module_name(text)?;
     Ok(text.to_string())
@@ -47,26 +55,55 @@ pub struct Cli {
     pub command: Command,
 }
 
-/// Which layer to use.
+/// Which layer to use, and the base state it meets.
 #[derive(Args, Debug, Clone, Default)]
 pub struct LayerArgs {
     /// Layer to use: a built-in name (see `modlayer layers`) or a folder holding layer.toml.
     #[arg(long, value_name = "NAME|DIR", global = true)]
     pub layer: Option<String>,
-    /// Enable another blacklisted module with the same pattern (empty NAME-blacklist.conf,
-    /// NAME-load.conf listing it), e.g. dccp.
+    /// Enable another module: list it in /etc/modules-load.d/NAME-load.conf and empty the file in
+    /// which the base (--base) blacklists it, if any (e.g. sctp_diag; xt_u32 gets only the list).
     #[arg(long, value_name = "NAME", global = true, conflicts_with = "layer", value_parser = parse_module)]
     pub module: Option<String>,
+    /// The OS the node boots, for Ignition configs, MachineConfigs and install directories (trees,
+    /// archives and images are their own base), and for --module: rhcos (RHEL CoreOS: the modules
+    /// of its built-in table blacklisted), fcos (Fedora CoreOS: no kernel-modules-extra, so no
+    /// blacklist files and no sctp module), none, or a real OS image: DIR, TAR or oci:IMAGE.
+    /// Default: rhcos; for `apply --module` on a tree, archive or image, that target itself.
+    #[arg(long, value_name = "rhcos|fcos|none|DIR|TAR|oci:IMAGE", global = true)]
+    pub base: Option<Base>,
 }
 
 impl LayerArgs {
+    /// The layer these arguments name and the base state for its module (`platform` picks one
+    /// platform of a multi-platform base image).
+    pub fn resolve(&self, platform: Option<&str>) -> Result<(Layer, NodeView)> {
+        self.resolve_over(self.base.as_ref().unwrap_or(&Base::Rhcos), platform)
+    }
+
+    /// [`LayerArgs::resolve`] with the base given.
+    pub fn resolve_over(&self, base: &Base, platform: Option<&str>) -> Result<(Layer, NodeView)> {
+        match (&self.layer, &self.module) {
+            (Some(l), _) => {
+                let layer = Layer::named(l)?;
+                let base = base_view(base, &layer.module, platform)?;
+                Ok((layer, base))
+            }
+            (None, Some(m)) => {
+                let base = base_view(base, m, platform)?;
+                Ok((Layer::for_module(m, &base)?, base))
+            }
+            (None, None) => {
+                let layer = Layer::builtin(crate::layer::DEFAULT_LAYER)?;
+                let base = base_view(base, &layer.module, platform)?;
+                Ok((layer, base))
+            }
+        }
+    }
+
     /// The layer these arguments name.
     pub fn layer(&self) -> Result<Layer> {
-        match (&self.layer, &self.module) {
-            (Some(l), _) => Layer::named(l),
-            (None, Some(m)) => Layer::for_module(m),
-            (None, None) => Layer::builtin(crate::layer::DEFAULT_LAYER),
-        }
+        self.resolve(None).map(|(l, _)| l)
     }
 }
 
@@ -181,8 +218,9 @@ pub enum RenderWhat {
         /// Pool role; repeat for several (default: worker).
         #[arg(long = "role", value_name = "ROLE", value_parser = parse_role)]
         roles: Vec<String>,
-        /// metadata.name (default: load-<module>-module-<role>; with several roles, a prefix).
-        #[arg(long)]
+        /// metadata.name (default: `load-<module>-module-<role>`; with several roles, a prefix); a
+        /// DNS-1123 name, as the API server requires.
+        #[arg(long, value_parser = parse_object_name)]
         name: Option<String>,
         #[command(flatten)]
         version: VersionArgs,
@@ -340,7 +378,9 @@ pub struct VerifyArgs {
     /// OCI targets: only this platform (os/arch[/variant]) of a multi-platform image.
     #[arg(long, value_name = "OS/ARCH")]
     pub platform: Option<String>,
-    /// Install directories: the OpenShift release X.Y (an Ignition spec it cannot read is an error).
+    /// The OpenShift release X.Y of MachineConfigs and install directories: an Ignition spec its
+    /// MCO cannot read is an error, and its render's defaults apply (from 4.12, files without
+    /// `overwrite` get true). Default: the newest release modlayer knows.
     #[arg(long, value_name = "X.Y")]
     pub openshift_version: Option<Release>,
     /// Butane sources: the directory `local` paths are relative to (Butane's -d/--files-dir); a

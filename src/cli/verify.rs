@@ -8,13 +8,14 @@ use crate::cli::Output;
 use crate::fsutil::stdout_write;
 use crate::mco::inventory::PoolChoice;
 use crate::report::{self, TargetReport};
-use crate::targets::{self, VerifyOpts};
+use crate::targets::{self, Kind, VerifyOpts};
 
 /// `modlayer verify`: exit 0 when every judged view is enabled (and, with `--strict`,
 /// byte-identical), 1 when one is not, 2 when a target cannot be read.
 pub(super) fn run(args: VerifyArgs, out: &Output) -> Result<i32> {
-    let layer = args.layer.layer()?;
+    let (layer, base) = args.layer.resolve(args.platform.as_deref())?;
     let opts = VerifyOpts {
+        base: Some(base),
         pools: PoolChoice {
             roles: args.roles.clone(),
             all: args.all_pools,
@@ -26,7 +27,20 @@ pub(super) fn run(args: VerifyArgs, out: &Output) -> Result<i32> {
     let mut reports: Vec<TargetReport> = Vec::new();
     let mut status = 0;
     for t in &args.targets {
-        match targets::verify(t, args.kind, &layer, &opts) {
+        let kind = args.kind.or_else(|| targets::detect(t));
+        if args.layer.base.is_some() && matches!(kind, Some(Kind::Tree | Kind::Tar | Kind::Oci)) {
+            out.warn(&format!(
+                "{t}: --base does not apply to a tree, archive or image: it is its own base"
+            ));
+        }
+        let own = match (&args.layer.module, &args.layer.base, kind) {
+            (Some(m), None, Some(k @ (Kind::Tree | Kind::Tar | Kind::Oci))) => {
+                targets::image_views(t, Some(k), m, args.platform.as_deref())
+                    .and_then(|views| super::own_layer(&args.layer, t, &views, &layer))
+            }
+            _ => Ok(layer.clone()),
+        };
+        match own.and_then(|layer| targets::verify(t, args.kind, &layer, &opts)) {
             Ok(rs) => {
                 for r in &rs {
                     if !(r.enabled && (!args.strict || r.identical)) {

@@ -12,6 +12,7 @@ use crate::formats::encoding::{check_hash, decode_data_url, encode_data_url, gun
 use crate::formats::json::{pointer_to_path, Layout, Spans, Splice};
 use crate::formats::yaml_edit::Editor;
 use crate::layer::{validate_node_path, Layer, LayerFile};
+use crate::node::rules::install_targets;
 use crate::node::{Content, Entry, NodeView};
 
 /// Ignition spec versions modlayer reads and writes.
@@ -140,6 +141,7 @@ fn describe(v: &Value) -> String {
 /// spec) are done by [`validate_typed`] for 3.x.
 pub fn check(config: &Value, spec: Spec) -> Vec<Problem> {
     let mut problems = Vec::new();
+    check_units(config, &mut problems);
     let Some(storage) = config.get("storage") else {
         return problems;
     };
@@ -173,6 +175,82 @@ pub fn check(config: &Value, spec: Spec) -> Vec<Problem> {
         }
     }
     problems
+}
+
+/// Check `systemd.units`: a list of objects, each with a string `name` (given once), string
+/// `contents`, boolean `enabled`/`enable`/`mask`, `dropins` a list of `{name, contents}`.
+fn check_units(config: &Value, problems: &mut Vec<Problem>) {
+    let Some(units) = config.pointer("/systemd/units") else {
+        return;
+    };
+    let Some(units) = units.as_array() else {
+        if !units.is_null() {
+            problems.push(Problem::new(
+                "/systemd/units",
+                format!("must be a list, found {}", describe(units)),
+            ));
+        }
+        return;
+    };
+    let mut seen: BTreeMap<String, String> = BTreeMap::new();
+    for (i, u) in units.iter().enumerate() {
+        let up = format!("/systemd/units/{i}");
+        if let Err(p) = check_unit(u, &up, &mut seen) {
+            problems.push(p);
+        }
+    }
+}
+
+fn check_unit(u: &Value, up: &str, seen: &mut BTreeMap<String, String>) -> Result<(), Problem> {
+    expect(u, up, "an object", Value::is_object)?;
+    let name = u
+        .get("name")
+        .ok_or_else(|| Problem::new(up, "missing name"))?;
+    let name = expect(name, &format!("{up}/name"), "a string", Value::is_string)?
+        .as_str()
+        .unwrap_or_default();
+    if let Some(first) = seen.insert(name.to_string(), up.to_string()) {
+        return Err(Problem::new(
+            up,
+            format!(
+                "unit {name} is listed twice (also at {}): Ignition refuses the config",
+                pointer_to_path(&first)
+            ),
+        ));
+    }
+    if let Some(c) = u.get("contents").filter(|v| !v.is_null()) {
+        expect(c, &format!("{up}/contents"), "a string", Value::is_string)?;
+    }
+    for key in ["enabled", "enable", "mask"] {
+        if let Some(b) = u.get(key).filter(|v| !v.is_null()) {
+            expect(
+                b,
+                &format!("{up}/{key}"),
+                "true or false",
+                Value::is_boolean,
+            )?;
+        }
+    }
+    let dropins = u.get("dropins").filter(|v| !v.is_null());
+    if let Some(d) = dropins {
+        let dp = format!("{up}/dropins");
+        let list = expect(d, &dp, "a list", Value::is_array)?
+            .as_array()
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        for (j, d) in list.iter().enumerate() {
+            let djp = format!("{dp}/{j}");
+            expect(d, &djp, "an object", Value::is_object)?;
+            let n = d
+                .get("name")
+                .ok_or_else(|| Problem::new(&djp, "missing name"))?;
+            expect(n, &format!("{djp}/name"), "a string", Value::is_string)?;
+            if let Some(c) = d.get("contents").filter(|v| !v.is_null()) {
+                expect(c, &format!("{djp}/contents"), "a string", Value::is_string)?;
+            }
+        }
+    }
+    Ok(())
 }
 
 fn check_node(
@@ -775,8 +853,16 @@ fn child_origin(origin: &str, ptr: &str) -> String {
     format!("{origin} {}", pointer_to_path(ptr))
 }
 
-/// The storage nodes of a config after folding inline merge/replace configs: path -> (node, origin).
+/// The storage nodes and systemd units of a config after folding inline merge/replace configs:
+/// path (or [`UNIT_KEY`] and the unit name) -> (node, origin).
 type Nodes = BTreeMap<String, (Value, String)>;
+
+/// The key prefix of a systemd unit in [`Nodes`] (after every path: `/` sorts before `u`, so
+/// units are laid down after files, as Ignition's files stage writes them).
+const UNIT_KEY: &str = "unit:";
+
+/// Where Ignition writes units, their drop-ins and masks.
+const IGNITION_UNIT_DIR: &str = "/etc/systemd/system";
 
 /// Merge `child` over `parent` field by field (Ignition merge: child wins; objects merge deeply).
 fn merge_fields(parent: &mut Value, child: &Value) {
@@ -844,15 +930,47 @@ fn collect_nodes(
             let mut node = n.clone();
             if let Some(o) = node.as_object_mut() {
                 o.insert("_kind".into(), json!(list));
-                if !o.contains_key("overwrite") {
-                    o.insert("overwrite".into(), json!(spec.overwrite_default()));
-                }
+                // The spec's default applies when no config of the merge sets it (and the MCO's
+                // render may set its own first: see `overlay_merged`).
+                o.insert("_overwrite_default".into(), json!(spec.overwrite_default()));
             }
             nodes.insert(
                 path.to_string(),
                 (node, child_origin(origin, &format!("/storage/{list}/{i}"))),
             );
         }
+    }
+    let units = config.pointer("/systemd/units").and_then(Value::as_array);
+    for (i, u) in units.into_iter().flatten().enumerate() {
+        let Some(name) = u.get("name").and_then(Value::as_str) else {
+            continue;
+        };
+        let mut node = u.clone();
+        if let Some(o) = node.as_object_mut() {
+            o.insert("_kind".into(), json!("units"));
+            // 2.x spells it `enable` (deprecated) or `enabled`.
+            if let (Some(e), false) = (o.get("enable").cloned(), o.contains_key("enabled")) {
+                o.insert("enabled".into(), e);
+            }
+            // Drop-ins merge by name, as Ignition merges keyed lists.
+            let mut dropins = Map::new();
+            for d in o
+                .get("dropins")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                if let Some(dn) = d.get("name").and_then(Value::as_str) {
+                    dropins.insert(dn.to_string(), d.clone());
+                }
+            }
+            o.remove("dropins");
+            o.insert("_dropins".into(), Value::Object(dropins));
+        }
+        nodes.insert(
+            format!("{UNIT_KEY}{name}"),
+            (node, child_origin(origin, &format!("/systemd/units/{i}"))),
+        );
     }
     let merges = config
         .pointer("/ignition/config/merge")
@@ -936,8 +1054,9 @@ fn merge_nodes(nodes: &mut Nodes, child: Nodes, findings: &mut Vec<Finding>) {
     }
 }
 
-/// Lay a config's files over a view (Ignition at first boot over what the image has), adding the
-/// findings that a node would fail on or that cannot be seen offline.
+/// Lay a config's files and units over a view (Ignition at first boot over what the image has),
+/// adding the findings that a node would fail on or that cannot be seen offline. Files without
+/// `overwrite` take the spec's default (false in 3.x, true in 2.x).
 pub fn overlay(
     config: &Value,
     spec: Spec,
@@ -945,13 +1064,16 @@ pub fn overlay(
     view: &mut NodeView,
     findings: &mut Vec<Finding>,
 ) {
-    overlay_merged(&[(config, spec, origin)], view, findings);
+    overlay_merged(&[(config, spec, origin)], false, view, findings);
 }
 
 /// Merge several configs in order (each over the ones before, as the MCO renders a pool) and lay
-/// the result over a view.
+/// the result over a view. With `overwrite_default`, files that no config gives `overwrite` get
+/// `true` after the merge (the MCO's render since OpenShift 4.12, see
+/// [`crate::mco::release::Release::defaults_overwrite`]); else the spec's default applies.
 pub fn overlay_merged(
     configs: &[(&Value, Spec, &str)],
+    overwrite_default: bool,
     view: &mut NodeView,
     findings: &mut Vec<Finding>,
 ) {
@@ -960,7 +1082,17 @@ pub fn overlay_merged(
         let child = collect_nodes(config, *spec, origin, 0, findings);
         merge_nodes(&mut nodes, child, findings);
     }
-    for (path, (node, norigin)) in nodes {
+    for (path, (mut node, norigin)) in nodes {
+        if let Some(name) = path.strip_prefix(UNIT_KEY) {
+            overlay_unit(name, &node, &norigin, view);
+            continue;
+        }
+        if let Some(o) = node.as_object_mut() {
+            let given = o.get("overwrite").and_then(Value::as_bool);
+            let default = overwrite_default
+                || o.get("_overwrite_default").and_then(Value::as_bool) == Some(true);
+            o.insert("overwrite".into(), json!(given.unwrap_or(default)));
+        }
         let kind = node.get("_kind").and_then(Value::as_str).unwrap_or("files");
         let content = match kind {
             "links" => {
@@ -993,6 +1125,93 @@ pub fn overlay_merged(
                 origin: norigin,
             },
         );
+    }
+}
+
+/// What Ignition's files stage does with one (merged) `systemd.units` entry: writes `contents`
+/// to `/etc/systemd/system/NAME` and each drop-in to `NAME.d/`, masks with a `/dev/null` link
+/// (`mask: false` removes Ignition's mask), and records `enabled` as a preset that systemd
+/// applies at first boot: `true` links the unit into the targets of its `[Install]` section,
+/// `false` removes its links from `/etc`.
+fn overlay_unit(name: &str, node: &Value, origin: &str, view: &mut NodeView) {
+    let origin = format!("{origin} ({name})");
+    let unit_path = format!("{IGNITION_UNIT_DIR}/{name}");
+    let file = |bytes: &str, origin: String| Entry {
+        content: Content::File {
+            bytes: bytes.as_bytes().to_vec(),
+            mode: Some(0o644),
+        },
+        origin,
+    };
+    if let Some(c) = node.get("contents").and_then(Value::as_str) {
+        view.files
+            .insert(unit_path.clone(), file(c, origin.clone()));
+    }
+    for (dname, d) in node
+        .get("_dropins")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flatten()
+    {
+        if let Some(c) = d.get("contents").and_then(Value::as_str) {
+            view.files.insert(
+                format!("{unit_path}.d/{dname}"),
+                file(c, format!("{origin} drop-in {dname}")),
+            );
+        }
+    }
+    match node.get("mask").and_then(Value::as_bool) {
+        Some(true) => {
+            view.files.insert(
+                unit_path.clone(),
+                Entry {
+                    content: Content::Mask,
+                    origin: format!("{origin} (mask: true)"),
+                },
+            );
+        }
+        Some(false)
+            if view
+                .files
+                .get(&unit_path)
+                .is_some_and(|e| e.content == Content::Mask) =>
+        {
+            view.files.remove(&unit_path);
+        }
+        _ => {}
+    }
+    match node.get("enabled").and_then(Value::as_bool) {
+        Some(true) => {
+            let units = view.units();
+            let Some((fpath, fentry)) = units.get(name).and_then(|u| u.file.clone()) else {
+                return;
+            };
+            let Content::File { bytes, .. } = &fentry.content else {
+                return;
+            };
+            for target in install_targets(&String::from_utf8_lossy(bytes)) {
+                view.files.insert(
+                    format!("{IGNITION_UNIT_DIR}/{target}.wants/{name}"),
+                    Entry {
+                        content: Content::Link(fpath.clone()),
+                        origin: format!(
+                            "{origin} enabled: true (preset applied at first boot, WantedBy={target})"
+                        ),
+                    },
+                );
+            }
+        }
+        Some(false) => {
+            let prefix = format!("{IGNITION_UNIT_DIR}/");
+            view.files.retain(|p, _| {
+                let Some(rest) = p.strip_prefix(&prefix) else {
+                    return true;
+                };
+                !matches!(rest.split_once('/'), Some((sub, n)) if n == name
+                    && (sub.ends_with(".wants") || sub.ends_with(".requires")))
+            });
+        }
+        None => {}
     }
 }
 

@@ -511,6 +511,7 @@ impl Inventory {
             let view = render_pool(
                 &[(&f.mc, f.origin.as_str())],
                 &NodeView::default(),
+                None,
                 &mut own,
             );
             layer.files.iter().any(|l| view.files.contains_key(&l.path))
@@ -691,6 +692,7 @@ impl Inventory {
         let node = render_pool(
             &[(&current.mc, current.origin.as_str())],
             base,
+            release,
             &mut findings,
         );
         if !self.members(pool).is_empty() {
@@ -759,7 +761,7 @@ impl Inventory {
         }
         let pairs: Vec<(&MachineConfig, &str)> =
             members.iter().map(|f| (&f.mc, f.origin.as_str())).collect();
-        let node = render_pool(&pairs, base, &mut findings);
+        let node = render_pool(&pairs, base, release, &mut findings);
         let _ = layer;
         View {
             pool: Some(pool.name.clone()),
@@ -953,7 +955,7 @@ mod tests {
         let views = inv
             .views(
                 &layer,
-                &NodeView::rhcos(&layer),
+                &NodeView::rhcos(&layer.module),
                 &PoolChoice::default(),
                 None,
             )
@@ -972,7 +974,7 @@ mod tests {
         let v = inv
             .views(
                 &layer,
-                &NodeView::rhcos(&layer),
+                &NodeView::rhcos(&layer.module),
                 &PoolChoice::default(),
                 None,
             )

@@ -1,6 +1,6 @@
 //! MachineConfigs and the Machine Config Operator: the one inventory of MachineConfigs and
 //! MachineConfigPools from any source ([`inventory`]), the one pool render ([`render`]), files of
-//! Kubernetes documents ([`file`]) and the releases' Ignition specs ([`release`]).
+//! Kubernetes documents ([`file`](mod@file)) and the releases' Ignition specs ([`release`]).
 
 pub mod file;
 pub mod inventory;

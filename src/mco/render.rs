@@ -9,16 +9,19 @@ use crate::formats::yaml;
 use crate::ignition::{self, Spec};
 use crate::layer::Layer;
 use crate::mco::file::MachineConfig;
+use crate::mco::release::Release;
 use crate::mco::{API_VERSION, ROLE_LABEL};
 use crate::node::{split_kernel_args, NodeView};
 
 /// Render a pool as the MCO does — `members` already in render order, each with its origin
 /// (`MachineConfig NAME (FILE)`) — over the base state the OS image ships: configs merged in order
 /// (later wins, field by field), kernel arguments concatenated; what the MCO refuses becomes an
-/// error.
+/// error. Files that no MachineConfig gives `overwrite` get `true` when the release's MCO sets
+/// that default ([`Release::defaults_overwrite`]; no release: [`Release::NEWEST`]).
 pub fn render_pool(
     members: &[(&MachineConfig, &str)],
     base: &NodeView,
+    release: Option<Release>,
     findings: &mut Vec<Finding>,
 ) -> NodeView {
     let mut view = base.clone();
@@ -34,7 +37,8 @@ pub fn render_pool(
             }
         }
     }
-    ignition::overlay_merged(&configs, &mut view, findings);
+    let overwrite = release.unwrap_or(Release::NEWEST).defaults_overwrite();
+    ignition::overlay_merged(&configs, overwrite, &mut view, findings);
     view
 }
 
@@ -126,9 +130,13 @@ pub fn layer_machineconfig(layer: &Layer, role: &str, name: &str, spec: Spec) ->
 }
 
 /// The MachineConfig name modlayer gives a layer for a role: `load-<module>-module-<role>`, a
-/// valid object name (`_` in module names becomes `-`).
+/// valid object name (`_` in module names becomes `-`; module names and roles are checked
+/// lowercase where they are read).
 pub fn machineconfig_name(layer: &Layer, role: &str) -> String {
-    format!("load-{}-module-{role}", layer.module.replace('_', "-"))
+    format!(
+        "load-{}-module-{role}",
+        layer.module.replace('_', "-").to_ascii_lowercase()
+    )
 }
 
 /// The manifest file name the MachineConfig for a role is written as in an install directory

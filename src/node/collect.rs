@@ -6,7 +6,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::layer::Layer;
-use crate::node::rules::{is_config_path, is_mask, normalize_module, ostree_etc_path};
+use crate::node::rules::{
+    is_config_path, is_mask, is_preset_path, normalize_module, ostree_etc_path, unit_path, UnitPath,
+};
 pub use crate::node::rules::{node_path, resolve_link};
 use crate::node::{split_kernel_args, Content, Entry, Kernel, NodeView};
 
@@ -21,6 +23,12 @@ pub const BOOTC_KARGS: &str = "/usr/lib/bootc/kargs.d";
 /// Whether a path is a source of kernel arguments rather than a configuration file.
 fn is_cmdline_source(path: &str) -> bool {
     path.starts_with(BOOT_ENTRIES) || path.starts_with(BOOTC_KARGS)
+}
+
+/// Whether a path is a `.wants/` or `.requires/` link: only its name matters (systemd enables
+/// the unit of that name), so it is kept as a link and never resolved.
+fn is_enablement(path: &str) -> bool {
+    matches!(unit_path(path), Some(UnitPath::Wants { .. }))
 }
 
 /// Largest configuration file the collector keeps (modprobe.d files are a few hundred bytes).
@@ -128,7 +136,7 @@ impl Collector {
         if self.layer_paths.contains(path) {
             return Interest::Contents;
         }
-        if is_config_path(path) {
+        if is_config_path(path) || unit_path(path).is_some() || is_preset_path(path) {
             return Interest::Contents;
         }
         let Some((dir, name)) = path.rsplit_once('/') else {
@@ -224,7 +232,7 @@ impl Collector {
     /// read again should [`Collector::want`] them and read once more.
     pub fn missing_link_targets(&self) -> BTreeSet<String> {
         let mut out = BTreeSet::new();
-        for path in self.files.keys() {
+        for path in self.files.keys().filter(|p| !is_enablement(p)) {
             if let Follow::Missing(target) = self.follow(path) {
                 if !self.wanted.contains(&target) {
                     out.insert(target);
@@ -276,7 +284,7 @@ impl Collector {
         let links: Vec<String> = self
             .files
             .iter()
-            .filter(|(_, e)| matches!(e.content, Content::Link(_)))
+            .filter(|(p, e)| matches!(e.content, Content::Link(_)) && !is_enablement(p))
             .map(|(p, _)| p.clone())
             .collect();
         for path in links {
@@ -705,5 +713,55 @@ mod tests {
             v.files.keys().collect::<Vec<_>>(),
             vec!["/usr/lib/modules-load.d/x.conf"]
         );
+    }
+
+    #[test]
+    fn units_from_image_layers() {
+        let mut c = Collector::new(&sctp());
+        let unit = "/usr/etc/systemd/system/load.service";
+        assert_eq!(c.interest(unit), Interest::Contents);
+        assert_eq!(
+            c.interest("/usr/lib/systemd/system/multi-user.target.wants/load.service"),
+            Interest::Contents
+        );
+        assert_eq!(
+            c.interest("/usr/lib/systemd/system/load.timer"),
+            Interest::None
+        );
+        c.file(
+            unit,
+            Some(b"[Service]\nExecStart=/usr/sbin/modprobe sctp\n".to_vec()),
+            Some(0o644),
+            "layer 1",
+        );
+        c.file(
+            "/usr/lib/systemd/system/load.service.d/10-x.conf",
+            Some(b"[Service]\nExecStartPost=/bin/true\n".to_vec()),
+            Some(0o644),
+            "layer 1",
+        );
+        // A wants link is kept as a link (its name enables the unit), never resolved or re-read.
+        c.symlink(
+            "/usr/etc/systemd/system/multi-user.target.wants/load.service",
+            "../load.service",
+            "layer 2",
+        );
+        c.symlink(
+            "/usr/lib/systemd/system/masked.service",
+            "/dev/null",
+            "layer 2",
+        );
+        assert!(c.missing_link_targets().is_empty());
+        let v = c.finish();
+        let units = v.units();
+        let u = &units["load.service"];
+        assert_eq!(
+            u.file.as_ref().unwrap().0,
+            "/etc/systemd/system/load.service"
+        );
+        assert_eq!(u.wanted_by[0].0, "multi-user.target");
+        assert_eq!(u.dropins.len(), 1);
+        assert!(units["masked.service"].masked.is_some());
+        assert!(crate::node::evaluate(&v, "sctp").enabled());
     }
 }

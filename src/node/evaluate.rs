@@ -9,31 +9,80 @@ use crate::findings::{Code, Finding};
 use crate::formats::encoding::sha256_hex;
 use crate::layer::Layer;
 use crate::node::rules::{
-    is_config_name, modprobe_lines, normalize_module, MODPROBE_DIRS, MODULES_LOAD_DIRS,
+    is_config_name, modprobe_lines, module_command, normalize_module, simple_commands,
+    split_command, unit_lines, BlockKind, Loader, ModuleAction, BOOT_TARGETS, EXEC_START_KEYS,
+    MODPROBE_DIRS, MODULES_LOAD_DIRS,
 };
-use crate::node::{Content, Entry, Kernel, NodeView};
+use crate::node::{Content, Entry, Kernel, NodeView, Unit};
 
 /// The verdict on one module for one node view.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct Evaluation {
     /// The module evaluated.
     pub module: String,
-    /// Everything that keeps it from loading at boot.
+    /// Everything that keeps it from loading at boot (empty when some loader gets past every block).
     pub blocks: Vec<Finding>,
-    /// Everything that loads it at boot.
+    /// Everything that loads it at boot (blocked or not).
     pub loads: Vec<Finding>,
     /// Entries that cannot be seen offline and could change the verdict.
     pub unknown: Vec<Finding>,
+    /// For information: blocks that do not stop the loader that loads it, install commands that
+    /// still insert it, units that would load it but do not start at boot.
+    pub notes: Vec<Finding>,
     /// Installed kernels, when known.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub kernels: Option<Vec<Kernel>>,
 }
 
 impl Evaluation {
-    /// Whether the module will be loaded at boot: something loads it, nothing blocks it, nothing
+    /// Whether the module will be loaded at boot: some loader gets past every block, nothing
     /// unseen could change that, and every known kernel carries it.
     pub fn enabled(&self) -> bool {
         self.blocks.is_empty() && !self.loads.is_empty() && self.unknown.is_empty()
+    }
+}
+
+/// What the scans find before the blocks are matched with the loaders they stop.
+#[derive(Default)]
+struct Scan {
+    blocks: Vec<(BlockKind, Finding)>,
+    loads: Vec<(Loader, Finding)>,
+    unknown: Vec<Finding>,
+    notes: Vec<Finding>,
+}
+
+impl Scan {
+    fn block(
+        &mut self,
+        kind: BlockKind,
+        code: Code,
+        message: String,
+        path: Option<&str>,
+        origin: Option<&str>,
+    ) {
+        self.blocks
+            .push((kind, finding(code, message, path, origin)));
+    }
+    fn load(
+        &mut self,
+        loader: Loader,
+        code: Code,
+        message: String,
+        path: Option<&str>,
+        origin: Option<&str>,
+    ) {
+        self.loads
+            .push((loader, finding(code, message, path, origin)));
+    }
+}
+
+fn finding(code: Code, message: String, path: Option<&str>, origin: Option<&str>) -> Finding {
+    Finding {
+        severity: code.severity(),
+        code,
+        message,
+        path: path.map(str::to_string),
+        origin: origin.map(str::to_string),
     }
 }
 
@@ -73,7 +122,8 @@ fn install_still_loads(command: &[&str], module: &str) -> bool {
     names_module && (runs_modprobe_ignoring || runs_insmod)
 }
 
-fn scan_modprobe(path: &str, entry: &Entry, text: &str, module: &str, ev: &mut Evaluation) {
+fn scan_modprobe(path: &str, entry: &Entry, text: &str, module: &str, scan: &mut Scan) {
+    let origin = Some(entry.origin.as_str());
     for (line, logical) in modprobe_lines(text) {
         // kmod: a comment is a line whose first byte is '#'; a '#' later is just a word.
         if logical.starts_with('#') {
@@ -84,37 +134,34 @@ fn scan_modprobe(path: &str, entry: &Entry, text: &str, module: &str, ev: &mut E
             .filter(|w| !w.is_empty())
             .collect();
         match words.as_slice() {
-            ["blacklist", name, ..] if normalize_module(name) == module => {
-                ev.blocks.push(Finding {
-                    severity: Code::ModuleBlacklisted.severity(),
-                    code: Code::ModuleBlacklisted,
-                    message: format!(
-                    "{path}:{line}: `blacklist {name}` keeps systemd-modules-load from loading it"
+            ["blacklist", name, ..] if normalize_module(name) == module => scan.block(
+                BlockKind::Blacklist,
+                Code::ModuleBlacklisted,
+                format!(
+                    "{path}:{line}: `blacklist {name}` keeps systemd-modules-load (and `modprobe -b`) from loading it"
                 ),
-                    path: Some(path.to_string()),
-                    origin: Some(entry.origin.clone()),
-                })
-            }
+                Some(path),
+                origin,
+            ),
             ["install", name, command @ ..] if normalize_module(name) == module => {
                 if install_still_loads(command, module) {
-                    ev.loads.push(Finding {
-                        severity: Code::InstallLoads.severity(),
-                        code: Code::InstallLoads,
-                        message: format!("{path}:{line}: install command still inserts the module"),
-                        path: Some(path.to_string()),
-                        origin: Some(entry.origin.clone()),
-                    });
+                    scan.notes.push(finding(
+                        Code::InstallLoads,
+                        format!("{path}:{line}: install command still inserts the module"),
+                        Some(path),
+                        origin,
+                    ));
                 } else {
-                    ev.blocks.push(Finding {
-                        severity: Code::InstallOverride.severity(),
-                        code: Code::InstallOverride,
-                        message: format!(
+                    scan.block(
+                        BlockKind::Install,
+                        Code::InstallOverride,
+                        format!(
                             "{path}:{line}: `install {name} {}` runs instead of loading the module",
                             command.join(" ")
                         ),
-                        path: Some(path.to_string()),
-                        origin: Some(entry.origin.clone()),
-                    });
+                        Some(path),
+                        origin,
+                    );
                 }
             }
             _ => {}
@@ -122,25 +169,25 @@ fn scan_modprobe(path: &str, entry: &Entry, text: &str, module: &str, ev: &mut E
     }
 }
 
-fn scan_modules_load(path: &str, entry: &Entry, text: &str, module: &str, ev: &mut Evaluation) {
+fn scan_modules_load(path: &str, entry: &Entry, text: &str, module: &str, scan: &mut Scan) {
     for (i, raw) in text.lines().enumerate() {
         let l = raw.trim();
         if l.is_empty() || l.starts_with('#') || l.starts_with(';') {
             continue;
         }
         if normalize_module(l) == module {
-            ev.loads.push(Finding {
-                severity: Code::ModuleListed.severity(),
-                code: Code::ModuleListed,
-                message: format!("{path}:{}: lists {l} for loading at boot", i + 1),
-                path: Some(path.to_string()),
-                origin: Some(entry.origin.clone()),
-            });
+            scan.load(
+                Loader::ModulesLoad,
+                Code::ModuleListed,
+                format!("{path}:{}: lists {l} for loading at boot", i + 1),
+                Some(path),
+                Some(&entry.origin),
+            );
         }
     }
 }
 
-fn scan_kernel_arg(arg: &str, origin: &str, module: &str, ev: &mut Evaluation) {
+fn scan_kernel_arg(arg: &str, origin: &str, module: &str, scan: &mut Scan) {
     let Some((key, value)) = arg.split_once('=') else {
         return;
     };
@@ -148,28 +195,208 @@ fn scan_kernel_arg(arg: &str, origin: &str, module: &str, ev: &mut Evaluation) {
     if !listed {
         return;
     }
-    let cause = |code: Code, what: &str| Finding {
-        severity: code.severity(),
-        code,
-        message: format!("kernel argument `{arg}` {what}"),
-        path: None,
-        origin: Some(origin.to_string()),
-    };
+    let message = |what: &str| format!("kernel argument `{arg}` {what}");
     match key.replace('-', "_").as_str() {
-        "module_blacklist" => ev.blocks.push(cause(
+        "module_blacklist" => scan.block(
+            BlockKind::Kernel,
             Code::KernelArgModuleBlacklist,
-            "makes the kernel refuse the module",
-        )),
-        "modprobe.blacklist" => ev.blocks.push(cause(
+            message("makes the kernel refuse the module"),
+            None,
+            Some(origin),
+        ),
+        "modprobe.blacklist" => scan.block(
+            BlockKind::Blacklist,
             Code::KernelArgModprobeBlacklist,
-            "blacklists the module in kmod",
-        )),
-        "modules_load" => ev.loads.push(cause(
+            message(
+                "blacklists the module in kmod (systemd-modules-load and `modprobe -b` skip it)",
+            ),
+            None,
+            Some(origin),
+        ),
+        "modules_load" => scan.load(
+            Loader::ModulesLoad,
             Code::KernelArgModulesLoad,
-            "has systemd-modules-load load it",
-        )),
+            message("has systemd-modules-load load it"),
+            None,
+            Some(origin),
+        ),
         _ => {}
     }
+}
+
+/// What one unit's start commands do to the module, and whether it starts at boot.
+fn scan_unit(unit: &Unit, module: &str, scan: &mut Scan) {
+    let Some((path, entry)) = &unit.file else {
+        return;
+    };
+    let text = match &entry.content {
+        Content::File { bytes, .. } => String::from_utf8_lossy(bytes).into_owned(),
+        Content::Mask => return,
+        Content::Unknown(why) => {
+            if unit.masked.is_none() && !unit.boot_targets().is_empty() {
+                scan.unknown.push(finding(
+                    Code::ContentNotVisible,
+                    format!("{path}: unit {} starts at boot but {why}", unit.name),
+                    Some(path),
+                    Some(&entry.origin),
+                ));
+            }
+            return;
+        }
+        Content::Link(target) => {
+            if unit.masked.is_none() && !unit.boot_targets().is_empty() {
+                scan.unknown.push(finding(
+                    Code::ContentNotVisible,
+                    format!(
+                        "{path}: unit {} starts at boot but is a link to {target}, not resolved",
+                        unit.name
+                    ),
+                    Some(path),
+                    Some(&entry.origin),
+                ));
+            }
+            return;
+        }
+    };
+    // The start commands, drop-ins after the unit file in name order; an empty value resets.
+    let mut commands: Vec<(String, String, String)> = Vec::new();
+    let mut sources: Vec<(&str, String)> = vec![(path.as_str(), text)];
+    for (dpath, dentry) in &unit.dropins {
+        if let Content::File { bytes, .. } = &dentry.content {
+            sources.push((dpath.as_str(), String::from_utf8_lossy(bytes).into_owned()));
+        }
+    }
+    for (src, text) in &sources {
+        for l in unit_lines(text) {
+            if l.section != "Service" || !EXEC_START_KEYS.contains(&l.key.as_str()) {
+                continue;
+            }
+            if l.value.is_empty() {
+                commands.retain(|(k, _, _)| *k != l.key);
+                continue;
+            }
+            commands.push((l.key.clone(), format!("{src}:{}", l.line), l.value.clone()));
+        }
+    }
+    let origin = entry.origin.as_str();
+    let targets = unit.boot_targets();
+    let actions = commands.iter().flat_map(|(key, at, value)| {
+        simple_commands(&split_command(value))
+            .into_iter()
+            .filter_map(|c| module_command(&c))
+            .map(move |a| (key, at, value, a))
+    });
+    for (key, at, value, (action, names)) in actions {
+        if !names.iter().any(|n| normalize_module(n) == module) {
+            continue;
+        }
+        let what = format!("unit {} ({at}) runs `{key}={value}`", unit.name);
+        if let Some(mask) = &unit.masked {
+            scan.notes.push(finding(
+                Code::UnitNotAtBoot,
+                format!("{what}, but the unit is masked ({mask})"),
+                Some(path),
+                Some(origin),
+            ));
+            continue;
+        }
+        if targets.is_empty() {
+            let wanted: Vec<&str> = unit.wanted_by.iter().map(|(t, _)| t.as_str()).collect();
+            scan.notes.push(finding(
+                Code::UnitNotAtBoot,
+                format!(
+                    "{what}, but the unit is not enabled into a boot target ({}; wanted by: {})",
+                    BOOT_TARGETS.join(", "),
+                    if wanted.is_empty() {
+                        "nothing".to_string()
+                    } else {
+                        wanted.join(", ")
+                    }
+                ),
+                Some(path),
+                Some(origin),
+            ));
+            continue;
+        }
+        let enabled = targets
+            .iter()
+            .map(|(t, o)| format!("{t} by {o}"))
+            .collect::<Vec<_>>()
+            .join("; ");
+        match action {
+            ModuleAction::Remove => scan.block(
+                BlockKind::Kernel,
+                Code::UnitRemoves,
+                format!("{what} at boot (enabled into {enabled}): it removes the module"),
+                Some(path),
+                Some(origin),
+            ),
+            ModuleAction::Modprobe { blacklist, install } => {
+                let obeys = match (blacklist, install) {
+                    (true, true) => "blacklist lines and install commands apply",
+                    (false, true) => {
+                        "blacklist lines do not apply to an explicit modprobe; install commands do"
+                    }
+                    (true, false) => "blacklist lines apply; install commands do not (-i)",
+                    (false, false) => "neither blacklist lines nor install commands apply (-i)",
+                };
+                scan.load(
+                    Loader::Unit(action),
+                    Code::UnitLoads,
+                    format!("{what} at boot (enabled into {enabled}): {obeys}"),
+                    Some(path),
+                    Some(origin),
+                );
+            }
+            ModuleAction::Insmod => scan.load(
+                Loader::Unit(action),
+                Code::UnitLoads,
+                format!("{what} at boot (enabled into {enabled}): insmod reads no modprobe.d rule"),
+                Some(path),
+                Some(origin),
+            ),
+        }
+    }
+}
+
+/// Match blocks with the loaders they stop: when some loader gets past every block, the module
+/// is loaded and every block is only a note; else the blocks that stop a loader (all of them when
+/// nothing loads it) keep it off, and the others are notes.
+fn resolve(scan: Scan, ev: &mut Evaluation) {
+    let winners: Vec<&Finding> = scan
+        .loads
+        .iter()
+        .filter(|(l, _)| !scan.blocks.iter().any(|(b, _)| l.stopped_by(*b)))
+        .map(|(_, f)| f)
+        .collect();
+    let bypassed = |f: &Finding, why: &str| {
+        let mut n = f.clone();
+        n.code = Code::BlockBypassed;
+        n.severity = Code::BlockBypassed.severity();
+        n.message = format!("{} [{}; {why}]", f.message, f.code);
+        n
+    };
+    if let Some(w) = winners.first() {
+        let at = w.path.as_deref().or(w.origin.as_deref()).unwrap_or("?");
+        let why = format!(
+            "it does not stop the {} at {at}, which loads the module",
+            w.code
+        );
+        ev.notes
+            .extend(scan.blocks.iter().map(|(_, f)| bypassed(f, &why)));
+    } else {
+        for (kind, f) in &scan.blocks {
+            if scan.loads.is_empty() || scan.loads.iter().any(|(l, _)| l.stopped_by(*kind)) {
+                ev.blocks.push(f.clone());
+            } else {
+                ev.notes
+                    .push(bypassed(f, "it does not stop any loader found"));
+            }
+        }
+    }
+    ev.loads.extend(scan.loads.into_iter().map(|(_, f)| f));
+    ev.unknown.extend(scan.unknown);
+    ev.notes.extend(scan.notes);
 }
 
 /// Evaluate whether `module` is blocked and whether it is loaded at boot on this view.
@@ -180,61 +407,79 @@ pub fn evaluate(view: &NodeView, module: &str) -> Evaluation {
         kernels: view.kernels.clone(),
         ..Evaluation::default()
     };
+    let mut scan = Scan::default();
     for (dirs, modprobe) in [(MODPROBE_DIRS, true), (MODULES_LOAD_DIRS, false)] {
         for (path, entry) in effective(view, dirs) {
             match &entry.content {
                 Content::Mask => {}
-                Content::Link(target) => ev.unknown.push(Finding {
-                    severity: Code::ContentNotVisible.severity(),
-                    code: Code::ContentNotVisible,
-                    message: format!("{path}: a symbolic link to {target}, not resolved"),
-                    path: Some(path.to_string()),
-                    origin: Some(entry.origin.clone()),
-                }),
-                Content::Unknown(why) => ev.unknown.push(Finding {
-                    severity: Code::ContentNotVisible.severity(),
-                    code: Code::ContentNotVisible,
-                    message: format!("{path}: {why}"),
-                    path: Some(path.to_string()),
-                    origin: Some(entry.origin.clone()),
-                }),
+                Content::Link(target) => scan.unknown.push(finding(
+                    Code::ContentNotVisible,
+                    format!("{path}: a symbolic link to {target}, not resolved"),
+                    Some(path),
+                    Some(&entry.origin),
+                )),
+                Content::Unknown(why) => scan.unknown.push(finding(
+                    Code::ContentNotVisible,
+                    format!("{path}: {why}"),
+                    Some(path),
+                    Some(&entry.origin),
+                )),
                 Content::File { bytes, .. } => {
                     let text = String::from_utf8_lossy(bytes);
                     if modprobe {
-                        scan_modprobe(path, entry, &text, &module, &mut ev);
+                        scan_modprobe(path, entry, &text, &module, &mut scan);
                     } else {
-                        scan_modules_load(path, entry, &text, &module, &mut ev);
+                        scan_modules_load(path, entry, &text, &module, &mut scan);
                     }
                 }
             }
         }
     }
     for (arg, origin) in &view.kernel_args {
-        scan_kernel_arg(arg, origin, &module, &mut ev);
+        scan_kernel_arg(arg, origin, &module, &mut scan);
+    }
+    for unit in view.units().values() {
+        scan_unit(unit, &module, &mut scan);
     }
     if let Some(kernels) = &view.kernels {
         if kernels.is_empty() {
-            ev.blocks.push(Finding {
-                severity: Code::NoKernel.severity(),
-                code: Code::NoKernel,
-                message: "no kernel is installed (no lib/modules/<version>/)".to_string(),
-                path: None,
-                origin: None,
-            });
+            scan.block(
+                BlockKind::Kernel,
+                Code::NoKernel,
+                "no kernel is installed (no lib/modules/<version>/)".to_string(),
+                None,
+                None,
+            );
         }
-        for k in kernels.iter().filter(|k| k.module.is_none()) {
-            ev.blocks.push(Finding {
-                severity: Code::ModuleMissing.severity(),
-                code: Code::ModuleMissing,
-                message: format!(
-                    "kernel {} has no {module} module (Fedora CoreOS, for one, lacks kernel-modules-extra)",
-                    k.version
+        let missing: Vec<&Kernel> = kernels.iter().filter(|k| k.module.is_none()).collect();
+        if !missing.is_empty() && missing.len() == kernels.len() {
+            let list: Vec<&str> = kernels.iter().map(|k| k.version.as_str()).collect();
+            scan.block(
+                BlockKind::Kernel,
+                Code::ModuleMissing,
+                format!(
+                    "no installed kernel carries a {module} module (kernels: {}); check the name, or install the package that ships it (Fedora CoreOS, for one, lacks kernel-modules-extra)",
+                    list.join(", ")
                 ),
-                path: Some(format!("/lib/modules/{}", k.version)),
-                origin: None,
-            });
+                Some(&format!("/lib/modules/{}", list.join(","))),
+                None,
+            );
+        } else {
+            for k in missing {
+                scan.block(
+                    BlockKind::Kernel,
+                    Code::ModuleMissing,
+                    format!(
+                        "kernel {} has no {module} module (Fedora CoreOS, for one, lacks kernel-modules-extra)",
+                        k.version
+                    ),
+                    Some(&format!("/lib/modules/{}", k.version)),
+                    None,
+                );
+            }
         }
     }
+    resolve(scan, &mut ev);
     ev
 }
 
@@ -332,11 +577,12 @@ pub fn verdict(view: &NodeView, layer: &Layer) -> Verdict {
         findings.push(Finding::new(
             Code::ModuleNotListed,
             format!(
-                "nothing lists {} for loading at boot (no modules-load.d entry, no modules_load= argument)",
+                "nothing loads {} at boot (no modules-load.d entry, no modules-load= argument, no enabled unit running modprobe)",
                 layer.module
             ),
         ));
     }
+    findings.extend(ev.notes.iter().cloned());
     if ev.loads.is_empty() && ev.blocks.is_empty() && ev.unknown.is_empty() {
         findings.push(Finding::new(
             Code::AutoloadOnly,
@@ -407,7 +653,7 @@ mod tests {
     }
 
     fn applied() -> NodeView {
-        let mut v = NodeView::rhcos(&sctp());
+        let mut v = NodeView::rhcos("sctp");
         for f in sctp().files {
             file(&mut v, &f.path, &f.bytes);
         }
@@ -420,7 +666,7 @@ mod tests {
 
     #[test]
     fn base_is_blocked_and_not_loaded() {
-        let ev = evaluate(&NodeView::rhcos(&sctp()), "sctp");
+        let ev = evaluate(&NodeView::rhcos("sctp"), "sctp");
         assert_eq!(codes(&ev.blocks), ["module-blacklisted"]);
         assert!(ev.loads.is_empty());
         assert!(!ev.enabled());
@@ -544,5 +790,116 @@ mod tests {
         assert!(evaluate(&v, "sctp").enabled());
         v.files.remove("/etc/modules-load.d/sctp-load.conf");
         assert_eq!(compare_layer(&v, &sctp())[1].status, FileStatus::Missing);
+    }
+
+    fn unit(view: &mut NodeView, name: &str, exec: &str, wanted: Option<&str>) {
+        file(
+            view,
+            &format!("/etc/systemd/system/{name}"),
+            format!("[Service]\nType=oneshot\nExecStart={exec}\n[Install]\nWantedBy=multi-user.target\n").as_bytes(),
+        );
+        if let Some(t) = wanted {
+            view.files.insert(
+                format!("/usr/lib/systemd/system/{t}.wants/{name}"),
+                Entry {
+                    content: Content::Link(format!("/etc/systemd/system/{name}")),
+                    origin: "test link".into(),
+                },
+            );
+        }
+    }
+
+    #[test]
+    fn units_load_past_blacklists_not_installs() {
+        // The RHEL blacklist kept: an explicit modprobe from an enabled unit loads it.
+        let mut v = NodeView::rhcos("sctp");
+        unit(
+            &mut v,
+            "sctp.service",
+            "/usr/sbin/modprobe sctp",
+            Some("multi-user.target"),
+        );
+        let ev = evaluate(&v, "sctp");
+        assert!(ev.enabled(), "{ev:?}");
+        assert_eq!(codes(&ev.loads), ["unit-loads"]);
+        assert_eq!(codes(&ev.notes), ["block-bypassed"]);
+        // modprobe -b applies the blacklist.
+        let mut b = NodeView::rhcos("sctp");
+        unit(
+            &mut b,
+            "sctp.service",
+            "/usr/sbin/modprobe -b sctp",
+            Some("multi-user.target"),
+        );
+        assert_eq!(codes(&evaluate(&b, "sctp").blocks), ["module-blacklisted"]);
+        // An install override stops it; insmod is not stopped by it.
+        let mut i = v.clone();
+        file(
+            &mut i,
+            "/usr/lib/modprobe.d/x.conf",
+            b"install sctp /bin/true\n",
+        );
+        let ev = evaluate(&i, "sctp");
+        assert!(!ev.enabled());
+        assert_eq!(codes(&ev.blocks), ["install-override"]);
+        assert_eq!(codes(&ev.notes), ["block-bypassed"]);
+        unit(
+            &mut i,
+            "sctp.service",
+            "/usr/sbin/insmod /lib/modules/6.1/sctp.ko",
+            Some("multi-user.target"),
+        );
+        assert!(evaluate(&i, "sctp").enabled());
+        // module_blacklist= stops every loader.
+        let mut k = v.clone();
+        k.kernel_args
+            .push(("module_blacklist=sctp".into(), "test".into()));
+        assert_eq!(
+            codes(&evaluate(&k, "sctp").blocks),
+            ["kernel-arg-module-blacklist"]
+        );
+        // Not enabled into a boot target, or masked: not a loader.
+        let mut n = NodeView::rhcos("sctp");
+        unit(
+            &mut n,
+            "sctp.service",
+            "/usr/sbin/modprobe sctp",
+            Some("network-online.target"),
+        );
+        let ev = evaluate(&n, "sctp");
+        assert!(
+            ev.loads.is_empty() && codes(&ev.notes) == ["unit-not-at-boot"],
+            "{ev:?}"
+        );
+        let mut m = v.clone();
+        m.files.insert(
+            "/etc/systemd/system/sctp.service".into(),
+            Entry {
+                content: Content::Mask,
+                origin: "mask".into(),
+            },
+        );
+        file(
+            &mut m,
+            "/usr/lib/systemd/system/sctp.service",
+            b"[Service]\nExecStart=modprobe sctp\n",
+        );
+        assert!(evaluate(&m, "sctp").loads.is_empty());
+        // A drop-in's empty ExecStart= resets the list; a removal at boot blocks.
+        let mut d = v.clone();
+        file(
+            &mut d,
+            "/etc/systemd/system/sctp.service.d/10-off.conf",
+            b"[Service]\nExecStart=\nExecStart=/bin/true\n",
+        );
+        assert!(evaluate(&d, "sctp").loads.is_empty());
+        let mut r = applied();
+        unit(
+            &mut r,
+            "rm.service",
+            "/usr/sbin/rmmod sctp",
+            Some("multi-user.target"),
+        );
+        assert_eq!(codes(&evaluate(&r, "sctp").blocks), ["unit-removes"]);
     }
 }

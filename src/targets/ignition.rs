@@ -8,7 +8,6 @@ use crate::findings::{Code, Finding};
 use crate::formats::json::parse_named;
 use crate::ignition::{self, Spec};
 use crate::layer::Layer;
-use crate::node::NodeView;
 use crate::report::View;
 use crate::targets::{Applied, ApplyOpts, FileTarget, Kind, Target, VerifyOpts};
 
@@ -79,14 +78,14 @@ impl Target for IgnitionTarget {
         Ok(applied)
     }
 
-    fn views(&self, layer: &Layer, _opts: &VerifyOpts) -> Result<Vec<View>> {
+    fn views(&self, layer: &Layer, opts: &VerifyOpts) -> Result<Vec<View>> {
         let name = &self.file.name;
         let (value, spec, warnings) = read_ignition(name, &self.file.bytes)?;
         let mut findings: Vec<Finding> = warnings
             .into_iter()
             .map(|w| Finding::new(Code::UnusedKey, w))
             .collect();
-        let mut node = NodeView::rhcos(layer);
+        let mut node = opts.base_for(layer);
         ignition::overlay(&value, spec, name, &mut node, &mut findings);
         Ok(vec![View::whole(node, findings)])
     }

@@ -442,7 +442,12 @@ fn warn_after(
             .collect(),
         all: false,
     };
-    let Ok(views) = inv.views(layer, &NodeView::rhcos(layer), &choice, opts.release) else {
+    let Ok(views) = inv.views(
+        layer,
+        &NodeView::rhcos(&layer.module),
+        &choice,
+        opts.release,
+    ) else {
         return;
     };
     for v in views.into_iter().filter(|v| v.judged) {
@@ -535,7 +540,7 @@ impl Target for InstallDir {
         };
         let mut inv = dir_inventory(dir, stage, &manifests)?;
         inv.findings.extend(extra);
-        inv.views(layer, &NodeView::rhcos(layer), &opts.pools, opts.release)
+        inv.views(layer, &opts.base_for(layer), &opts.pools, opts.release)
             .map_err(|e| anyhow::anyhow!("{target}: {e}"))
     }
 }

@@ -7,7 +7,6 @@ use anyhow::{bail, Result};
 use crate::layer::Layer;
 use crate::mco::file::McFile;
 use crate::mco::inventory::{Inventory, Manifest};
-use crate::node::NodeView;
 use crate::report::View;
 use crate::targets::{Applied, ApplyOpts, FileTarget, Kind, Target, VerifyOpts};
 
@@ -56,6 +55,6 @@ pub fn manifest_views(
             "{name}: no MachineConfig found (looked at every document, the items of Lists and the manifests ConfigMaps carry in data)"
         );
     }
-    inv.views(layer, &NodeView::rhcos(layer), &opts.pools, opts.release)
+    inv.views(layer, &opts.base_for(layer), &opts.pools, opts.release)
         .map_err(|e| anyhow::anyhow!("{name}: {e}"))
 }

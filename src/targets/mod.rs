@@ -21,6 +21,8 @@ use crate::fsutil::{read_config, write_atomic};
 use crate::layer::Layer;
 use crate::mco::inventory::PoolChoice;
 use crate::mco::release::Release;
+use crate::node::base::Base;
+use crate::node::NodeView;
 use crate::report::{assess_all, TargetReport, View};
 
 /// The kinds of target.
@@ -121,10 +123,64 @@ pub struct VerifyOpts {
     pub pools: PoolChoice,
     /// OCI: only this platform.
     pub platform: Option<String>,
-    /// The OpenShift release (an Ignition spec it cannot read is an error).
+    /// The OpenShift release (an Ignition spec it cannot read is an error; the MCO's defaults).
     pub release: Option<Release>,
     /// Butane sources: where `local` files are (`--files-dir`).
     pub files_dir: Option<PathBuf>,
+    /// The state config targets (Ignition configs, MachineConfigs, install directories) are laid
+    /// over; `None`: RHEL CoreOS for the layer's module ([`NodeView::rhcos`]). Trees, archives and
+    /// images are their own base.
+    pub base: Option<NodeView>,
+}
+
+impl VerifyOpts {
+    /// The base state for a layer's module.
+    pub fn base_for(&self, layer: &Layer) -> NodeView {
+        self.base
+            .clone()
+            .unwrap_or_else(|| NodeView::rhcos(&layer.module))
+    }
+}
+
+/// The base state `base` gives for a module: a built-in one, or a real OS image (a tree, an
+/// archive, `oci:IMAGE`) read as verify reads it (`platform` picks one of a multi-platform image).
+pub fn base_view(base: &Base, module: &str, platform: Option<&str>) -> Result<NodeView> {
+    if let Some(v) = base.builtin_view(module) {
+        return Ok(v);
+    }
+    let target = base.to_string();
+    let mut views = image_views(&target, None, module, platform).context("--base")?;
+    if views.len() != 1 {
+        bail!(
+            "--base {target}: the image has {} platforms; pick one with --platform",
+            views.len()
+        );
+    }
+    Ok(views.remove(0))
+}
+
+/// What a tree, archive or image holds for a module, one view per platform.
+pub fn image_views(
+    target: &str,
+    kind: Option<Kind>,
+    module: &str,
+    platform: Option<&str>,
+) -> Result<Vec<NodeView>> {
+    let kind = kind.or_else(|| detect(target));
+    if !matches!(kind, Some(Kind::Tree | Kind::Tar | Kind::Oci)) {
+        bail!("{target}: not an OS tree, a root file system archive or oci:IMAGE");
+    }
+    let probe = Layer::bare(module)?;
+    let opts = VerifyOpts {
+        platform: platform.map(str::to_string),
+        ..VerifyOpts::default()
+    };
+    Ok(open(target, kind)?
+        .views(&probe, &opts)
+        .with_context(|| target.to_string())?
+        .into_iter()
+        .map(|v| v.node)
+        .collect())
 }
 
 /// A target of any kind.
@@ -168,6 +224,17 @@ pub fn detect_dir(p: &Path) -> Result<Kind> {
         "{}: not a target: no etc/ or usr/ (an OS root), no install-config.yaml, manifests/ and openshift/, bootstrap.ign or agent-config.yaml (an install directory), no oci-layout (an OCI image), no kustomization.yaml and no *.yaml, *.yml or *.json below it (a folder of manifests)",
         p.display()
     )
+}
+
+/// Detect a target's kind from its name, or for a directory from what it holds; `None` for a
+/// file whose content decides (or a directory that is no target, which [`open`] reports).
+pub fn detect(target: &str) -> Option<Kind> {
+    let p = Path::new(target);
+    detect_by_name(target).or_else(|| {
+        (target != "-" && p.is_dir())
+            .then(|| detect_dir(p).ok())
+            .flatten()
+    })
 }
 
 /// Detect a target's kind from its name alone: `oci:`, archive suffixes. `None` means a

@@ -25,7 +25,10 @@ use rustix::io::Errno;
 
 use crate::layer::Layer;
 use crate::node::collect::{Collector, Interest, BOOTC_KARGS, BOOT_ENTRIES};
-use crate::node::rules::{is_mask, map_etc, MODPROBE_DIRS, MODULES_LOAD_DIRS};
+use crate::node::rules::{
+    is_config_name, is_mask, is_service_name, is_unit_subdir, map_etc, MACHINE_ID, MODPROBE_DIRS,
+    MODULES_LOAD_DIRS, PRESET_DIRS, UNIT_DIRS,
+};
 use crate::report::View;
 use crate::targets::{in_place_only, Applied, ApplyOpts, Kind, Target, VerifyOpts};
 
@@ -411,18 +414,90 @@ impl Tree {
         for dir in MODPROBE_DIRS.iter().chain(MODULES_LOAD_DIRS) {
             self.collect_conf_dir(&map_etc(dir, etc), collector)?;
         }
+        for dir in UNIT_DIRS {
+            self.collect_unit_dir(&map_etc(dir, etc), collector)?;
+        }
+        for dir in PRESET_DIRS {
+            self.collect_conf_dir(&map_etc(dir, etc), collector)?;
+        }
+        self.collect_paths(&[map_etc(MACHINE_ID, etc)], collector)?;
         self.collect_conf_dir(BOOT_ENTRIES, collector)?;
         self.collect_conf_dir(BOOTC_KARGS, collector)?;
         self.collect_kernels(collector)
+    }
+
+    /// A systemd unit directory: its service files (or masks), its `*.wants/` and `*.requires/`
+    /// links (kept as links: the name enables the unit) and its `*.service.d/*.conf` drop-ins.
+    fn collect_unit_dir(&self, dir: &str, collector: &mut Collector) -> Result<()> {
+        let Some(dir_fd) = self.open_dir_opt(dir)? else {
+            return Ok(());
+        };
+        let entries =
+            list(&dir_fd).with_context(|| format!("{}: {dir}: cannot list", self.name))?;
+        for (cname, d_type) in entries {
+            let Ok(name) = cname.to_str() else { continue };
+            let path = format!("{dir}/{name}");
+            let t = lstat_type(&dir_fd, &cname, d_type)
+                .with_context(|| format!("{}: {path}", self.name))?;
+            match t {
+                Some(FileType::Directory) if is_unit_subdir(name) => {
+                    self.collect_unit_subdir(&path, name, collector)?
+                }
+                Some(t) if is_service_name(name) && t != FileType::Directory => {
+                    self.collect_entry(&dir_fd, &path, &cname, t, collector)?
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// A `*.wants/`, `*.requires/` or `*.service.d/` directory of a unit directory.
+    fn collect_unit_subdir(&self, dir: &str, name: &str, collector: &mut Collector) -> Result<()> {
+        let Some(dir_fd) = self.open_dir_opt(dir)? else {
+            return Ok(());
+        };
+        let dropins = name.ends_with(".d");
+        let entries =
+            list(&dir_fd).with_context(|| format!("{}: {dir}: cannot list", self.name))?;
+        for (cname, d_type) in entries {
+            let Ok(entry) = cname.to_str() else { continue };
+            let path = format!("{dir}/{entry}");
+            if collector.interest(&path) != Interest::Contents {
+                continue;
+            }
+            let t = lstat_type(&dir_fd, &cname, d_type)
+                .with_context(|| format!("{}: {path}", self.name))?;
+            match t {
+                Some(t) if dropins && is_config_name(entry) => {
+                    self.collect_entry(&dir_fd, &path, &cname, t, collector)?
+                }
+                Some(FileType::Symlink) if !dropins => {
+                    let target = match readlinkat(&dir_fd, cname.as_c_str(), Vec::new()) {
+                        Ok(t) => t.to_string_lossy().into_owned(),
+                        Err(Errno::NOENT) => continue,
+                        Err(e) => bail!("{}: {path}: cannot read the link: {e}", self.name),
+                    };
+                    collector.symlink(&path, &target, &format!("tree {path} -> {target}"));
+                }
+                _ => {}
+            }
+        }
+        Ok(())
     }
 
     /// Read the layer's own paths too (a layer may put files outside the configuration
     /// directories; the collector compares them byte for byte).
     fn collect_layer_paths(&self, layer: &Layer, collector: &mut Collector) -> Result<()> {
         let etc = self.etc_dir()?;
-        for f in &layer.files {
-            let path = map_etc(&f.path, etc);
-            let (dir, name) = split_parent(&path);
+        let paths: Vec<String> = layer.files.iter().map(|f| map_etc(&f.path, etc)).collect();
+        self.collect_paths(&paths, collector)
+    }
+
+    /// Read single files at these tree paths, when present.
+    fn collect_paths(&self, paths: &[String], collector: &mut Collector) -> Result<()> {
+        for path in paths {
+            let (dir, name) = split_parent(path);
             let Some(dir_fd) = self.open_dir_opt(dir)? else {
                 continue;
             };
@@ -431,7 +506,7 @@ impl Tree {
             if let Some(t) = lstat_type(&dir_fd, &cname, FileType::Unknown)
                 .with_context(|| format!("{}: {path}", self.name))?
             {
-                self.collect_entry(&dir_fd, &path, &cname, t, collector)?;
+                self.collect_entry(&dir_fd, path, &cname, t, collector)?;
             }
         }
         Ok(())
@@ -446,7 +521,8 @@ impl Tree {
         let entries =
             list(&dir_fd).with_context(|| format!("{}: {dir}: cannot list", self.name))?;
         for (cname, d_type) in entries {
-            if !cname.to_bytes().ends_with(b".conf") && !cname.to_bytes().ends_with(b".toml") {
+            let b = cname.to_bytes();
+            if !b.ends_with(b".conf") && !b.ends_with(b".toml") && !b.ends_with(b".preset") {
                 continue;
             }
             let Ok(name) = cname.to_str() else {
