@@ -101,6 +101,14 @@ pub fn write_atomic_with<T>(
     Ok(out)
 }
 
+/// Write one message line to standard error. A closed or broken standard error (EPIPE) is not
+/// an error of the work: the message is dropped and the run keeps the exit status it earned
+/// (`eprintln!` would panic and exit 101).
+pub fn stderr_line(msg: &str) {
+    let mut e = std::io::stderr().lock();
+    let _ = writeln!(e, "{msg}").and_then(|()| e.flush());
+}
+
 /// Write bytes to standard output.
 pub fn stdout_write(bytes: &[u8]) -> Result<()> {
     let mut o = std::io::stdout().lock();

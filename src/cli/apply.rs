@@ -36,7 +36,7 @@ pub(super) fn run(args: ApplyArgs, out: &Output) -> Result<i32> {
         match done.and_then(|a| report(t, &a, &opts, out).map(|_| a)) {
             Ok(a) => written.extend(a.written),
             Err(e) => {
-                eprintln!("modlayer: error: {e:#}");
+                crate::fsutil::stderr_line(&format!("modlayer: error: {e:#}"));
                 status = 2;
             }
         }
