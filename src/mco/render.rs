@@ -15,12 +15,12 @@ use crate::node::{split_kernel_args, NodeView};
 /// Render a pool as the MCO does — `members` already in render order, each with its origin
 /// (`MachineConfig NAME (FILE)`) — over the base state the OS image ships: configs merged in order
 /// (later wins, field by field), kernel arguments concatenated; what the MCO refuses becomes an
-/// error.
+/// error. An error when the configs' decoded contents pass the budget of one render.
 pub fn render_pool(
     members: &[(&MachineConfig, &str)],
     base: &NodeView,
     findings: &mut Vec<Finding>,
-) -> NodeView {
+) -> anyhow::Result<NodeView> {
     let mut view = base.clone();
     let mut configs = Vec::new();
     for (mc, origin) in members {
@@ -34,8 +34,8 @@ pub fn render_pool(
             }
         }
     }
-    ignition::overlay_merged(&configs, &mut view, findings);
-    view
+    ignition::overlay_merged(&configs, &mut view, findings)?;
+    Ok(view)
 }
 
 /// What the MCO refuses in a MachineConfig's config (it degrades the pool instead of applying it):

@@ -24,7 +24,7 @@ fn is_cmdline_source(path: &str) -> bool {
 }
 
 /// Largest configuration file the collector keeps (modprobe.d files are a few hundred bytes).
-const MAX_KEPT: u64 = 1 << 20;
+pub const MAX_KEPT: u64 = 1 << 20;
 
 /// The kernel arguments of a bootc `kargs.d` file (`kargs = ["a=b c", …]`), whatever its
 /// `match-architectures` (an argument that blocks the module on any architecture is worth

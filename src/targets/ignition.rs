@@ -87,7 +87,7 @@ impl Target for IgnitionTarget {
             .map(|w| Finding::new(Code::UnusedKey, w))
             .collect();
         let mut node = NodeView::rhcos(layer);
-        ignition::overlay(&value, spec, name, &mut node, &mut findings);
+        ignition::overlay(&value, spec, name, &mut node, &mut findings)?;
         Ok(vec![View::whole(node, findings)])
     }
 }
