@@ -212,3 +212,450 @@ fn large_decoded_contents_are_not_held() {
         "{text}"
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// Hostile OCI layouts: confined, regular files only, validated before anything is written.
+
+/// `modlayer ARGS` with a 30 s limit (a hang is a failure, not a stuck CI job).
+fn modlayer_limited(args: &[&str]) -> (Option<i32>, String) {
+    let mut c = common::modlayer();
+    c.args(args).env_remove("SOURCE_DATE_EPOCH");
+    match common::run_with_timeout(c, None, std::time::Duration::from_secs(30)) {
+        Ok(r) => (
+            r.status.code(),
+            String::from_utf8_lossy(&r.stderr).into_owned(),
+        ),
+        Err(e) => panic!("modlayer {args:?} did not finish: {e}"),
+    }
+}
+
+fn mkfifo(p: &Path) {
+    let _ = std::fs::remove_file(p);
+    rustix::fs::mknodat(
+        rustix::fs::CWD,
+        p,
+        rustix::fs::FileType::Fifo,
+        rustix::fs::Mode::from_raw_mode(0o644),
+        0,
+    )
+    .unwrap();
+}
+
+/// The blob path of the first layer of the image's manifest (a lower layer).
+fn lower_layer_blob(img: &Path) -> std::path::PathBuf {
+    let index: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(img.join("index.json")).unwrap()).unwrap();
+    let mdigest = index["manifests"][0]["digest"].as_str().unwrap();
+    let m: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(img.join("blobs/sha256").join(&mdigest[7..])).unwrap(),
+    )
+    .unwrap();
+    let l = m["layers"][0]["digest"].as_str().unwrap();
+    img.join("blobs/sha256").join(&l[7..])
+}
+
+/// Each hostile change to a fresh image: apply and verify exit 2 (without hanging), and neither
+/// the layout nor anything outside it changes.
+#[test]
+fn hostile_oci_layouts_change_nothing() {
+    if !common::have(common::Oracle::Umoci) {
+        return;
+    }
+    type Spoil = fn(&Path, &Path);
+    let cases: &[(&str, Spoil, &str)] = &[
+        (
+            "blobs/ a symlink leading out",
+            |img, out| {
+                let o = out.join("blobs");
+                std::fs::rename(img.join("blobs"), &o).unwrap();
+                std::os::unix::fs::symlink(&o, img.join("blobs")).unwrap();
+            },
+            "leads out",
+        ),
+        (
+            "blobs/sha256 a relative symlink leading out",
+            |img, out| {
+                let o = out.join("sha256");
+                std::fs::rename(img.join("blobs/sha256"), &o).unwrap();
+                let rel = Path::new("../..")
+                    .join(out.file_name().unwrap())
+                    .join("sha256");
+                std::os::unix::fs::symlink(rel, img.join("blobs/sha256")).unwrap();
+            },
+            "leads out",
+        ),
+        (
+            "oci-layout linked to /dev/zero",
+            |img, _| {
+                std::fs::remove_file(img.join("oci-layout")).unwrap();
+                std::os::unix::fs::symlink("/dev/zero", img.join("oci-layout")).unwrap();
+            },
+            "oci-layout",
+        ),
+        (
+            "oci-layout a FIFO",
+            |img, _| mkfifo(&img.join("oci-layout")),
+            "FIFO",
+        ),
+        (
+            "index.json a FIFO",
+            |img, _| mkfifo(&img.join("index.json")),
+            "FIFO",
+        ),
+        (
+            "a layer blob a FIFO",
+            |img, _| mkfifo(&lower_layer_blob(img)),
+            "FIFO",
+        ),
+        (
+            "a layer blob linked to /dev/zero",
+            |img, _| {
+                let b = lower_layer_blob(img);
+                std::fs::remove_file(&b).unwrap();
+                std::os::unix::fs::symlink("/dev/zero", &b).unwrap();
+            },
+            "leads out",
+        ),
+        (
+            "a layer blob linked to ../../../../../../dev/zero",
+            |img, _| {
+                let b = lower_layer_blob(img);
+                std::fs::remove_file(&b).unwrap();
+                std::os::unix::fs::symlink("../../../../../../../../dev/zero", &b).unwrap();
+            },
+            "leads out",
+        ),
+        (
+            "index.json a symlink (inside the layout)",
+            |img, _| {
+                std::fs::rename(img.join("index.json"), img.join("index-real.json")).unwrap();
+                std::os::unix::fs::symlink("index-real.json", img.join("index.json")).unwrap();
+            },
+            "index.json",
+        ),
+        (
+            "a lower layer blob missing",
+            |img, _| std::fs::remove_file(lower_layer_blob(img)).unwrap(),
+            "missing",
+        ),
+        (
+            "a lower layer blob of the wrong size",
+            |img, _| {
+                let b = lower_layer_blob(img);
+                let mut bytes = std::fs::read(&b).unwrap();
+                bytes.extend_from_slice(b"extra");
+                std::fs::write(&b, bytes).unwrap();
+            },
+            "descriptor says",
+        ),
+    ];
+    for (what, spoil, says) in cases {
+        let d = tempfile::tempdir().unwrap();
+        let img = common::umoci_image(d.path());
+        let out = d.path().join("outside");
+        std::fs::create_dir(&out).unwrap();
+        spoil(&img, &out);
+        let before = (common::tree_snapshot(&img), common::tree_snapshot(&out));
+        let target = format!("oci:{}:base", img.display());
+        for cmd in ["apply", "verify"] {
+            if *what == "index.json a symlink (inside the layout)" && cmd == "verify" {
+                continue; // reading through a link inside the layout is fine
+            }
+            let (code, err) = modlayer_limited(&[cmd, &target]);
+            assert_eq!(code, Some(2), "{what}: {cmd}: {err}");
+            assert!(err.contains(says), "{what}: {cmd}: says {says:?}: {err}");
+        }
+        let after = (common::tree_snapshot(&img), common::tree_snapshot(&out));
+        assert!(before == after, "{what}: something changed");
+    }
+}
+
+/// umoci reads every image modlayer patched: the new history entry has `created` (the base
+/// config's, or SOURCE_DATE_EPOCH's when given).
+#[test]
+fn umoci_stat_reads_patched_images() {
+    if !common::have(common::Oracle::Umoci) {
+        return;
+    }
+    for epoch in [None, Some("1700000000")] {
+        let d = tempfile::tempdir().unwrap();
+        let img = common::umoci_image(d.path());
+        let target = format!("oci:{}:base", img.display());
+        let mut c = common::modlayer();
+        c.args(["apply", &target]).env_remove("SOURCE_DATE_EPOCH");
+        if let Some(e) = epoch {
+            c.env("SOURCE_DATE_EPOCH", e);
+        }
+        common::run_ok(c, None, common::ORACLE_TIMEOUT).unwrap();
+        let mut stat = Command::new("umoci");
+        stat.args(["stat", "--json", "--image"])
+            .arg(format!("{}:base", img.display()));
+        let ran = common::run_ok(stat, None, common::ORACLE_TIMEOUT)
+            .unwrap_or_else(|e| panic!("epoch {epoch:?}: umoci stat: {e}"));
+        let v: serde_json::Value = serde_json::from_slice(&ran.stdout).unwrap();
+        let history = v["history"].as_array().unwrap();
+        let last = history.last().unwrap();
+        let created = last["created"].as_str().unwrap_or_default();
+        match epoch {
+            Some(_) => assert!(created.starts_with("2023-11-14T22:13:20"), "{last}"),
+            None => {
+                let newest = history[..history.len() - 1]
+                    .iter()
+                    .filter_map(|h| h["created"].as_str())
+                    .max()
+                    .unwrap_or_default();
+                assert!(!created.is_empty(), "{last}");
+                assert_eq!(created, newest, "{last}");
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// All-or-nothing directory writes; install-dir and tar refusals.
+
+/// A tmpfs mounted for a test, unmounted on drop.
+struct Mount(std::path::PathBuf);
+
+impl Drop for Mount {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.0).status();
+    }
+}
+
+/// Mount a tmpfs with `opts` at `dir`; None (with the reason printed) where that is not allowed.
+fn tmpfs(dir: &Path, opts: &str) -> Option<Mount> {
+    std::fs::create_dir_all(dir).unwrap();
+    match Command::new("mount")
+        .args(["-t", "tmpfs", "-o", opts, "tmpfs"])
+        .arg(dir)
+        .output()
+    {
+        Ok(o) if o.status.success() => Some(Mount(dir.to_path_buf())),
+        Ok(o) => {
+            println!(
+                "SKIP: cannot mount a tmpfs here: {}",
+                String::from_utf8_lossy(&o.stderr).trim()
+            );
+            None
+        }
+        Err(e) => {
+            println!("SKIP: cannot run mount: {e}");
+            None
+        }
+    }
+}
+
+/// An RHCOS-like tree at `root`: the RHEL blacklist, no modules-load.d (the apply creates it).
+fn small_tree(root: &Path) {
+    std::fs::create_dir_all(root.join("etc/modprobe.d")).unwrap();
+    std::fs::create_dir_all(root.join("usr/lib")).unwrap();
+    write(
+        &root.join("etc/modprobe.d/sctp-blacklist.conf"),
+        &common::rhel_blacklist(),
+    );
+}
+
+fn temp_files_below(dir: &Path) -> Vec<String> {
+    common::tree_snapshot(dir)
+        .into_iter()
+        .map(|(p, _)| p.display().to_string())
+        .filter(|p| p.contains(".modlayer-"))
+        .collect()
+}
+
+/// Apply on a tree where the write must fail part way: exit 2, the tree exactly as it was.
+fn refused_unchanged(tree: &Path, what: &str) {
+    let before = common::tree_snapshot(tree);
+    let (code, err) = modlayer_limited(&["apply", tree.to_str().unwrap()]);
+    assert_eq!(code, Some(2), "{what}: {err}");
+    assert!(err.contains("nothing was changed"), "{what}: {err}");
+    assert!(
+        before == common::tree_snapshot(tree),
+        "{what}: the tree changed: {:?}",
+        common::tree_snapshot(tree)
+    );
+}
+
+#[test]
+fn tree_apply_is_all_or_nothing_on_a_full_file_system() {
+    let d = tempfile::tempdir().unwrap();
+    // No inode left after the first staged file: the second cannot be staged.
+    {
+        let m = d.path().join("inodes");
+        let Some(_mount) = tmpfs(&m, "size=4m,nr_inodes=64") else {
+            return;
+        };
+        let tree = m.join("tree");
+        small_tree(&tree);
+        std::fs::create_dir(m.join("fill")).unwrap();
+        let mut n = 0;
+        while std::fs::write(m.join("fill").join(n.to_string()), b"").is_ok() {
+            n += 1;
+        }
+        std::fs::remove_file(m.join("fill").join((n - 1).to_string())).unwrap();
+        refused_unchanged(&tree, "one inode free");
+    }
+    // No block left: the empty blacklist stages, the 4-byte load file cannot be written.
+    {
+        let m = d.path().join("blocks");
+        let Some(_mount) = tmpfs(&m, "size=256k") else {
+            return;
+        };
+        let tree = m.join("tree");
+        small_tree(&tree);
+        std::fs::create_dir_all(tree.join("etc/modules-load.d")).unwrap();
+        let mut f = std::fs::File::create(m.join("fill")).unwrap();
+        use std::io::Write;
+        while f.write_all(&[0u8; 4096]).is_ok() {}
+        let _ = f.sync_all();
+        refused_unchanged(&tree, "no block free");
+        // With room again, the apply goes through and leaves no temporary file.
+        drop(f);
+        std::fs::remove_file(m.join("fill")).unwrap();
+        let (code, err) = modlayer_limited(&["apply", tree.to_str().unwrap()]);
+        assert_eq!(code, Some(0), "{err}");
+        assert!(temp_files_below(&tree).is_empty());
+        assert_eq!(
+            std::fs::read(tree.join("etc/modules-load.d/sctp-load.conf")).unwrap(),
+            b"sctp"
+        );
+    }
+}
+
+#[test]
+fn tree_apply_is_all_or_nothing_with_an_immutable_directory() {
+    let d = tempfile::tempdir().unwrap();
+    let tree = d.path().join("tree");
+    small_tree(&tree);
+    let locked = tree.join("etc/modules-load.d");
+    std::fs::create_dir_all(&locked).unwrap();
+    let ok = Command::new("chattr")
+        .arg("+i")
+        .arg(&locked)
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false);
+    if !ok {
+        println!("SKIP: chattr +i is not allowed on this file system");
+        return;
+    }
+    struct Unlock(std::path::PathBuf);
+    impl Drop for Unlock {
+        fn drop(&mut self) {
+            let _ = Command::new("chattr").arg("-i").arg(&self.0).status();
+        }
+    }
+    let _unlock = Unlock(locked.clone());
+    refused_unchanged(&tree, "etc/modules-load.d immutable");
+}
+
+#[test]
+fn install_dir_refuses_an_openshift_symlink_leading_out() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/install-dirs/compact");
+    for absolute in [true, false] {
+        let d = tempfile::tempdir().unwrap();
+        let dir = d.path().join("install");
+        let out = d.path().join("elsewhere");
+        std::fs::create_dir_all(dir.join("manifests")).unwrap();
+        std::fs::create_dir_all(&out).unwrap();
+        for e in std::fs::read_dir(src.join("manifests")).unwrap() {
+            let e = e.unwrap();
+            std::fs::copy(e.path(), dir.join("manifests").join(e.file_name())).unwrap();
+        }
+        for e in std::fs::read_dir(src.join("openshift")).unwrap() {
+            let e = e.unwrap();
+            std::fs::copy(e.path(), out.join(e.file_name())).unwrap();
+        }
+        let link: std::path::PathBuf = if absolute {
+            out.clone()
+        } else {
+            "../elsewhere".into()
+        };
+        std::os::unix::fs::symlink(&link, dir.join("openshift")).unwrap();
+        let before = (common::tree_snapshot(&dir), common::tree_snapshot(&out));
+        let (code, err) =
+            modlayer_limited(&["apply", "--kind", "install-dir", dir.to_str().unwrap()]);
+        assert_eq!(code, Some(2), "{link:?}: {err}");
+        assert!(err.contains("leads out"), "{err}");
+        let after = (common::tree_snapshot(&dir), common::tree_snapshot(&out));
+        assert!(before == after, "{link:?}: something changed");
+    }
+}
+
+/// A tar whose etc/modules-load.d is a symlink: apply refuses (exit 2, nothing written) rather
+/// than add a file beneath the link, which GNU tar cannot extract; with a real directory the
+/// result extracts with GNU tar.
+#[test]
+fn tar_with_a_symlinked_config_dir() {
+    let d = tempfile::tempdir().unwrap();
+    let root = d.path().join("root");
+    small_tree(&root);
+    std::fs::create_dir_all(root.join("usr/lib/modules-load.d")).unwrap();
+    std::os::unix::fs::symlink("../usr/lib/modules-load.d", root.join("etc/modules-load.d"))
+        .unwrap();
+    let tarball = d.path().join("root.tar");
+    let ok = Command::new("tar")
+        .arg("-C")
+        .arg(&root)
+        .args(["-cf"])
+        .arg(&tarball)
+        .args(["etc", "usr"])
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok);
+    let before = std::fs::read(&tarball).unwrap();
+    for args in [
+        vec!["apply", "--in-place"],
+        vec!["apply", "--dry-run"],
+        vec!["apply", "-o"],
+    ] {
+        let mut a: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+        let out = d.path().join("out.tar");
+        if args.contains(&"-o") {
+            a.push(out.display().to_string());
+        }
+        a.push(tarball.display().to_string());
+        let refs: Vec<&str> = a.iter().map(String::as_str).collect();
+        let (code, err) = modlayer_limited(&refs);
+        assert_eq!(code, Some(2), "{args:?}: {err}");
+        assert!(err.contains("symbolic link"), "{args:?}: {err}");
+        assert!(!out.exists(), "{args:?}: wrote {out:?}");
+        assert!(temp_files_below(d.path()).is_empty());
+    }
+    assert_eq!(std::fs::read(&tarball).unwrap(), before);
+    // With a real directory the patched archive extracts with GNU tar.
+    std::fs::remove_file(root.join("etc/modules-load.d")).unwrap();
+    std::fs::create_dir(root.join("etc/modules-load.d")).unwrap();
+    let ok = Command::new("tar")
+        .arg("-C")
+        .arg(&root)
+        .args(["-cf"])
+        .arg(&tarball)
+        .args(["etc", "usr"])
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok);
+    let (code, err) = modlayer_limited(&["apply", "--in-place", tarball.to_str().unwrap()]);
+    assert_eq!(code, Some(0), "{err}");
+    let x = d.path().join("x");
+    std::fs::create_dir(&x).unwrap();
+    let out = Command::new("tar")
+        .arg("-C")
+        .arg(&x)
+        .arg("-xf")
+        .arg(&tarball)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        std::fs::read(x.join("etc/modules-load.d/sctp-load.conf")).unwrap(),
+        b"sctp"
+    );
+}

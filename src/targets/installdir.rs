@@ -315,6 +315,12 @@ fn apply_to_openshift_dir(
     spec: Spec,
     changes: &mut DirChanges,
 ) -> Result<()> {
+    // openshift/ is resolved beneath the directory: a symlink leading out is refused before
+    // anything is read or written.
+    let root = crate::fsutil::Confined::open(dir)?;
+    if root.exists("openshift")? {
+        root.dir("openshift")?;
+    }
     let manifests = read_dir_manifests(dir)?;
     let inv = dir_inventory(dir, stage, &manifests)?;
     let roles = pick_roles(opts, &inv, changes);
@@ -324,7 +330,11 @@ fn apply_to_openshift_dir(
     for (role, file, bytes) in rendered(layer, &roles, spec) {
         let path = out_dir.join(&file);
         let rel = format!("openshift/{file}");
-        let existing = std::fs::read(&path).ok();
+        let existing = if root.exists(&rel)? {
+            Some(root.read(&rel, MAX_CONFIG_BYTES)?)
+        } else {
+            None
+        };
         if existing.as_deref() == Some(bytes.as_slice()) {
             changes
                 .notes
@@ -336,9 +346,15 @@ fn apply_to_openshift_dir(
                 machineconfig_name(layer, &role)
             ));
             if !opts.dry_run {
-                std::fs::create_dir_all(&out_dir)
-                    .with_context(|| format!("{}: cannot create", out_dir.display()))?;
-                write_atomic(&path, &bytes)?;
+                if !root.exists("openshift")? {
+                    rustix::fs::mkdirat(
+                        root.fd(),
+                        "openshift",
+                        rustix::fs::Mode::from_raw_mode(0o755),
+                    )
+                    .map_err(|e| anyhow::anyhow!("{}: cannot create: {e}", out_dir.display()))?;
+                }
+                root.write(&rel, &bytes, true)?;
             }
             changes.written.push(path);
         }
