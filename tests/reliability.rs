@@ -659,3 +659,411 @@ fn tar_with_a_symlinked_config_dir() {
         b"sctp"
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// Temporary files: stale ones removed, none left by a killed run; concurrent applies both land.
+
+/// A small deterministic pseudo-random sequence (no dependency; the seed is printed).
+struct Lcg(u64);
+
+impl Lcg {
+    fn next(&mut self, below: u64) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        (self.0 >> 33) % below.max(1)
+    }
+}
+
+fn seed() -> u64 {
+    let s = std::env::var("MODLAYER_TRIAL_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_nanos() as u64)
+                .unwrap_or(1)
+        });
+    println!("seed {s} (MODLAYER_TRIAL_SEED)");
+    s
+}
+
+fn set_old_mtime(p: &Path) {
+    let old = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+    let f = std::fs::File::options().write(true).open(p).unwrap();
+    f.set_modified(old).unwrap();
+}
+
+#[test]
+fn stale_temp_files_of_dead_runs_are_removed() {
+    let d = tempfile::tempdir().unwrap();
+    let out = common::run_modlayer(["render", "ignition"]).unwrap();
+    let ign = d.path().join("config.ign");
+    write(&ign, br#"{"ignition": {"version": "3.2.0"}}"#);
+    let _ = out;
+    // A dead run's file (no such pid), an old unnamed-by-pid one (older tools), and a live run's
+    // (this test's own pid): the first two go, the live one stays.
+    let dead = d.path().join(".modlayer-999999999-0-0");
+    let legacy = d.path().join(".modlayer-Ab3xYz");
+    let live = d
+        .path()
+        .join(format!(".modlayer-{}-7-0", std::process::id()));
+    let fresh = d.path().join(".modlayer-999999998-0-0");
+    for p in [&dead, &legacy, &live] {
+        write(p, b"partial");
+        set_old_mtime(p);
+    }
+    let (code, err) = modlayer_limited(&["apply", "--in-place", ign.to_str().unwrap()]);
+    // A file created after the run started is not stale yet (written by a run that began later).
+    write(&fresh, b"x");
+    assert_eq!(code, Some(0), "{err}");
+    assert!(!dead.exists(), "a dead run's temporary file is left");
+    assert!(!legacy.exists(), "an old temporary file is left");
+    assert!(live.exists(), "a live run's temporary file was removed");
+    assert!(fresh.exists());
+    // The same in an OCI layout's blobs/sha256 (where umoci gc trips over them).
+    if common::have(common::Oracle::Umoci) {
+        let img = common::umoci_image(d.path());
+        let dead = img.join("blobs/sha256/.modlayer-999999999-1-0");
+        write(&dead, b"partial");
+        set_old_mtime(&dead);
+        let target = format!("oci:{}:base", img.display());
+        let (code, err) = modlayer_limited(&["apply", &target]);
+        assert_eq!(code, Some(0), "{err}");
+        assert!(!dead.exists(), "a dead run's blob temporary file is left");
+        let gc = Command::new("umoci")
+            .args(["gc", "--layout"])
+            .arg(&img)
+            .output()
+            .unwrap();
+        assert!(
+            gc.status.success(),
+            "{}",
+            String::from_utf8_lossy(&gc.stderr)
+        );
+    }
+}
+
+/// What one kill -9 trial kind needs: a fresh target, the argument naming it, the files to
+/// compare and the directories that must hold no temporary file afterwards.
+struct KillKind {
+    name: &'static str,
+    make: fn(&Path) -> std::path::PathBuf,
+    arg: fn(&Path) -> String,
+    extra: &'static [&'static str],
+}
+
+fn make_ign(d: &Path) -> std::path::PathBuf {
+    // A config of a few MB, so the write takes long enough to be interrupted.
+    let big: Vec<serde_json::Value> = (0..2000)
+        .map(|i| {
+            serde_json::json!({
+                "path": format!("/opt/data/{i}"),
+                "contents": {"source": format!("data:,{}", "x".repeat(1000))},
+                "mode": 420
+            })
+        })
+        .collect();
+    let p = d.join("config.ign");
+    write(
+        &p,
+        serde_json::json!({"ignition": {"version": "3.2.0"}, "storage": {"files": big}})
+            .to_string()
+            .as_bytes(),
+    );
+    p
+}
+
+fn make_mc(d: &Path) -> std::path::PathBuf {
+    let ign = make_ign(d);
+    let text = machineconfig_of(&std::fs::read_to_string(&ign).unwrap());
+    std::fs::remove_file(&ign).unwrap();
+    let p = d.join("mc.yaml");
+    write(&p, text.as_bytes());
+    p
+}
+
+fn make_tgz(d: &Path) -> std::path::PathBuf {
+    let root = d.join("root");
+    small_tree(&root);
+    // Incompressible data so that the rewrite takes a while.
+    let mut r = Lcg(42);
+    let noise: Vec<u8> = (0..(24 << 20)).map(|_| r.next(256) as u8).collect();
+    write(&root.join("usr/lib/noise"), &noise);
+    let p = d.join("root.tar.gz");
+    let ok = Command::new("tar")
+        .arg("-C")
+        .arg(&root)
+        .arg("-czf")
+        .arg(&p)
+        .args(["etc", "usr"])
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok);
+    std::fs::remove_dir_all(&root).unwrap();
+    p
+}
+
+fn make_oci(d: &Path) -> std::path::PathBuf {
+    let img = common::umoci_image(d);
+    std::fs::remove_dir_all(d.join("rootfs")).unwrap();
+    img
+}
+
+/// Every file below `dir` (paths relative to it) with its bytes.
+fn files_of(dir: &Path) -> Vec<(std::path::PathBuf, Vec<u8>)> {
+    common::tree_snapshot(dir)
+        .into_iter()
+        .map(|(p, b)| (p.strip_prefix(dir).unwrap_or(&p).to_path_buf(), b))
+        .collect()
+}
+
+#[test]
+fn kill_9_leaves_old_or_new_and_no_temp_files() {
+    let trials: u64 = std::env::var("MODLAYER_KILL_TRIALS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(20);
+    let mut rng = Lcg(seed());
+    let mut kinds = vec![
+        KillKind {
+            name: "ignition",
+            make: make_ign,
+            arg: |p| p.display().to_string(),
+            extra: &["--in-place"],
+        },
+        KillKind {
+            name: "machineconfig",
+            make: make_mc,
+            arg: |p| p.display().to_string(),
+            extra: &["--in-place"],
+        },
+        KillKind {
+            name: "tar.gz",
+            make: make_tgz,
+            arg: |p| p.display().to_string(),
+            extra: &["--in-place"],
+        },
+    ];
+    if common::have(common::Oracle::Umoci) {
+        kinds.push(KillKind {
+            name: "oci",
+            make: make_oci,
+            arg: |p| format!("oci:{}:base", p.display()),
+            extra: &[],
+        });
+    }
+    let bin = env!("CARGO_BIN_EXE_modlayer");
+    for k in &kinds {
+        // The old and new states, and how long a whole apply takes. Every trial starts from a
+        // copy of one fixture (`cp -a`), so that old and new are the same bytes each time.
+        let template = tempfile::tempdir().unwrap();
+        let made = (k.make)(template.path());
+        let rel = made.strip_prefix(template.path()).unwrap().to_path_buf();
+        let copy = |to: &Path| {
+            let ok = Command::new("cp")
+                .arg("-a")
+                .arg(format!("{}/.", template.path().display()))
+                .arg(to)
+                .status()
+                .unwrap()
+                .success();
+            assert!(ok, "cp -a");
+            to.join(&rel)
+        };
+        let d = tempfile::tempdir().unwrap();
+        let target = copy(d.path());
+        let old = files_of(d.path());
+        let started = std::time::Instant::now();
+        let st = Command::new(bin)
+            .arg("apply")
+            .args(k.extra)
+            .arg((k.arg)(&target))
+            .env_remove("SOURCE_DATE_EPOCH")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .unwrap();
+        assert!(st.success(), "{}: a clean apply failed", k.name);
+        let took = started.elapsed();
+        let new = files_of(d.path());
+        assert!(old != new, "{}: the apply changed nothing", k.name);
+        let mut outcomes = [0u32; 3]; // old, new, killed before start or after end
+        for _ in 0..trials {
+            let t = tempfile::tempdir().unwrap();
+            let target = copy(t.path());
+            assert!(
+                files_of(t.path()) == old,
+                "{}: fixtures are not reproducible",
+                k.name
+            );
+            let mut child = Command::new(bin)
+                .arg("apply")
+                .args(k.extra)
+                .arg((k.arg)(&target))
+                .env_remove("SOURCE_DATE_EPOCH")
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap();
+            let at = rng.next(took.as_micros() as u64 * 12 / 10 + 1);
+            std::thread::sleep(std::time::Duration::from_micros(at));
+            let _ = child.kill();
+            let _ = child.wait();
+            let now: Vec<_> = files_of(t.path())
+                .into_iter()
+                .filter(|(p, _)| !p.to_string_lossy().contains(".modlayer-"))
+                .collect();
+            if now == old {
+                outcomes[0] += 1;
+            } else if now == new {
+                outcomes[1] += 1;
+            } else {
+                // For an OCI layout, blobs may be written before index.json moves: the image
+                // the index names is still the old one, byte for byte.
+                let index = |v: &[(std::path::PathBuf, Vec<u8>)]| {
+                    v.iter()
+                        .find(|(p, _)| p.ends_with("index.json"))
+                        .map(|x| x.1.clone())
+                };
+                let old_blobs_kept = old.iter().all(|e| now.contains(e));
+                assert!(
+                    k.name == "oci" && index(&now) == index(&old) && old_blobs_kept,
+                    "{}: killed after {at} µs: the target is neither the old nor the new version",
+                    k.name
+                );
+                outcomes[2] += 1;
+            }
+            // The next run completes and leaves no temporary file.
+            let st = Command::new(bin)
+                .arg("apply")
+                .args(k.extra)
+                .arg((k.arg)(&target))
+                .env_remove("SOURCE_DATE_EPOCH")
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+                .unwrap();
+            assert!(st.success(), "{}: the run after a kill failed", k.name);
+            assert!(
+                files_of(t.path()) == new,
+                "{}: the run after a kill did not give the new version",
+                k.name
+            );
+            let left = temp_files_below(t.path());
+            assert!(
+                left.is_empty(),
+                "{}: temporary files left: {left:?}",
+                k.name
+            );
+        }
+        println!(
+            "{}: {trials} trials (apply takes {took:?}): old {}, new {}, blobs only {}",
+            k.name, outcomes[0], outcomes[1], outcomes[2]
+        );
+    }
+}
+
+/// Two applies with different layers (sctp and dccp) at once on one file and on one OCI layout:
+/// both land (the second waits for the first's lock and reads what it wrote).
+#[test]
+fn concurrent_applies_both_land() {
+    let bin = env!("CARGO_BIN_EXE_modlayer");
+    let trials = 8;
+    for i in 0..trials {
+        let d = tempfile::tempdir().unwrap();
+        let ign = make_ign(d.path());
+        let run = |module: Option<&str>, target: String, extra: &[&str]| {
+            let mut c = Command::new(bin);
+            c.arg("apply").args(extra);
+            if let Some(m) = module {
+                c.args(["--module", m]);
+            }
+            c.arg(target)
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        };
+        let a = run(None, ign.display().to_string(), &["--in-place"]);
+        let b = run(Some("dccp"), ign.display().to_string(), &["--in-place"]);
+        for c in [a, b] {
+            let o = c.wait_with_output().unwrap();
+            assert!(
+                o.status.success(),
+                "trial {i}: {}",
+                String::from_utf8_lossy(&o.stderr)
+            );
+        }
+        let text = std::fs::read_to_string(&ign).unwrap();
+        assert!(
+            text.contains("/etc/modules-load.d/sctp-load.conf"),
+            "trial {i}: sctp lost"
+        );
+        assert!(
+            text.contains("/etc/modules-load.d/dccp-load.conf"),
+            "trial {i}: dccp lost"
+        );
+        if common::have(common::Oracle::Umoci) && i < 4 {
+            let img = make_oci(d.path());
+            let layers = |img: &Path| -> usize {
+                let index: serde_json::Value =
+                    serde_json::from_slice(&std::fs::read(img.join("index.json")).unwrap())
+                        .unwrap();
+                let m = index["manifests"][0]["digest"].as_str().unwrap();
+                let m: serde_json::Value = serde_json::from_slice(
+                    &std::fs::read(img.join("blobs/sha256").join(&m[7..])).unwrap(),
+                )
+                .unwrap();
+                m["layers"].as_array().unwrap().len()
+            };
+            let before = layers(&img);
+            let target = format!("oci:{}:base", img.display());
+            let a = run(None, target.clone(), &[]);
+            let b = run(Some("dccp"), target, &[]);
+            for c in [a, b] {
+                let o = c.wait_with_output().unwrap();
+                assert!(
+                    o.status.success(),
+                    "trial {i}: {}",
+                    String::from_utf8_lossy(&o.stderr)
+                );
+            }
+            assert_eq!(
+                layers(&img),
+                before + 2,
+                "trial {i}: an OCI update was lost"
+            );
+        }
+    }
+}
+
+/// A lock another process holds is waited for up to MODLAYER_LOCK_TIMEOUT, then exit 2 with
+/// nothing changed.
+#[test]
+fn a_held_lock_times_out() {
+    let d = tempfile::tempdir().unwrap();
+    let ign = d.path().join("config.ign");
+    write(&ign, br#"{"ignition": {"version": "3.2.0"}}"#);
+    let f = std::fs::File::open(&ign).unwrap();
+    rustix::fs::flock(&f, rustix::fs::FlockOperation::LockExclusive).unwrap();
+    let started = std::time::Instant::now();
+    let mut c = common::modlayer();
+    c.args(["apply", "--in-place", ign.to_str().unwrap()])
+        .env("MODLAYER_LOCK_TIMEOUT", "1");
+    let r = common::run_with_timeout(c, None, std::time::Duration::from_secs(30)).unwrap();
+    let err = String::from_utf8_lossy(&r.stderr);
+    assert_eq!(r.status.code(), Some(2), "{err}");
+    assert!(err.contains("holds its lock"), "{err}");
+    assert!(started.elapsed() >= std::time::Duration::from_millis(900));
+    assert_eq!(
+        std::fs::read(&ign).unwrap(),
+        br#"{"ignition": {"version": "3.2.0"}}"#
+    );
+    drop(f);
+    let (code, err) = modlayer_limited(&["apply", "--in-place", ign.to_str().unwrap()]);
+    assert_eq!(code, Some(0), "{err}");
+}

@@ -32,7 +32,7 @@ pub(super) fn run(args: ApplyArgs, out: &Output) -> Result<i32> {
     let mut status = 0;
     let mut written = Vec::new();
     for t in &args.targets {
-        let done = targets::open(t, args.kind).and_then(|target| target.apply(&layer, &opts));
+        let done = targets::apply(t, args.kind, &layer, &opts);
         match done.and_then(|a| report(t, &a, &opts, out).map(|_| a)) {
             Ok(a) => written.extend(a.written),
             Err(e) => {

@@ -306,6 +306,23 @@ impl FileTarget {
     }
 }
 
+/// Apply a layer to a target as the user named it, under an advisory lock: the target (the file,
+/// the directory, or the OCI layout's directory) is locked ([`crate::fsutil::lock`], waiting up
+/// to [`crate::fsutil::lock_timeout`]) before it is read, so two concurrent applies run one after
+/// the other and the second reads what the first wrote. A dry run and standard input take no lock.
+pub fn apply(target: &str, kind: Option<Kind>, layer: &Layer, opts: &ApplyOpts) -> Result<Applied> {
+    let _lock = if opts.dry_run || target == "-" {
+        None
+    } else {
+        let path = match target.strip_prefix("oci:") {
+            Some(_) => oci::OciRef::parse(target)?.dir,
+            None => PathBuf::from(target),
+        };
+        crate::fsutil::lock(&path, crate::fsutil::lock_timeout())?
+    };
+    open(target, kind)?.apply(layer, opts)
+}
+
 /// Refuse `-o` on a target that is changed where it is.
 pub fn in_place_only(target: &str, opts: &ApplyOpts) -> Result<()> {
     if let Dest::File(_) = opts.dest {
