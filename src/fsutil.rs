@@ -523,9 +523,10 @@ pub fn lock_timeout() -> Duration {
 }
 
 /// Take an exclusive advisory lock on `path` (a directory, or a regular file; nothing when it does
-/// not exist yet), waiting up to `timeout` for another run to let go. A file is replaced by rename
-/// when written, so the lock is taken again if the name no longer leads to the locked file.
-/// Read the target only after this returns: that read is the one the write is made from.
+/// not exist yet or is a pipe or device), waiting up to `timeout` for another run to let go. A
+/// file is replaced by rename when written, so the lock is taken again if the name no longer leads
+/// to the locked file. Read the target only after this returns: that read is the one the write is
+/// made from.
 pub fn lock(path: &Path, timeout: Duration) -> Result<Option<Lock>> {
     let shown = path.display();
     let deadline = Instant::now() + timeout;
@@ -539,7 +540,8 @@ pub fn lock(path: &Path, timeout: Duration) -> Result<Option<Lock>> {
         let st = fstat(&fd).map_err(|e| anyhow!("{shown}: {e}"))?;
         match FileType::from_raw_mode(st.st_mode) {
             FileType::RegularFile | FileType::Directory => {}
-            t => bail!("{shown}: is {}, not a regular file", kind_name(t)),
+            // A pipe or device (`apply <(…)` to standard output) is not replaced: nothing to lock.
+            _ => return Ok(None),
         }
         loop {
             match flock(&fd, FlockOperation::NonBlockingLockExclusive) {

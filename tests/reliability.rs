@@ -1067,3 +1067,29 @@ fn a_held_lock_times_out() {
     let (code, err) = modlayer_limited(&["apply", "--in-place", ign.to_str().unwrap()]);
     assert_eq!(code, Some(0), "{err}");
 }
+
+/// `modlayer apply <(…)`: a pipe as the target (read, printed to standard output) takes no lock.
+#[test]
+fn a_pipe_target_is_read_without_a_lock() {
+    let d = tempfile::tempdir().unwrap();
+    let fifo = d.path().join("config.ign");
+    mkfifo(&fifo);
+    let writer = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || {
+            std::fs::write(&fifo, br#"{"ignition": {"version": "3.2.0"}}"#).unwrap();
+        })
+    };
+    let mut c = common::modlayer();
+    c.args(["apply", fifo.to_str().unwrap()]);
+    let r = common::run_with_timeout(c, None, std::time::Duration::from_secs(30)).unwrap();
+    writer.join().unwrap();
+    let out = String::from_utf8_lossy(&r.stdout);
+    assert_eq!(
+        r.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&r.stderr)
+    );
+    assert!(out.contains("/etc/modules-load.d/sctp-load.conf"), "{out}");
+}
