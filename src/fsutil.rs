@@ -531,6 +531,15 @@ pub fn lock(path: &Path, timeout: Duration) -> Result<Option<Lock>> {
     let shown = path.display();
     let deadline = Instant::now() + timeout;
     loop {
+        // Never open a pipe (that would let its writer go ahead while nobody reads).
+        match rustix::fs::stat(path) {
+            Ok(st) => match FileType::from_raw_mode(st.st_mode) {
+                FileType::RegularFile | FileType::Directory => {}
+                _ => return Ok(None),
+            },
+            Err(Errno::NOENT) => return Ok(None),
+            Err(e) => bail!("{shown}: cannot look at it to lock: {e}"),
+        }
         let flags = OFlags::RDONLY | OFlags::NONBLOCK | OFlags::NOCTTY | OFlags::CLOEXEC;
         let fd = match rustix::fs::open(path, flags, Mode::empty()) {
             Ok(fd) => fd,

@@ -1,7 +1,7 @@
 //! Contents encodings that Ignition configs use: data URLs, gzip, verification hashes.
 
-use std::cell::Cell;
 use std::io::Read;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use anyhow::{bail, Context, Result};
 use sha2::{Digest, Sha256, Sha512};
@@ -14,12 +14,29 @@ pub const MAX_DECOMPRESSED: u64 = 256 << 20;
 /// stop here with a clear error instead of exhausting memory or time.
 pub const MAX_DECODED_TOTAL: u64 = 1 << 30;
 
-/// A budget of decoded bytes shared by every resource of one config or target.
+/// A budget of decoded bytes shared by every resource of one config or target (every render of
+/// a target's MachineConfigs charges the one budget of its inventory).
 #[derive(Debug)]
 pub struct Budget {
     limit: u64,
-    used: Cell<u64>,
-    exceeded: Cell<bool>,
+    used: AtomicU64,
+    exceeded: AtomicBool,
+}
+
+impl Default for Budget {
+    fn default() -> Budget {
+        Budget::per_target()
+    }
+}
+
+impl Clone for Budget {
+    fn clone(&self) -> Budget {
+        Budget {
+            limit: self.limit,
+            used: AtomicU64::new(self.used()),
+            exceeded: AtomicBool::new(self.exceeded()),
+        }
+    }
 }
 
 impl Budget {
@@ -27,8 +44,8 @@ impl Budget {
     pub fn new(limit: u64) -> Budget {
         Budget {
             limit,
-            used: Cell::new(0),
-            exceeded: Cell::new(false),
+            used: AtomicU64::new(0),
+            exceeded: AtomicBool::new(false),
         }
     }
 
@@ -39,12 +56,11 @@ impl Budget {
 
     /// Count `n` more decoded bytes; an error once the total passes the limit (and from then on).
     pub fn charge(&self, n: u64) -> Result<()> {
-        let used = self.used.get().saturating_add(n);
-        self.used.set(used);
+        let used = self.used.fetch_add(n, Ordering::Relaxed).saturating_add(n);
         if used > self.limit {
-            self.exceeded.set(true);
+            self.exceeded.store(true, Ordering::Relaxed);
         }
-        if self.exceeded.get() {
+        if self.exceeded() {
             bail!("{}", self.message());
         }
         Ok(())
@@ -52,12 +68,12 @@ impl Budget {
 
     /// Whether the limit was passed.
     pub fn exceeded(&self) -> bool {
-        self.exceeded.get()
+        self.exceeded.load(Ordering::Relaxed)
     }
 
     /// Decoded bytes counted so far.
     pub fn used(&self) -> u64 {
-        self.used.get()
+        self.used.load(Ordering::Relaxed)
     }
 
     /// The error for a passed limit.

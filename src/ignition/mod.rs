@@ -903,23 +903,28 @@ pub fn overlay(
     view: &mut NodeView,
     findings: &mut Vec<Finding>,
 ) -> anyhow::Result<()> {
-    overlay_merged(&[(config, spec, origin)], view, findings)
+    overlay_merged(
+        &[(config, spec, origin)],
+        view,
+        findings,
+        &Budget::per_target(),
+    )
 }
 
 /// Merge several configs in order (each over the ones before, as the MCO renders a pool) and lay
 /// the result over a view. Decoded contents are held only up to the size a configuration file is
 /// read ([`MAX_KEPT`]; larger ones are streamed, hashed and seen as not visible); all of them
-/// together may decode to at most [`crate::formats::encoding::MAX_DECODED_TOTAL`] bytes, else an
-/// error naming the first config.
+/// together (with whatever else `budget` was charged for the same target) may decode to at most
+/// its limit, else an error naming the first config.
 pub fn overlay_merged(
     configs: &[(&Value, Spec, &str)],
     view: &mut NodeView,
     findings: &mut Vec<Finding>,
+    budget: &Budget,
 ) -> anyhow::Result<()> {
-    let budget = Budget::per_target();
     let mut nodes = Nodes::new();
     for (config, spec, origin) in configs {
-        let child = collect_nodes(config, *spec, origin, 0, &budget, findings);
+        let child = collect_nodes(config, *spec, origin, 0, budget, findings);
         merge_nodes(&mut nodes, child, findings);
     }
     let first = configs.first().map(|c| c.2).unwrap_or("config");
@@ -939,7 +944,7 @@ pub fn overlay_merged(
                 }
             }
             "directories" => Content::Unknown("a directory".into()),
-            _ => match file_content(&node, view.files.get(&path), &budget) {
+            _ => match file_content(&node, view.files.get(&path), keep_for(view, &path), budget) {
                 Ok(Some(c)) => c,
                 Ok(None) => continue,
                 Err((code, msg)) => {
@@ -966,12 +971,24 @@ pub fn overlay_merged(
     Ok(())
 }
 
+/// How many decoded bytes are held for a file at `path`: up to [`MAX_KEPT`] at a configuration
+/// path or a layer path (the only contents a verdict reads), none elsewhere (streamed, counted
+/// and hash-checked only).
+fn keep_for(view: &NodeView, path: &str) -> u64 {
+    if crate::node::rules::is_config_path(path) || view.layer_paths.contains(path) {
+        MAX_KEPT
+    } else {
+        0
+    }
+}
+
 /// What Ignition leaves at a file entry's path: `Ok(None)` when it leaves the existing file alone.
-/// Contents larger than [`MAX_KEPT`] are not held: they are seen as not visible offline, as the
-/// tree and archive readers see such configuration files.
+/// Contents larger than `keep` are not held: at a configuration path (`keep` is [`MAX_KEPT`])
+/// they are seen as not visible offline, as the tree and archive readers see such files.
 fn file_content(
     node: &Value,
     existing: Option<&Entry>,
+    keep: u64,
     budget: &Budget,
 ) -> Result<Option<Content>, (Code, String)> {
     let overwrite = node
@@ -980,7 +997,7 @@ fn file_content(
         .unwrap_or(false);
     let mode = node.get("mode").and_then(Value::as_u64).map(|m| m as u32);
     let exists = existing.is_some_and(|e| !matches!(e.content, Content::Mask));
-    let base = match resource_bytes(node.get("contents"), MAX_KEPT, budget) {
+    let base = match resource_bytes(node.get("contents"), keep, budget) {
         Err(e) if e.starts_with("remote source") => {
             return Err((Code::RemoteSource, format!("{e}: not visible offline")))
         }
@@ -1016,7 +1033,7 @@ fn file_content(
     match node.get("append") {
         Some(Value::Array(items)) => {
             for r in items {
-                let room = MAX_KEPT.saturating_sub(total);
+                let room = keep.saturating_sub(total);
                 match resource_bytes(Some(r), room, budget) {
                     Ok(Some(d)) => {
                         total = total.saturating_add(d.len());
@@ -1043,10 +1060,13 @@ fn file_content(
         _ => {}
     }
     match bytes {
-        Some(bytes) if total <= MAX_KEPT => Ok(Some(Content::File {
+        Some(bytes) if total <= keep => Ok(Some(Content::File {
             bytes,
             mode: Some(mode.unwrap_or(0o644)),
         })),
+        _ if keep == 0 => Ok(Some(Content::Unknown(format!(
+            "{total} bytes, not kept (no verdict reads this path)"
+        )))),
         _ => Ok(Some(Content::Unknown(format!(
             "{total} bytes, larger than modlayer reads for a configuration file"
         )))),

@@ -118,6 +118,8 @@ pub struct Inventory {
     scheduler: Option<Schedulable>,
     /// From an install-config (its compute replicas), if the manifests keep one.
     install_config: Option<Schedulable>,
+    /// Decoded contents (data URLs, gzip) every render of this target's configs may produce.
+    budget: crate::formats::encoding::Budget,
 }
 
 impl Inventory {
@@ -468,6 +470,7 @@ impl Inventory {
                 &[(&f.mc, f.origin.as_str())],
                 &NodeView::default(),
                 &mut own,
+                &self.budget,
             )?;
             if layer.files.iter().any(|l| view.files.contains_key(&l.path))
                 || !evaluate(&view, &layer.module).loads.is_empty()
@@ -599,6 +602,7 @@ impl Inventory {
             &[(&current.mc, current.origin.as_str())],
             base,
             &mut findings,
+            &self.budget,
         )?;
         if !self.members(pool).is_empty() {
             let now = crate::node::verdict(&node, layer);
@@ -666,7 +670,7 @@ impl Inventory {
         }
         let pairs: Vec<(&MachineConfig, &str)> =
             members.iter().map(|f| (&f.mc, f.origin.as_str())).collect();
-        let node = render_pool(&pairs, base, &mut findings)?;
+        let node = render_pool(&pairs, base, &mut findings, &self.budget)?;
         let _ = layer;
         Ok(View {
             pool: Some(pool.name.clone()),

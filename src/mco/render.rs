@@ -15,11 +15,12 @@ use crate::node::{split_kernel_args, NodeView};
 /// Render a pool as the MCO does — `members` already in render order, each with its origin
 /// (`MachineConfig NAME (FILE)`) — over the base state the OS image ships: configs merged in order
 /// (later wins, field by field), kernel arguments concatenated; what the MCO refuses becomes an
-/// error. An error when the configs' decoded contents pass the budget of one render.
+/// error. An error when the configs' decoded contents pass the target's `budget`.
 pub fn render_pool(
     members: &[(&MachineConfig, &str)],
     base: &NodeView,
     findings: &mut Vec<Finding>,
+    budget: &crate::formats::encoding::Budget,
 ) -> anyhow::Result<NodeView> {
     let mut view = base.clone();
     let mut configs = Vec::new();
@@ -34,7 +35,7 @@ pub fn render_pool(
             }
         }
     }
-    ignition::overlay_merged(&configs, &mut view, findings)?;
+    ignition::overlay_merged(&configs, &mut view, findings, budget)?;
     Ok(view)
 }
 

@@ -15,7 +15,7 @@ pub mod rules;
 pub use evaluate::{compare_layer, evaluate, verdict, Evaluation, FileCheck, FileStatus, Verdict};
 pub use rules::{kernel_arg_blocks, normalize_module, split_kernel_args};
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
@@ -71,6 +71,9 @@ pub struct NodeView {
     pub kernel_args: Vec<(String, String)>,
     /// Installed kernels, when the target shows them (`None` for configs: the image decides).
     pub kernels: Option<Vec<Kernel>>,
+    /// The layer's paths, whose contents are compared byte for byte (with the configuration
+    /// directories, the only paths whose contents readers keep).
+    pub layer_paths: BTreeSet<String>,
 }
 
 impl NodeView {
@@ -78,7 +81,10 @@ impl NodeView {
     /// (for sctp the exact RHEL file; for another module a one-line `blacklist <module>` at each of the
     /// layer's modprobe.d paths, as RHEL ships for dccp, rds, tipc and others).
     pub fn rhcos(layer: &Layer) -> NodeView {
-        let mut view = NodeView::default();
+        let mut view = NodeView {
+            layer_paths: layer.files.iter().map(|f| f.path.clone()).collect(),
+            ..NodeView::default()
+        };
         for f in &layer.files {
             if parent_dir(&f.path).is_some_and(|d| MODPROBE_DIRS.contains(&d)) {
                 let bytes = if normalize_module(&layer.module) == "sctp"
