@@ -157,10 +157,18 @@ fn many_gzip_bombs_stop_at_the_budget() {
     let files = bomb_config(40, 0, "/opt/bombs", 250);
     // One file made of 40 append parts of 250 MiB.
     let appends = bomb_config(1, 40, "/etc/modules-load.d", 250);
+    // Five MachineConfigs in one stream, each 500 MiB (each under the budget alone): the budget
+    // is one for the whole target.
+    let two = bomb_config(2, 0, "/opt/bombs", 250);
+    let split: String = (0..5)
+        .map(|i| machineconfig_of(&two).replace("name: bombs", &format!("name: bombs-{i}")))
+        .collect::<Vec<_>>()
+        .join("---\n");
     let cases = [
         ("files.ign", files.clone()),
         ("appends.ign", appends),
         ("files-mc.yaml", machineconfig_of(&files)),
+        ("split-mc.yaml", split),
     ];
     for (name, text) in &cases {
         let p = d.path().join(name);
@@ -1082,8 +1090,15 @@ fn a_pipe_target_is_read_without_a_lock() {
     };
     let mut c = common::modlayer();
     c.args(["apply", fifo.to_str().unwrap()]);
-    let r = common::run_with_timeout(c, None, std::time::Duration::from_secs(30)).unwrap();
+    let r = common::run_with_timeout(c, None, std::time::Duration::from_secs(30));
+    // Release the writer if modlayer never opened the pipe.
+    let _reader = rustix::fs::open(
+        &fifo,
+        rustix::fs::OFlags::RDONLY | rustix::fs::OFlags::NONBLOCK,
+        rustix::fs::Mode::empty(),
+    );
     writer.join().unwrap();
+    let r = r.unwrap();
     let out = String::from_utf8_lossy(&r.stdout);
     assert_eq!(
         r.status.code(),
