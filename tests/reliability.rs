@@ -219,6 +219,20 @@ fn large_decoded_contents_are_not_held() {
         text.contains("262144000 bytes, larger than modlayer reads"),
         "{text}"
     );
+    // 900 files of 1 MiB at paths no verdict reads (900 MiB decoded, under the budget): none of
+    // them is held.
+    let many = bomb_config(900, 0, "/opt/many", 1);
+    let p = d.path().join("many.ign");
+    write(&p, many.as_bytes());
+    let (code, err, kib) = run_measured(&["verify", p.to_str().unwrap()]);
+    println!("many.ign: exit {code:?}, peak RSS {kib} KiB");
+    assert_eq!(code, Some(1), "{err}");
+    if kib > 0 {
+        assert!(
+            kib < 300 << 10,
+            "peak RSS {kib} KiB: decoded contents were held"
+        );
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
