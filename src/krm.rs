@@ -658,7 +658,8 @@ fn verify_items(items: &[Value], cfg: &FunctionConfig, results: &mut Vec<Value>)
         },
         all: false,
     };
-    match inv.views(&cfg.layer, &cfg.base, &choice, cfg.openshift_version) {
+    let base = cfg.base.clone().with_layer(&cfg.layer);
+    match inv.views(&cfg.layer, &base, &choice, cfg.openshift_version) {
         Ok(views) => {
             for v in views.into_iter().filter(|v| v.judged) {
                 for mut r in pool_results(&assess("ResourceList", "krm", v, &cfg.layer)) {

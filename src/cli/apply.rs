@@ -34,13 +34,12 @@ pub(super) fn run(args: ApplyArgs, out: &Output) -> Result<i32> {
     let mut status = 0;
     let mut written = Vec::new();
     for t in &args.targets {
-        let done = layer_for(&args, t, &layer).and_then(|layer| {
-            targets::open(t, args.kind).and_then(|target| target.apply(&layer, &opts))
-        });
+        let done = layer_for(&args, t, &layer)
+            .and_then(|layer| targets::apply(t, args.kind, &layer, &opts));
         match done.and_then(|a| report(t, &a, &opts, out).map(|_| a)) {
             Ok(a) => written.extend(a.written),
             Err(e) => {
-                eprintln!("modlayer: error: {e:#}");
+                crate::fsutil::stderr_line(&format!("modlayer: error: {e:#}"));
                 status = 2;
             }
         }

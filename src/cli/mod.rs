@@ -12,7 +12,7 @@ use anyhow::{Context, Result};
 use clap::{CommandFactory, Parser};
 
 use crate::findings::Code;
-use crate::fsutil::stdout_write;
+use crate::fsutil::{stderr_line, stdout_write};
 pub use args::Cli;
 use args::Command;
 
@@ -32,7 +32,7 @@ pub fn run() -> i32 {
     match dispatch(cli) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("modlayer: error: {e:#}");
+            stderr_line(&format!("modlayer: error: {e:#}"));
             2
         }
     }
@@ -93,18 +93,18 @@ fn dispatch(cli: Cli) -> Result<i32> {
         }
         Command::Explain { code } => explain(code.as_deref()),
         Command::Completions { shell } => {
-            clap_complete::generate(
-                shell,
-                &mut Cli::command(),
-                "modlayer",
-                &mut std::io::stdout(),
-            );
+            // Generated into memory: clap_complete panics when its writer fails (a closed pipe).
+            let mut buf = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "modlayer", &mut buf);
+            stdout_write(&buf)?;
             Ok(0)
         }
         Command::Man => {
+            let mut buf = Vec::new();
             clap_mangen::Man::new(Cli::command())
-                .render(&mut std::io::stdout())
+                .render(&mut buf)
                 .context("cannot write the man page")?;
+            stdout_write(&buf)?;
             Ok(0)
         }
     }
@@ -169,12 +169,12 @@ struct Output {
 impl Output {
     fn warn(&self, msg: &str) {
         if !self.quiet {
-            eprintln!("modlayer: warning: {msg}");
+            stderr_line(&format!("modlayer: warning: {msg}"));
         }
     }
     fn info(&self, msg: &str) {
         if self.verbose > 0 {
-            eprintln!("modlayer: {msg}");
+            stderr_line(&format!("modlayer: {msg}"));
         }
     }
 }

@@ -53,7 +53,7 @@ pub(super) fn run(args: VerifyArgs, out: &Output) -> Result<i32> {
                 status = 2;
                 let msg = format!("{e:#}");
                 if args.format == Format::Text {
-                    eprintln!("modlayer: error: {msg}");
+                    crate::fsutil::stderr_line(&format!("modlayer: error: {msg}"));
                 }
                 reports.push(TargetReport::failed(t, &layer, msg));
             }

@@ -1,12 +1,212 @@
 //! Contents encodings that Ignition configs use: data URLs, gzip, verification hashes.
 
 use std::io::Read;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use anyhow::{bail, Context, Result};
 use sha2::{Digest, Sha256, Sha512};
 
 /// Largest decompressed size accepted for one file's contents (a gzip bomb guard).
 pub const MAX_DECOMPRESSED: u64 = 256 << 20;
+
+/// Largest total of decoded bytes (data URL payloads and gzip output, every resource counted)
+/// one config, pool render or target may produce: many bombs each under [`MAX_DECOMPRESSED`]
+/// stop here with a clear error instead of exhausting memory or time.
+pub const MAX_DECODED_TOTAL: u64 = 1 << 30;
+
+/// A budget of decoded bytes shared by every resource of one config or target (every render of
+/// a target's MachineConfigs charges the one budget of its inventory).
+#[derive(Debug)]
+pub struct Budget {
+    limit: u64,
+    used: AtomicU64,
+    exceeded: AtomicBool,
+}
+
+impl Default for Budget {
+    fn default() -> Budget {
+        Budget::per_target()
+    }
+}
+
+impl Clone for Budget {
+    fn clone(&self) -> Budget {
+        Budget {
+            limit: self.limit,
+            used: AtomicU64::new(self.used()),
+            exceeded: AtomicBool::new(self.exceeded()),
+        }
+    }
+}
+
+impl Budget {
+    /// A budget of `limit` decoded bytes.
+    pub fn new(limit: u64) -> Budget {
+        Budget {
+            limit,
+            used: AtomicU64::new(0),
+            exceeded: AtomicBool::new(false),
+        }
+    }
+
+    /// The budget of one config or target: [`MAX_DECODED_TOTAL`].
+    pub fn per_target() -> Budget {
+        Budget::new(MAX_DECODED_TOTAL)
+    }
+
+    /// Count `n` more decoded bytes; an error once the total passes the limit (and from then on).
+    pub fn charge(&self, n: u64) -> Result<()> {
+        let used = self.used.fetch_add(n, Ordering::Relaxed).saturating_add(n);
+        if used > self.limit {
+            self.exceeded.store(true, Ordering::Relaxed);
+        }
+        if self.exceeded() {
+            bail!("{}", self.message());
+        }
+        Ok(())
+    }
+
+    /// Whether the limit was passed.
+    pub fn exceeded(&self) -> bool {
+        self.exceeded.load(Ordering::Relaxed)
+    }
+
+    /// Decoded bytes counted so far.
+    pub fn used(&self) -> u64 {
+        self.used.load(Ordering::Relaxed)
+    }
+
+    /// The error for a passed limit.
+    pub fn message(&self) -> String {
+        format!(
+            "the decoded contents (data URLs and gzip) add up to more than the {} bytes modlayer decodes for one config",
+            self.limit
+        )
+    }
+}
+
+/// Inline contents after decoding: the bytes when they are at most the size asked to keep, else
+/// only their length (they were streamed, counted and hashed, not held).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Decoded {
+    /// The decoded bytes.
+    Bytes(Vec<u8>),
+    /// More bytes than were to be kept: how many.
+    TooBig(u64),
+}
+
+impl Decoded {
+    /// The decoded length.
+    pub fn len(&self) -> u64 {
+        match self {
+            Decoded::Bytes(b) => b.len() as u64,
+            Decoded::TooBig(n) => *n,
+        }
+    }
+
+    /// Whether nothing was decoded.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// A verification hash being computed over streamed bytes.
+enum Hasher {
+    Sha256(Sha256),
+    Sha512(Sha512),
+}
+
+impl Hasher {
+    fn update(&mut self, b: &[u8]) {
+        match self {
+            Hasher::Sha256(h) => h.update(b),
+            Hasher::Sha512(h) => h.update(b),
+        }
+    }
+    fn hex(self) -> String {
+        match self {
+            Hasher::Sha256(h) => hex(&h.finalize()),
+            Hasher::Sha512(h) => hex(&h.finalize()),
+        }
+    }
+}
+
+/// Parse an Ignition verification hash into a hasher and the expected lower-case hex.
+fn parse_hash(spec: &str) -> Result<(Hasher, String)> {
+    let Some((kind, want)) = spec.split_once('-') else {
+        bail!("hash {spec:?} is not of the form <type>-<hex>");
+    };
+    let (h, len) = match kind {
+        "sha512" => (Hasher::Sha512(Sha512::new()), 128),
+        "sha256" => (Hasher::Sha256(Sha256::new()), 64),
+        _ => bail!("hash type {kind:?} is not sha512 or sha256"),
+    };
+    if want.len() != len || !want.bytes().all(|b| b.is_ascii_hexdigit()) {
+        bail!("hash {spec:?} is not a {kind} hex digest");
+    }
+    Ok((h, want.to_ascii_lowercase()))
+}
+
+/// Decode an inline `data:` source as Ignition does (gzip when `gzip`), charging every decoded
+/// byte to `budget`, keeping at most `keep` bytes (larger contents are streamed and only
+/// counted), and checking `hash` (an Ignition verification hash over the decoded bytes) on the
+/// way. Returns the contents and, when a hash was given, whether it matched.
+pub fn decode_contents(
+    url: &str,
+    gzip: bool,
+    hash: Option<&str>,
+    keep: u64,
+    budget: &Budget,
+) -> Result<(Decoded, Option<bool>)> {
+    if budget.exceeded() {
+        bail!("{}", budget.message());
+    }
+    let mut hasher = match hash {
+        Some(h) => Some(parse_hash(h)?),
+        None => None,
+    };
+    let raw = decode_data_url(url)?;
+    budget.charge(raw.len() as u64)?;
+    let decoded = if !gzip {
+        if let Some((h, _)) = hasher.as_mut() {
+            h.update(&raw);
+        }
+        if raw.len() as u64 <= keep {
+            Decoded::Bytes(raw)
+        } else {
+            Decoded::TooBig(raw.len() as u64)
+        }
+    } else {
+        let mut z = flate2::read::MultiGzDecoder::new(&raw[..]);
+        let mut buf = vec![0u8; 64 << 10];
+        let mut held: Option<Vec<u8>> = Some(Vec::new());
+        let mut total: u64 = 0;
+        loop {
+            let n = z.read(&mut buf).context("invalid gzip data")?;
+            if n == 0 {
+                break;
+            }
+            total += n as u64;
+            if total > MAX_DECOMPRESSED {
+                bail!("gzip data decompresses to more than {MAX_DECOMPRESSED} bytes");
+            }
+            budget.charge(n as u64)?;
+            if let Some((h, _)) = hasher.as_mut() {
+                h.update(&buf[..n]);
+            }
+            match held.as_mut() {
+                Some(v) if total <= keep => v.extend_from_slice(&buf[..n]),
+                _ => held = None,
+            }
+        }
+        match held {
+            Some(v) => Decoded::Bytes(v),
+            None => Decoded::TooBig(total),
+        }
+    };
+    let matched = hasher.map(|(h, want)| h.hex() == want);
+    Ok((decoded, matched))
+}
 
 /// Bytes that Butane (and we) leave unescaped in a `data:,` URL.
 fn is_unreserved(b: u8) -> bool {
@@ -135,6 +335,40 @@ mod tests {
         }
         assert_eq!(encode_data_url(b""), "data:,");
         assert_eq!(encode_data_url(b"sctp"), "data:,sctp");
+    }
+
+    #[test]
+    fn budgets_and_kept_sizes() {
+        use std::io::Write;
+        let mut z = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        z.write_all(&vec![0u8; 1 << 20]).unwrap();
+        let gz = z.finish().unwrap();
+        use base64::Engine;
+        let url = format!(
+            "data:;base64,{}",
+            base64::engine::general_purpose::STANDARD.encode(&gz)
+        );
+        let hash = format!("sha256-{}", sha256_hex(&vec![0u8; 1 << 20]));
+        let b = Budget::new(3 << 20);
+        let (d, m) = decode_contents(&url, true, Some(&hash), 1 << 10, &b).unwrap();
+        assert_eq!((d, m), (Decoded::TooBig(1 << 20), Some(true)));
+        let (d, _) = decode_contents(&url, true, None, 2 << 20, &b).unwrap();
+        assert_eq!(d.len(), 1 << 20);
+        assert!(matches!(d, Decoded::Bytes(_)));
+        let e = decode_contents(&url, true, None, 0, &b).unwrap_err();
+        assert!(e.to_string().contains("add up to more than"), "{e}");
+        assert!(b.exceeded());
+        // Once passed, even a tiny resource is refused.
+        assert!(decode_contents("data:,x", false, None, 10, &b).is_err());
+        let b = Budget::new(10);
+        let (d, m) = decode_contents("data:,sctp", false, Some("sha256-00"), 10, &b)
+            .map_err(|e| e.to_string())
+            .unwrap_or((Decoded::TooBig(0), None));
+        assert_eq!(
+            (d, m),
+            (Decoded::TooBig(0), None),
+            "a malformed hash is an error"
+        );
     }
 
     #[test]

@@ -8,10 +8,14 @@ use anyhow::{bail, Result};
 use serde_json::{json, Map, Value};
 
 use crate::findings::{Code, Finding};
-use crate::formats::encoding::{check_hash, decode_data_url, encode_data_url, gunzip, is_data_url};
+use crate::formats::encoding::{
+    check_hash, decode_contents, decode_data_url, encode_data_url, is_data_url, Budget, Decoded,
+};
+use crate::formats::json::MAX_CONFIG_BYTES;
 use crate::formats::json::{pointer_to_path, Layout, Spans, Splice};
 use crate::formats::yaml_edit::Editor;
 use crate::layer::{validate_node_path, Layer, LayerFile};
+use crate::node::collect::MAX_KEPT;
 use crate::node::rules::install_targets;
 use crate::node::{Content, Entry, NodeView};
 
@@ -596,11 +600,21 @@ fn already_written(node: &Value, f: &LayerFile, spec: Spec) -> bool {
     {
         return false;
     }
-    matches!(resource_bytes(node.get("contents")), Ok(Some(b)) if b == f.bytes)
+    let budget = Budget::per_target();
+    matches!(
+        resource_bytes(node.get("contents"), f.bytes.len() as u64, &budget),
+        Ok(Some(Decoded::Bytes(b))) if b == f.bytes
+    )
 }
 
 /// The bytes a contents resource yields, if it is inline: `Ok(None)` when it has no source.
-fn resource_bytes(r: Option<&Value>) -> Result<Option<Vec<u8>>, String> {
+/// At most `keep` bytes are held (larger contents are streamed: counted, hashed, dropped); every
+/// decoded byte is charged to `budget`.
+fn resource_bytes(
+    r: Option<&Value>,
+    keep: u64,
+    budget: &Budget,
+) -> Result<Option<Decoded>, String> {
     let Some(r) = r.filter(|v| !v.is_null()) else {
         return Ok(None);
     };
@@ -610,27 +624,19 @@ fn resource_bytes(r: Option<&Value>) -> Result<Option<Vec<u8>>, String> {
     if !is_data_url(src) {
         return Err(format!("remote source {src}"));
     }
-    let raw = decode_data_url(src).map_err(|e| e.to_string())?;
-    let bytes = match r.get("compression").and_then(Value::as_str) {
-        Some("gzip") => gunzip(&raw).map_err(|e| e.to_string())?,
-        _ => raw,
-    };
-    if let Some(h) = r
+    let gzip = r.get("compression").and_then(Value::as_str) == Some("gzip");
+    let hash = r
         .get("verification")
         .and_then(|v| v.get("hash"))
-        .and_then(Value::as_str)
-    {
-        match check_hash(h, &bytes) {
-            Ok(true) => {}
-            Ok(false) => {
-                return Err(format!(
-                    "verification hash {h} does not match the contents: Ignition fails the boot"
-                ))
-            }
-            Err(e) => return Err(e.to_string()),
-        }
+        .and_then(Value::as_str);
+    let (decoded, matched) =
+        decode_contents(src, gzip, hash, keep, budget).map_err(|e| e.to_string())?;
+    if let (Some(h), Some(false)) = (hash, matched) {
+        return Err(format!(
+            "verification hash {h} does not match the contents: Ignition fails the boot"
+        ));
     }
-    Ok(Some(bytes))
+    Ok(Some(decoded))
 }
 
 /// Apply a plan to a config value.
@@ -891,6 +897,7 @@ fn collect_nodes(
     spec: Spec,
     origin: &str,
     depth: usize,
+    budget: &Budget,
     findings: &mut Vec<Finding>,
 ) -> Nodes {
     let mut nodes = Nodes::new();
@@ -905,12 +912,19 @@ fn collect_nodes(
         .pointer("/ignition/config/replace")
         .filter(|r| r.get("source").is_some_and(|s| !s.is_null()))
     {
-        return match child_config(replace, origin, "/ignition/config/replace", findings) {
+        return match child_config(
+            replace,
+            origin,
+            "/ignition/config/replace",
+            budget,
+            findings,
+        ) {
             Some((child, cspec)) => collect_nodes(
                 &child,
                 cspec,
                 &child_origin(origin, "/ignition/config/replace"),
                 depth + 1,
+                budget,
                 findings,
             ),
             None => nodes,
@@ -977,7 +991,7 @@ fn collect_nodes(
         .and_then(Value::as_array);
     for (i, m) in merges.into_iter().flatten().enumerate() {
         let ptr = format!("/ignition/config/merge/{i}");
-        let Some((child, cspec)) = child_config(m, origin, &ptr, findings) else {
+        let Some((child, cspec)) = child_config(m, origin, &ptr, budget, findings) else {
             continue;
         };
         let child = collect_nodes(
@@ -985,6 +999,7 @@ fn collect_nodes(
             cspec,
             &child_origin(origin, &ptr),
             depth + 1,
+            budget,
             findings,
         );
         merge_nodes(&mut nodes, child, findings);
@@ -997,6 +1012,7 @@ fn child_config(
     r: &Value,
     origin: &str,
     ptr: &str,
+    budget: &Budget,
     findings: &mut Vec<Finding>,
 ) -> Option<(Value, Spec)> {
     let src = r.get("source").and_then(Value::as_str)?;
@@ -1007,8 +1023,15 @@ fn child_config(
         ));
         return None;
     }
-    let bytes = match resource_bytes(Some(r)) {
-        Ok(Some(b)) => b,
+    let bytes = match resource_bytes(Some(r), MAX_CONFIG_BYTES, budget) {
+        Ok(Some(Decoded::Bytes(b))) => b,
+        Ok(Some(Decoded::TooBig(n))) => {
+            findings.push(Finding::new(
+                Code::BadChildConfig,
+                format!("{at}: inline config of {n} bytes, more than the {MAX_CONFIG_BYTES} a config may be"),
+            ));
+            return None;
+        }
         Ok(None) => return None,
         Err(e) => {
             findings.push(Finding::new(Code::BadChildConfig, format!("{at}: {e}")));
@@ -1056,31 +1079,47 @@ fn merge_nodes(nodes: &mut Nodes, child: Nodes, findings: &mut Vec<Finding>) {
 
 /// Lay a config's files and units over a view (Ignition at first boot over what the image has),
 /// adding the findings that a node would fail on or that cannot be seen offline. Files without
-/// `overwrite` take the spec's default (false in 3.x, true in 2.x).
+/// `overwrite` take the spec's default (false in 3.x, true in 2.x). An error when the config's
+/// decoded contents pass [`crate::formats::encoding::MAX_DECODED_TOTAL`].
 pub fn overlay(
     config: &Value,
     spec: Spec,
     origin: &str,
     view: &mut NodeView,
     findings: &mut Vec<Finding>,
-) {
-    overlay_merged(&[(config, spec, origin)], false, view, findings);
+) -> anyhow::Result<()> {
+    overlay_merged(
+        &[(config, spec, origin)],
+        false,
+        view,
+        findings,
+        &Budget::per_target(),
+    )
 }
 
 /// Merge several configs in order (each over the ones before, as the MCO renders a pool) and lay
 /// the result over a view. With `overwrite_default`, files that no config gives `overwrite` get
 /// `true` after the merge (the MCO's render since OpenShift 4.12, see
 /// [`crate::mco::release::Release::defaults_overwrite`]); else the spec's default applies.
+/// Decoded contents are held only up to the size a configuration file is read ([`MAX_KEPT`];
+/// larger ones are streamed, hashed and seen as not visible); all of them together (with whatever
+/// else `budget` was charged for the same target) may decode to at most its limit, else an error
+/// naming the first config.
 pub fn overlay_merged(
     configs: &[(&Value, Spec, &str)],
     overwrite_default: bool,
     view: &mut NodeView,
     findings: &mut Vec<Finding>,
-) {
+    budget: &Budget,
+) -> anyhow::Result<()> {
     let mut nodes = Nodes::new();
     for (config, spec, origin) in configs {
-        let child = collect_nodes(config, *spec, origin, 0, findings);
+        let child = collect_nodes(config, *spec, origin, 0, budget, findings);
         merge_nodes(&mut nodes, child, findings);
+    }
+    let first = configs.first().map(|c| c.2).unwrap_or("config");
+    if budget.exceeded() {
+        anyhow::bail!("{first}: {}", budget.message());
     }
     for (path, (mut node, norigin)) in nodes {
         if let Some(name) = path.strip_prefix(UNIT_KEY) {
@@ -1105,7 +1144,7 @@ pub fn overlay_merged(
                 }
             }
             "directories" => Content::Unknown("a directory".into()),
-            _ => match file_content(&node, view.files.get(&path)) {
+            _ => match file_content(&node, view.files.get(&path), keep_for(view, &path), budget) {
                 Ok(Some(c)) => c,
                 Ok(None) => continue,
                 Err((code, msg)) => {
@@ -1125,6 +1164,21 @@ pub fn overlay_merged(
                 origin: norigin,
             },
         );
+    }
+    if budget.exceeded() {
+        anyhow::bail!("{first}: {}", budget.message());
+    }
+    Ok(())
+}
+
+/// How many decoded bytes are held for a file at `path`: up to [`MAX_KEPT`] at a path the decision
+/// reads or a layer path (the only contents a verdict reads), none elsewhere (streamed, counted
+/// and hash-checked only).
+fn keep_for(view: &NodeView, path: &str) -> u64 {
+    if crate::node::rules::is_decision_path(path) || view.layer_paths.contains(path) {
+        MAX_KEPT
+    } else {
+        0
     }
 }
 
@@ -1216,14 +1270,21 @@ fn overlay_unit(name: &str, node: &Value, origin: &str, view: &mut NodeView) {
 }
 
 /// What Ignition leaves at a file entry's path: `Ok(None)` when it leaves the existing file alone.
-fn file_content(node: &Value, existing: Option<&Entry>) -> Result<Option<Content>, (Code, String)> {
+/// Contents larger than `keep` are not held: at a configuration path (`keep` is [`MAX_KEPT`])
+/// they are seen as not visible offline, as the tree and archive readers see such files.
+fn file_content(
+    node: &Value,
+    existing: Option<&Entry>,
+    keep: u64,
+    budget: &Budget,
+) -> Result<Option<Content>, (Code, String)> {
     let overwrite = node
         .get("overwrite")
         .and_then(Value::as_bool)
         .unwrap_or(false);
     let mode = node.get("mode").and_then(Value::as_u64).map(|m| m as u32);
     let exists = existing.is_some_and(|e| !matches!(e.content, Content::Mask));
-    let base = match resource_bytes(node.get("contents")) {
+    let base = match resource_bytes(node.get("contents"), keep, budget) {
         Err(e) if e.starts_with("remote source") => {
             return Err((Code::RemoteSource, format!("{e}: not visible offline")))
         }
@@ -1245,19 +1306,29 @@ fn file_content(node: &Value, existing: Option<&Entry>) -> Result<Option<Content
             }
             _ => return Ok(None),
         },
-        Ok(None) => Vec::new(),
-        Ok(Some(b)) if exists && !overwrite => {
-            let _ = b;
+        Ok(None) => Decoded::Bytes(Vec::new()),
+        Ok(Some(_)) if exists && !overwrite => {
             return Err((Code::OverwriteFalse, "the image already has this file and overwrite is not true: Ignition fails the first boot (\"file exists\")".into()));
         }
         Ok(Some(b)) => b,
     };
-    let mut bytes = base;
+    let mut total = base.len();
+    let mut bytes = match base {
+        Decoded::Bytes(b) => Some(b),
+        Decoded::TooBig(_) => None,
+    };
     match node.get("append") {
         Some(Value::Array(items)) => {
             for r in items {
-                match resource_bytes(Some(r)) {
-                    Ok(Some(b)) => bytes.extend_from_slice(&b),
+                let room = keep.saturating_sub(total);
+                match resource_bytes(Some(r), room, budget) {
+                    Ok(Some(d)) => {
+                        total = total.saturating_add(d.len());
+                        match (bytes.as_mut(), d) {
+                            (Some(all), Decoded::Bytes(b)) => all.extend_from_slice(&b),
+                            _ => bytes = None,
+                        }
+                    }
                     Ok(None) => {}
                     Err(e) => return Err((Code::BadContents, format!("append: {e}"))),
                 }
@@ -1265,17 +1336,28 @@ fn file_content(node: &Value, existing: Option<&Entry>) -> Result<Option<Content
         }
         Some(Value::Bool(true)) => {
             if let Some(Content::File { bytes: old, .. }) = existing.map(|e| &e.content) {
-                let mut all = old.clone();
-                all.extend_from_slice(&bytes);
-                bytes = all;
+                total = total.saturating_add(old.len() as u64);
+                bytes = bytes.map(|b| {
+                    let mut all = old.clone();
+                    all.extend_from_slice(&b);
+                    all
+                });
             }
         }
         _ => {}
     }
-    Ok(Some(Content::File {
-        bytes,
-        mode: Some(mode.unwrap_or(0o644)),
-    }))
+    match bytes {
+        Some(bytes) if total <= keep => Ok(Some(Content::File {
+            bytes,
+            mode: Some(mode.unwrap_or(0o644)),
+        })),
+        _ if keep == 0 => Ok(Some(Content::Unknown(format!(
+            "{total} bytes, not kept (no verdict reads this path)"
+        )))),
+        _ => Ok(Some(Content::Unknown(format!(
+            "{total} bytes, larger than modlayer reads for a configuration file"
+        )))),
+    }
 }
 
 #[cfg(test)]

@@ -152,6 +152,8 @@ pub struct Inventory {
     scheduler: Option<Schedulable>,
     /// From an install-config (its compute replicas), if the manifests keep one.
     install_config: Option<Schedulable>,
+    /// Decoded contents (data URLs, gzip) every render of this target's configs may produce.
+    budget: crate::formats::encoding::Budget,
 }
 
 impl Inventory {
@@ -503,20 +505,25 @@ impl Inventory {
 
     /// Whether some MachineConfig of the pool tries to enable the module: writes one of the
     /// layer's paths, or loads the module (a modules-load.d entry, a `modules-load=` argument).
-    fn tries_to_enable(&self, pool: &Pool, layer: &Layer) -> bool {
+    fn tries_to_enable(&self, pool: &Pool, layer: &Layer) -> Result<bool> {
         let mut members = self.members(pool);
         members.extend(self.current_rendered(pool));
-        members.iter().any(|f| {
+        for f in members {
             let mut own = Vec::new();
             let view = render_pool(
                 &[(&f.mc, f.origin.as_str())],
                 &NodeView::default(),
                 None,
                 &mut own,
-            );
-            layer.files.iter().any(|l| view.files.contains_key(&l.path))
+                &self.budget,
+            )?;
+            if layer.files.iter().any(|l| view.files.contains_key(&l.path))
                 || !evaluate(&view, &layer.module).loads.is_empty()
-        })
+            {
+                return Ok(true);
+            }
+        }
+        Ok(false)
     }
 
     /// The pools to judge, with why each of the others is not.
@@ -541,12 +548,12 @@ impl Inventory {
             }
             return Ok(out);
         }
-        let trying: BTreeSet<String> = self
-            .pools
-            .iter()
-            .filter(|p| self.tries_to_enable(p, layer))
-            .map(|p| p.name.clone())
-            .collect();
+        let mut trying = BTreeSet::new();
+        for p in &self.pools {
+            if self.tries_to_enable(p, layer)? {
+                trying.insert(p.name.clone());
+            }
+        }
         if !trying.is_empty() {
             return Ok(trying);
         }
@@ -614,12 +621,11 @@ impl Inventory {
                 ),
             )
         });
-        Ok(self
-            .pools
+        self.pools
             .iter()
             .zip(&landing)
             .map(|(p, lands)| {
-                let mut v = self.pool_view(layer, base, p, release);
+                let mut v = self.pool_view(layer, base, p, release)?;
                 v.judged = judged.contains(&p.name);
                 v.findings.extend(ignored.clone());
                 v.findings.extend(general.iter().cloned());
@@ -635,9 +641,9 @@ impl Inventory {
                         ));
                     }
                 }
-                v
+                Ok(v)
             })
-            .collect())
+            .collect()
     }
 
     /// The rendered MachineConfig a pool's nodes run now: the one its status names, else (with
@@ -662,8 +668,8 @@ impl Inventory {
         base: &NodeView,
         pool: &Pool,
         release: Option<Release>,
-    ) -> View {
-        let sources = self.sources_view(layer, base, pool, release);
+    ) -> Result<View> {
+        let sources = self.sources_view(layer, base, pool, release)?;
         let Some(current) = self.current_rendered(pool) else {
             let mut v = sources;
             if let Some(name) = &pool.current {
@@ -675,7 +681,7 @@ impl Inventory {
                     ),
                 ));
             }
-            return v;
+            return Ok(v);
         };
         let mut findings: Vec<Finding> = self
             .findings
@@ -694,7 +700,8 @@ impl Inventory {
             base,
             release,
             &mut findings,
-        );
+            &self.budget,
+        )?;
         if !self.members(pool).is_empty() {
             let now = crate::node::verdict(&node, layer);
             let then = crate::node::verdict(&sources.node, layer);
@@ -720,13 +727,13 @@ impl Inventory {
                 ));
             }
         }
-        View {
+        Ok(View {
             pool: Some(pool.name.clone()),
             node,
             findings,
             judged: true,
             ..View::default()
-        }
+        })
     }
 
     /// A pool rendered from its source MachineConfigs, as the MCO will.
@@ -736,7 +743,7 @@ impl Inventory {
         base: &NodeView,
         pool: &Pool,
         release: Option<Release>,
-    ) -> View {
+    ) -> Result<View> {
         let members = self.members(pool);
         let mut findings = self.findings.clone();
         let mut problems = BTreeSet::new();
@@ -761,15 +768,15 @@ impl Inventory {
         }
         let pairs: Vec<(&MachineConfig, &str)> =
             members.iter().map(|f| (&f.mc, f.origin.as_str())).collect();
-        let node = render_pool(&pairs, base, release, &mut findings);
+        let node = render_pool(&pairs, base, release, &mut findings, &self.budget)?;
         let _ = layer;
-        View {
+        Ok(View {
             pool: Some(pool.name.clone()),
             node,
             findings,
             judged: true,
             ..View::default()
-        }
+        })
     }
 }
 

@@ -17,13 +17,15 @@ use crate::node::{split_kernel_args, NodeView};
 /// (`MachineConfig NAME (FILE)`) — over the base state the OS image ships: configs merged in order
 /// (later wins, field by field), kernel arguments concatenated; what the MCO refuses becomes an
 /// error. Files that no MachineConfig gives `overwrite` get `true` when the release's MCO sets
-/// that default ([`Release::defaults_overwrite`]; no release: [`Release::NEWEST`]).
+/// that default ([`Release::defaults_overwrite`]; no release: [`Release::NEWEST`]). An error when
+/// the configs' decoded contents pass the target's `budget`.
 pub fn render_pool(
     members: &[(&MachineConfig, &str)],
     base: &NodeView,
     release: Option<Release>,
     findings: &mut Vec<Finding>,
-) -> NodeView {
+    budget: &crate::formats::encoding::Budget,
+) -> anyhow::Result<NodeView> {
     let mut view = base.clone();
     let mut configs = Vec::new();
     for (mc, origin) in members {
@@ -38,8 +40,8 @@ pub fn render_pool(
         }
     }
     let overwrite = release.unwrap_or(Release::NEWEST).defaults_overwrite();
-    ignition::overlay_merged(&configs, overwrite, &mut view, findings);
-    view
+    ignition::overlay_merged(&configs, overwrite, &mut view, findings, budget)?;
+    Ok(view)
 }
 
 /// What the MCO refuses in a MachineConfig's config (it degrades the pool instead of applying it):

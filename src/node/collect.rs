@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::layer::Layer;
 use crate::node::rules::{
-    is_config_path, is_mask, is_preset_path, normalize_module, ostree_etc_path, unit_path, UnitPath,
+    is_decision_path, is_mask, normalize_module, ostree_etc_path, unit_path, UnitPath,
 };
 pub use crate::node::rules::{node_path, resolve_link};
 use crate::node::{split_kernel_args, Content, Entry, Kernel, NodeView};
@@ -32,7 +32,7 @@ fn is_enablement(path: &str) -> bool {
 }
 
 /// Largest configuration file the collector keeps (modprobe.d files are a few hundred bytes).
-const MAX_KEPT: u64 = 1 << 20;
+pub const MAX_KEPT: u64 = 1 << 20;
 
 /// The kernel arguments of a bootc `kargs.d` file (`kargs = ["a=b c", …]`), whatever its
 /// `match-architectures` (an argument that blocks the module on any architecture is worth
@@ -136,7 +136,7 @@ impl Collector {
         if self.layer_paths.contains(path) {
             return Interest::Contents;
         }
-        if is_config_path(path) || unit_path(path).is_some() || is_preset_path(path) {
+        if is_decision_path(path) {
             return Interest::Contents;
         }
         let Some((dir, name)) = path.rsplit_once('/') else {

@@ -19,7 +19,7 @@ pub mod rules;
 pub use evaluate::{compare_layer, evaluate, verdict, Evaluation, FileCheck, FileStatus, Verdict};
 pub use rules::{kernel_arg_blocks, normalize_module, split_kernel_args};
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
@@ -77,6 +77,9 @@ pub struct NodeView {
     pub kernel_args: Vec<(String, String)>,
     /// Installed kernels, when the target shows them (`None` for configs: the image decides).
     pub kernels: Option<Vec<Kernel>>,
+    /// The layer's paths, whose contents are compared byte for byte (with the configuration
+    /// directories, the only paths whose contents readers keep).
+    pub layer_paths: BTreeSet<String>,
 }
 
 /// A systemd service as the node's unit directories make it: the unit file systemd loads, whether
@@ -111,6 +114,13 @@ impl Unit {
 }
 
 impl NodeView {
+    /// The same view, with the layer's paths marked: their contents are held and compared byte
+    /// for byte (a base state knows the module, not the layer).
+    pub fn with_layer(mut self, layer: &crate::layer::Layer) -> NodeView {
+        self.layer_paths = layer.files.iter().map(|f| f.path.clone()).collect();
+        self
+    }
+
     /// The services the view's unit directories define or enable, by name (systemd's rules:
     /// directory precedence, `/dev/null` masks, `.wants/` and `.requires/` links, drop-ins).
     pub fn units(&self) -> BTreeMap<String, Unit> {

@@ -49,6 +49,13 @@ pub fn is_config_path(path: &str) -> bool {
     (MODPROBE_DIRS.contains(&dir) || MODULES_LOAD_DIRS.contains(&dir)) && is_config_name(name)
 }
 
+/// Whether the decision reads this path's contents: a modprobe.d or modules-load.d entry, a
+/// systemd unit file, drop-in or enablement link, or a preset. Readers keep these (and the
+/// layer's paths) and nothing else.
+pub fn is_decision_path(path: &str) -> bool {
+    is_config_path(path) || unit_path(path).is_some() || is_preset_path(path)
+}
+
 /// Whether a symlink at `path` with this target masks: it leads to `/dev/null` (exactly, or
 /// lexically, e.g. `../../dev/null`).
 pub fn is_mask(path: &str, target: &str) -> bool {

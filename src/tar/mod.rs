@@ -1031,6 +1031,9 @@ struct Rewrite<'l> {
     replaced: HashMap<String, OldFile>,
     changes: Vec<String>,
     dot_slash: Option<bool>,
+    /// Entries that are not directories at a directory above a layer path (a symlink
+    /// `etc/modules-load.d`): what they are, for the refusal.
+    not_dirs: BTreeMap<String, String>,
 }
 
 impl<'l> Rewrite<'l> {
@@ -1041,7 +1044,32 @@ impl<'l> Rewrite<'l> {
             replaced: HashMap::new(),
             changes: Vec::new(),
             dot_slash: None,
+            not_dirs: BTreeMap::new(),
         }
+    }
+
+    /// Whether `path` is a directory above some layer path.
+    fn is_layer_ancestor(&self, path: &str) -> bool {
+        self.wanted.keys().any(|w| {
+            w.len() > path.len() && w.starts_with(path) && w.as_bytes()[path.len()] == b'/'
+        })
+    }
+
+    /// Refuse a layer path beneath an entry that is not a directory (GNU tar refuses to extract
+    /// a file beneath a symlink or a file: "Not a directory").
+    fn check_parents(&self, path: &str) -> Result<()> {
+        for (dir, what) in &self.not_dirs {
+            if path.len() > dir.len()
+                && path.starts_with(dir.as_str())
+                && path.as_bytes()[dir.len()] == b'/'
+            {
+                bail!(
+                    "{what}, where the layer writes {} beneath it: tar cannot extract a file there; refusing (replace it with a directory first)",
+                    relative(path)
+                );
+            }
+        }
+        Ok(())
     }
 
     fn note(&mut self, change: String) {
@@ -1061,7 +1089,21 @@ impl<'l> Rewrite<'l> {
             self.dot_slash = Some(e.name.starts_with(b"./"));
         }
         let path = e.path();
+        if e.kind != b'V' && self.is_layer_ancestor(&path) {
+            if e.is_dir() {
+                self.not_dirs.remove(&path);
+            } else {
+                let what = match e.kind {
+                    b'2' => format!("{}: is a symbolic link to {}", e.at(), lossy(&e.link)),
+                    b'1' => format!("{}: is a hardlink, not a directory", e.at()),
+                    _ if e.is_file() => format!("{}: is a regular file, not a directory", e.at()),
+                    k => format!("{}: is {}, not a directory", e.at(), kind_name(k)),
+                };
+                self.not_dirs.insert(path.clone(), what);
+            }
+        }
         if let Some(f) = self.wanted.get(&path).copied() {
+            self.check_parents(&path)?;
             self.seen.insert(path.clone());
             return self.layer_entry(rd, e, f, &path, out);
         }
@@ -1159,6 +1201,9 @@ impl<'l> Rewrite<'l> {
             .map(|(_, f)| *f)
             .collect();
         let mut added = Vec::new();
+        for f in &missing {
+            self.check_parents(&f.path)?;
+        }
         for f in missing {
             let rel = relative(&f.path);
             let name = if self.dot_slash == Some(true) {

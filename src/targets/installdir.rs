@@ -15,7 +15,8 @@ use anyhow::{bail, Context, Result};
 use serde_json::Value;
 
 use crate::findings::{Code, Finding, Severity};
-use crate::formats::encoding::{decode_data_url, gunzip, is_data_url};
+use crate::formats::encoding::{decode_contents, is_data_url, Budget, Decoded};
+use crate::formats::json::MAX_CONFIG_BYTES;
 use crate::fsutil::{read_config, write_atomic};
 use crate::ignition::Spec;
 use crate::layer::{Layer, LayerFile};
@@ -150,6 +151,7 @@ pub fn bootstrap_manifests(name: &str, bytes: &[u8]) -> Result<(Vec<Manifest>, V
     let config = crate::formats::json::parse_named(name, bytes)?;
     let mut out = Vec::new();
     let mut findings = Vec::new();
+    let budget = Budget::per_target();
     let files = config.pointer("/storage/files").and_then(Value::as_array);
     for (i, f) in files.into_iter().flatten().enumerate() {
         let Some(path) = f.get("path").and_then(Value::as_str) else {
@@ -163,7 +165,7 @@ pub fn bootstrap_manifests(name: &str, bytes: &[u8]) -> Result<(Vec<Manifest>, V
             continue;
         }
         let shown = format!("{name} {path}");
-        match file_bytes(f) {
+        match file_bytes(f, &budget) {
             Ok(b) => out.push(Manifest {
                 name: shown,
                 bytes: b,
@@ -177,12 +179,16 @@ pub fn bootstrap_manifests(name: &str, bytes: &[u8]) -> Result<(Vec<Manifest>, V
             ),
         }
     }
+    if budget.exceeded() {
+        bail!("{name}: {}", budget.message());
+    }
     out.sort_by(|a, b| a.name.cmp(&b.name));
     Ok((out, findings))
 }
 
-/// The bytes an inline Ignition file entry carries (data URL, gzip when compressed).
-fn file_bytes(f: &Value) -> Result<Vec<u8>> {
+/// The bytes an inline Ignition file entry carries (data URL, gzip when compressed), at most a
+/// config's size, charged to the bootstrap config's budget.
+fn file_bytes(f: &Value, budget: &Budget) -> Result<Vec<u8>> {
     let src = f
         .pointer("/contents/source")
         .and_then(Value::as_str)
@@ -190,11 +196,16 @@ fn file_bytes(f: &Value) -> Result<Vec<u8>> {
     if !is_data_url(src) {
         bail!("the source {src} is not a data: URL: the bootstrap node fetches it, it cannot be seen offline");
     }
-    let raw = decode_data_url(src)?;
-    match f.pointer("/contents/compression").and_then(Value::as_str) {
-        None | Some("") => Ok(raw),
-        Some("gzip") => gunzip(&raw),
+    let gzip = match f.pointer("/contents/compression").and_then(Value::as_str) {
+        None | Some("") => false,
+        Some("gzip") => true,
         Some(other) => bail!("unknown compression {other:?}"),
+    };
+    match decode_contents(src, gzip, None, MAX_CONFIG_BYTES, budget)?.0 {
+        Decoded::Bytes(b) => Ok(b),
+        Decoded::TooBig(n) => {
+            bail!("{n} bytes, more than the {MAX_CONFIG_BYTES} a manifest may be")
+        }
     }
 }
 
@@ -304,6 +315,12 @@ fn apply_to_openshift_dir(
     spec: Spec,
     changes: &mut DirChanges,
 ) -> Result<()> {
+    // openshift/ is resolved beneath the directory: a symlink leading out is refused before
+    // anything is read or written.
+    let root = crate::fsutil::Confined::open(dir)?;
+    if root.exists("openshift")? {
+        root.dir("openshift")?;
+    }
     let manifests = read_dir_manifests(dir)?;
     let inv = dir_inventory(dir, stage, &manifests)?;
     let roles = pick_roles(opts, &inv, changes);
@@ -313,7 +330,11 @@ fn apply_to_openshift_dir(
     for (role, file, bytes) in rendered(layer, &roles, spec) {
         let path = out_dir.join(&file);
         let rel = format!("openshift/{file}");
-        let existing = std::fs::read(&path).ok();
+        let existing = if root.exists(&rel)? {
+            Some(root.read(&rel, MAX_CONFIG_BYTES)?)
+        } else {
+            None
+        };
         if existing.as_deref() == Some(bytes.as_slice()) {
             changes
                 .notes
@@ -325,9 +346,15 @@ fn apply_to_openshift_dir(
                 machineconfig_name(layer, &role)
             ));
             if !opts.dry_run {
-                std::fs::create_dir_all(&out_dir)
-                    .with_context(|| format!("{}: cannot create", out_dir.display()))?;
-                write_atomic(&path, &bytes)?;
+                if !root.exists("openshift")? {
+                    rustix::fs::mkdirat(
+                        root.fd(),
+                        "openshift",
+                        rustix::fs::Mode::from_raw_mode(0o755),
+                    )
+                    .map_err(|e| anyhow::anyhow!("{}: cannot create: {e}", out_dir.display()))?;
+                }
+                root.write(&rel, &bytes, true)?;
             }
             changes.written.push(path);
         }

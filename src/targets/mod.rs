@@ -139,6 +139,7 @@ impl VerifyOpts {
         self.base
             .clone()
             .unwrap_or_else(|| NodeView::rhcos(&layer.module))
+            .with_layer(layer)
     }
 }
 
@@ -390,6 +391,23 @@ impl FileTarget {
         }
         Ok(applied)
     }
+}
+
+/// Apply a layer to a target as the user named it, under an advisory lock: the target (the file,
+/// the directory, or the OCI layout's directory) is locked ([`crate::fsutil::lock`], waiting up
+/// to [`crate::fsutil::lock_timeout`]) before it is read, so two concurrent applies run one after
+/// the other and the second reads what the first wrote. A dry run and standard input take no lock.
+pub fn apply(target: &str, kind: Option<Kind>, layer: &Layer, opts: &ApplyOpts) -> Result<Applied> {
+    let _lock = if opts.dry_run || target == "-" {
+        None
+    } else {
+        let path = match target.strip_prefix("oci:") {
+            Some(_) => oci::OciRef::parse(target)?.dir,
+            None => PathBuf::from(target),
+        };
+        crate::fsutil::lock(&path, crate::fsutil::lock_timeout())?
+    };
+    open(target, kind)?.apply(layer, opts)
 }
 
 /// Refuse `-o` on a target that is changed where it is.

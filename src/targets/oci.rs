@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
 use crate::findings::{Code, Finding};
-use crate::fsutil::write_atomic;
+use crate::fsutil::Confined;
 use crate::layer::Layer;
 use crate::node::collect::{Collector, LayerDelta};
 use crate::report::View;
@@ -72,12 +72,17 @@ struct Image {
     platform: Option<String>,
 }
 
-/// An opened image layout.
+/// An opened image layout. Every file in it is opened beneath the layout directory
+/// ([`Confined`]: a symlink leading out is refused), as a regular file only, never read past its
+/// size.
 pub struct Layout {
     target: String,
-    dir: PathBuf,
+    root: Confined,
     index: Value,
 }
+
+/// Largest `oci-layout` file read.
+const MAX_LAYOUT_FILE: u64 = 64 << 10;
 
 fn digest_of(bytes: &[u8]) -> String {
     format!("sha256:{}", crate::formats::encoding::sha256_hex(bytes))
@@ -139,7 +144,10 @@ impl Layout {
     pub fn open(target: &str) -> Result<(Layout, Option<String>)> {
         let r = OciRef::parse(target)?;
         let layout_file = r.dir.join("oci-layout");
-        let text = std::fs::read(&layout_file)
+        let root = Confined::open(&r.dir)
+            .with_context(|| format!("{target}: {} is not an OCI image layout", r.dir.display()))?;
+        let text = root
+            .read("oci-layout", MAX_LAYOUT_FILE)
             .with_context(|| format!("{target}: {} is not an OCI image layout", r.dir.display()))?;
         let v: Value = serde_json::from_slice(&text)
             .with_context(|| format!("{}: invalid JSON", layout_file.display()))?;
@@ -150,7 +158,7 @@ impl Layout {
             bail!("{}: no imageLayoutVersion", layout_file.display());
         }
         let index_path = r.dir.join("index.json");
-        let bytes = crate::fsutil::read_config(&index_path.to_string_lossy())?;
+        let bytes = root.read("index.json", crate::formats::json::MAX_CONFIG_BYTES)?;
         let index = crate::formats::json::parse_strict(&bytes).map_err(|e| {
             anyhow::anyhow!("{}:{}:{}: {e}", index_path.display(), e.line(), e.column())
         })?;
@@ -160,14 +168,15 @@ impl Layout {
         Ok((
             Layout {
                 target: target.to_string(),
-                dir: r.dir,
+                root,
                 index,
             },
             r.tag,
         ))
     }
 
-    fn blob_path(&self, digest: &str) -> Result<PathBuf> {
+    /// The blob's path in the layout (`blobs/sha256/<hex>`).
+    fn blob_path(&self, digest: &str) -> Result<String> {
         let Some(hex) = digest.strip_prefix("sha256:") else {
             bail!("{}: digest {digest:?} is not sha256", self.target);
         };
@@ -178,24 +187,71 @@ impl Layout {
         {
             bail!("{}: digest {digest:?} is malformed", self.target);
         }
-        Ok(self.dir.join("blobs").join("sha256").join(hex))
+        Ok(format!("blobs/sha256/{hex}"))
     }
 
-    /// Open the blob a descriptor names (`what` names it in the error when it is missing).
-    fn open_blob<'d>(&self, desc: &'d Value, what: &str) -> Result<(&'d str, std::fs::File)> {
+    /// Open the blob a descriptor names (`what` names it in errors): a regular file of the size
+    /// the descriptor declares, read no further than that.
+    fn open_blob<'d>(
+        &self,
+        desc: &'d Value,
+        what: &str,
+    ) -> Result<(&'d str, std::io::Take<std::fs::File>)> {
         let digest = desc
             .get("digest")
             .and_then(Value::as_str)
             .unwrap_or_default();
         let path = self.blob_path(digest)?;
-        let f = std::fs::File::open(&path).with_context(|| {
-            format!(
-                "{}: {what} {digest} is missing ({})",
+        let (f, size) = self
+            .root
+            .open_regular(&path)
+            .with_context(|| format!("{}: {what} {digest}", self.target))?;
+        if let Some(want) = desc.get("size").and_then(Value::as_u64) {
+            if want != size {
+                bail!(
+                    "{}: {what} {digest} is {size} bytes, its descriptor says {want}",
+                    self.target
+                );
+            }
+        }
+        Ok((digest, f.take(size)))
+    }
+
+    /// Refuse a layout that cannot be written safely, before anything is written: `index.json`
+    /// must be a regular file (it is replaced), and every blob each image names (manifest,
+    /// config, every layer; the index of a multi-platform image) present, regular and of the size
+    /// its descriptor declares.
+    fn validate(&self, images: &[Image]) -> Result<()> {
+        let st = rustix::fs::statat(
+            self.root.fd(),
+            "index.json",
+            rustix::fs::AtFlags::SYMLINK_NOFOLLOW,
+        )
+        .map_err(|e| anyhow::anyhow!("{}: index.json: {e}", self.target))?;
+        let t = rustix::fs::FileType::from_raw_mode(st.st_mode);
+        if t != rustix::fs::FileType::RegularFile {
+            bail!(
+                "{}: index.json is {}, not a regular file; refusing to replace it",
                 self.target,
-                path.display()
-            )
-        })?;
-        Ok((digest, f))
+                crate::fsutil::kind_name(t)
+            );
+        }
+        for image in images {
+            let manifest = self.json_blob(&image.desc)?;
+            self.json_blob(manifest.get("config").unwrap_or(&Value::Null))?;
+            let layers = manifest
+                .get("layers")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default();
+            for (i, l) in layers.iter().enumerate() {
+                if l.get("size").and_then(Value::as_u64).is_none() {
+                    bail!("{}: layer {i} has no size in its descriptor", self.target);
+                }
+                self.open_blob(l, &format!("layer {i} blob"))?;
+            }
+        }
+        Ok(())
     }
 
     /// Read a JSON blob named by a descriptor, checking its size and digest.
@@ -304,14 +360,25 @@ impl Layout {
         Ok(images)
     }
 
-    /// Write a blob (if not already there), atomically.
+    /// Write a blob (if not already there), atomically, beneath the layout.
     fn put_blob(&self, bytes: &[u8]) -> Result<(String, u64)> {
         let digest = digest_of(bytes);
         let path = self.blob_path(&digest)?;
-        if !path.exists() {
-            write_atomic(&path, bytes)?;
-        }
+        self.root
+            .write(&path, bytes, false)
+            .with_context(|| self.target.clone())?;
         Ok((digest, bytes.len() as u64))
+    }
+
+    /// The layout directory joined with a path in it (for reports).
+    fn shown(&self, rel: &str) -> PathBuf {
+        PathBuf::from(
+            self.target
+                .strip_prefix("oci:")
+                .and_then(|r| r.split(':').next())
+                .unwrap_or(&self.target),
+        )
+        .join(rel)
     }
 
     /// Verify one image: stream every layer (in parallel), checking digests and diff_ids, and fold
@@ -562,6 +629,7 @@ struct OciChanges {
 fn apply_oci(target: &str, layer: &Layer, opts: &OciApply) -> Result<OciChanges> {
     let (layout, tag) = Layout::open(target)?;
     let images = layout.images(tag.as_deref(), opts.platform.as_deref())?;
+    layout.validate(&images)?;
     let tar = crate::tar::layer_tar(layer);
     let diff_id = digest_of(&tar);
     let gz = crate::tar::gzip_reproducible(&tar);
@@ -606,12 +674,7 @@ fn apply_oci(target: &str, layer: &Layer, opts: &OciApply) -> Result<OciChanges>
             "created_by": format!("modlayer apply --layer {}", layer.name),
             "comment": format!("modlayer: load the {} kernel module at boot", layer.module),
         });
-        if let Some(epoch) = std::env::var("SOURCE_DATE_EPOCH")
-            .ok()
-            .and_then(|s| s.parse::<i64>().ok())
-        {
-            history["created"] = json!(rfc3339(epoch));
-        }
+        history["created"] = json!(history_created(&config));
         if config.get("history").is_some_and(Value::is_array) {
             append(&mut config, "/history", history)?;
         } else if config.get("history").is_none() {
@@ -645,10 +708,10 @@ fn apply_oci(target: &str, layer: &Layer, opts: &OciApply) -> Result<OciChanges>
         }
         for blob in [&gz, &config_bytes] {
             let (d, _) = layout.put_blob(blob)?;
-            written.push(layout.blob_path(&d)?);
+            written.push(layout.shown(&layout.blob_path(&d)?));
         }
         let (mdigest, msize) = layout.put_blob(&manifest_bytes)?;
-        written.push(layout.blob_path(&mdigest)?);
+        written.push(layout.shown(&layout.blob_path(&mdigest)?));
         match &image.parent {
             Some((idx, i)) => {
                 let idx = parent_index.get_or_insert_with(|| idx.clone());
@@ -666,7 +729,7 @@ fn apply_oci(target: &str, layer: &Layer, opts: &OciApply) -> Result<OciChanges>
     }
     if let Some(idx) = parent_index {
         let (d, s) = layout.put_blob(&serde_json::to_vec(&idx)?)?;
-        written.push(layout.blob_path(&d)?);
+        written.push(layout.shown(&layout.blob_path(&d)?));
         new_top_desc["digest"] = json!(d);
         new_top_desc["size"] = json!(s);
     }
@@ -688,8 +751,11 @@ fn apply_oci(target: &str, layer: &Layer, opts: &OciApply) -> Result<OciChanges>
     }
     let mut bytes = serde_json::to_vec(&index)?;
     bytes.push(b'\n');
-    write_atomic(&layout.dir.join("index.json"), &bytes)?;
-    written.push(layout.dir.join("index.json"));
+    layout
+        .root
+        .write("index.json", &bytes, true)
+        .with_context(|| layout.target.clone())?;
+    written.push(layout.shown("index.json"));
     Ok(OciChanges { changes, written })
 }
 
@@ -701,6 +767,25 @@ fn append(v: &mut Value, pointer: &str, item: Value) -> Result<()> {
         }
         None => bail!("{pointer} is not a list"),
     }
+}
+
+/// The `created` time of the history entry modlayer adds (umoci and others need one), made
+/// reproducibly: `SOURCE_DATE_EPOCH` when given, else the newest of the base config's `created`
+/// and its history entries' (so history stays in order), else the epoch.
+fn history_created(config: &Value) -> String {
+    if let Some(epoch) = std::env::var("SOURCE_DATE_EPOCH")
+        .ok()
+        .and_then(|s| s.trim().parse::<i64>().ok())
+    {
+        return rfc3339(epoch);
+    }
+    let history = config.get("history").and_then(Value::as_array);
+    std::iter::once(config.get("created"))
+        .chain(history.into_iter().flatten().map(|e| e.get("created")))
+        .flatten()
+        .filter_map(Value::as_str)
+        .max()
+        .map_or_else(|| rfc3339(0), str::to_string)
 }
 
 /// Seconds since the epoch as an RFC 3339 UTC time.

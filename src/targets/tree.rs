@@ -14,11 +14,10 @@ use std::fs::File;
 use std::io::{Read, Write};
 use std::os::fd::OwnedFd;
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use anyhow::{anyhow, bail, Context, Result};
 use rustix::fs::{
-    fchmod, fstat, fsync, mkdirat, openat, openat2, readlinkat, renameat, statat, unlinkat,
+    fchmod, fstat, fsync, linkat, mkdirat, openat, openat2, readlinkat, renameat, statat, unlinkat,
     AtFlags, Dir, FileType, Mode, OFlags, ResolveFlags, Stat,
 };
 use rustix::io::Errno;
@@ -38,8 +37,6 @@ const MAX_INDEX: u64 = 64 << 20;
 const MKDIR_BUDGET: u32 = 256;
 /// How deep the module search descends below `lib/modules/<kver>/`.
 const MAX_WALK_DEPTH: usize = 32;
-/// Retries of an `openat2` that failed with `EAGAIN` (a concurrent rename during `..` resolution).
-const EAGAIN_RETRIES: usize = 32;
 /// Mode of directories created in a tree.
 const DIR_MODE: u32 = 0o755;
 
@@ -98,30 +95,7 @@ fn split_parent(path: &str) -> (&str, &str) {
     }
 }
 
-/// A name for a new temporary file (unique within this process; `O_EXCL` catches the rest).
-fn temp_name() -> String {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or(0);
-    format!(".modlayer-{}-{n}-{nanos:08x}", std::process::id())
-}
-
-/// Kind of a file type, for messages.
-fn kind_of(t: FileType) -> &'static str {
-    match t {
-        FileType::RegularFile => "a regular file",
-        FileType::Directory => "a directory",
-        FileType::Symlink => "a symbolic link",
-        FileType::Fifo => "a FIFO",
-        FileType::Socket => "a socket",
-        FileType::CharacterDevice => "a character device",
-        FileType::BlockDevice => "a block device",
-        _ => "an unknown kind of file",
-    }
-}
+use crate::fsutil::{kind_name as kind_of, temp_name};
 
 /// Permission bits of a stat.
 fn perm_bits(st: &Stat) -> u32 {
@@ -205,15 +179,7 @@ impl Tree {
 
     /// Open a node path in the tree (the tree is `/`), retrying a spurious `EAGAIN`.
     fn resolve(&self, path: &str, flags: OFlags) -> rustix::io::Result<OwnedFd> {
-        let rel = path.trim_start_matches('/');
-        let rel = if rel.is_empty() { "." } else { rel };
-        let mut tries = 0;
-        loop {
-            match openat2(&self.root, rel, flags, Mode::empty(), in_root()) {
-                Err(Errno::AGAIN) if tries < EAGAIN_RETRIES => tries += 1,
-                other => return other,
-            }
-        }
+        crate::fsutil::resolve_at(&self.root, path, flags, in_root())
     }
 
     /// Open a directory in the tree; `None` when it (or a component) does not exist or is not a
@@ -268,9 +234,7 @@ impl Tree {
             }
         }
         if !dry_run {
-            for c in &changes {
-                self.write(&c.path, &c.bytes, c.mode)?;
-            }
+            self.write_all(&changes)?;
         }
         Ok(changes
             .into_iter()
@@ -335,35 +299,134 @@ impl Tree {
         }
     }
 
-    /// Write `bytes` with `mode` at `path`: missing directories created, a new temporary file in
-    /// the destination directory, synced, renamed over the final name.
-    fn write(&self, path: &str, bytes: &[u8], mode: u32) -> Result<()> {
-        let at = || format!("{}: {path}", self.name);
-        let (dir, name) = split_parent(path);
+    /// Write every change all-or-nothing: each file is staged first (missing directories
+    /// created, a new temporary file written, its mode set, synced) and only when all are staged
+    /// are they renamed into place (an existing file kept under a temporary hard link until every
+    /// rename is done). Any failure removes what was staged, puts back what was replaced and
+    /// removes the directories this apply created: the tree is left as it was.
+    fn write_all(&self, changes: &[Change]) -> Result<()> {
+        let mut created = Vec::new();
+        let mut staged: Vec<StagedFile> = Vec::new();
+        for c in changes {
+            if let Err(e) = self.stage(c, &mut created, &mut staged) {
+                self.unstage(&staged, &created);
+                return Err(e.context("nothing was changed"));
+            }
+        }
+        let mut done: Vec<(usize, Option<String>)> = Vec::new();
+        for (i, st) in staged.iter().enumerate() {
+            match self.put_in_place(st) {
+                Ok(backup) => done.push((i, backup)),
+                Err(e) => {
+                    for (j, backup) in done.iter().rev() {
+                        let s = &staged[*j];
+                        let _ = match backup {
+                            Some(b) => renameat(&s.dir, b.as_str(), &s.dir, s.name.as_str()),
+                            None => unlinkat(&s.dir, s.name.as_str(), AtFlags::empty()),
+                        };
+                    }
+                    self.unstage(&staged[i..], &created);
+                    return Err(e.context("nothing was changed"));
+                }
+            }
+        }
+        for (i, backup) in &done {
+            let s = &staged[*i];
+            if let Some(b) = backup {
+                let _ = unlinkat(&s.dir, b.as_str(), AtFlags::empty());
+            }
+        }
+        for s in &staged {
+            fsync(&s.dir).map_err(|e| {
+                anyhow!("{}: {}: cannot sync its directory: {e}", self.name, s.path)
+            })?;
+        }
+        Ok(())
+    }
+
+    /// Stage one change: its directory (created if missing, recorded in `created`), a new
+    /// temporary file holding the bytes with the mode, synced.
+    fn stage(
+        &self,
+        c: &Change,
+        created: &mut Vec<String>,
+        staged: &mut Vec<StagedFile>,
+    ) -> Result<()> {
+        let at = || format!("{}: {}", self.name, c.path);
+        let (dir, name) = split_parent(&c.path);
         let mut budget = MKDIR_BUDGET;
         let dir_fd = self
-            .mkdir_p(dir, &mut budget)
+            .mkdir_p(dir, &mut budget, created)
             .with_context(|| format!("{}: cannot create directory {dir}", at()))?;
         if let Ok(st) = statat(&dir_fd, name, AtFlags::SYMLINK_NOFOLLOW) {
             if FileType::from_raw_mode(st.st_mode) == FileType::Directory {
                 bail!("{}: is a directory; refusing to replace it", at());
             }
         }
-        let (tmp, fd) = create_temp(&dir_fd)
+        crate::fsutil::clean_stale(&dir_fd);
+        let (tmp, fd) = crate::fsutil::create_named(&dir_fd)
             .with_context(|| format!("{}: cannot create a temporary file", at()))?;
-        let written = fill_temp(fd, bytes, mode)
-            .and_then(|()| renameat(&dir_fd, tmp.as_str(), &dir_fd, name).map_err(Into::into));
-        if let Err(e) = written {
-            let _ = unlinkat(&dir_fd, tmp.as_str(), AtFlags::empty());
-            return Err(anyhow!("{}: cannot write: {e}", at()));
+        let entry = StagedFile {
+            dir: dir_fd,
+            tmp,
+            name: name.to_string(),
+            path: c.path.clone(),
+        };
+        let filled = fill_temp(fd, &c.bytes, c.mode);
+        staged.push(entry);
+        filled.map_err(|e| anyhow!("{}: cannot write: {e}", at()))
+    }
+
+    /// Rename a staged file over its name, first keeping what is there under a temporary hard
+    /// link (returned) so a later failure can put it back.
+    fn put_in_place(&self, s: &StagedFile) -> Result<Option<String>> {
+        let at = || format!("{}: {}", self.name, s.path);
+        let backup = match statat(&s.dir, s.name.as_str(), AtFlags::SYMLINK_NOFOLLOW) {
+            Ok(_) => {
+                let b = temp_name();
+                linkat(
+                    &s.dir,
+                    s.name.as_str(),
+                    &s.dir,
+                    b.as_str(),
+                    AtFlags::empty(),
+                )
+                .map_err(|e| anyhow!("{}: cannot keep the old file: {e}", at()))?;
+                Some(b)
+            }
+            Err(Errno::NOENT) => None,
+            Err(e) => bail!("{}: {e}", at()),
+        };
+        if let Err(e) = renameat(&s.dir, s.tmp.as_str(), &s.dir, s.name.as_str()) {
+            if let Some(b) = &backup {
+                let _ = unlinkat(&s.dir, b.as_str(), AtFlags::empty());
+            }
+            bail!("{}: cannot write: {e}", at());
         }
-        fsync(&dir_fd).with_context(|| format!("{}: cannot sync directory {dir}", at()))?;
-        Ok(())
+        Ok(backup)
+    }
+
+    /// Remove staged temporary files and (newest first) the directories this apply created.
+    fn unstage(&self, staged: &[StagedFile], created: &[String]) {
+        for s in staged {
+            let _ = unlinkat(&s.dir, s.tmp.as_str(), AtFlags::empty());
+        }
+        for d in created.iter().rev() {
+            let (parent, name) = split_parent(d);
+            if let Ok(pfd) = self.resolve(parent, dir_flags()) {
+                let _ = unlinkat(&pfd, name, AtFlags::REMOVEDIR);
+            }
+        }
     }
 
     /// Open directory `path` in the tree, creating what is missing (mode 0755) — through dangling
     /// symlinks too, whose targets are created inside the tree, as `mkdir -p` would on the node.
-    fn mkdir_p(&self, path: &str, budget: &mut u32) -> rustix::io::Result<OwnedFd> {
+    fn mkdir_p(
+        &self,
+        path: &str,
+        budget: &mut u32,
+        created: &mut Vec<String>,
+    ) -> rustix::io::Result<OwnedFd> {
         match self.resolve(path, dir_flags()) {
             Err(Errno::NOENT) => {}
             other => return other,
@@ -373,12 +436,13 @@ impl Tree {
         }
         *budget -= 1;
         let (parent, name) = split_parent(path);
-        let parent_fd = self.mkdir_p(parent, budget)?;
+        let parent_fd = self.mkdir_p(parent, budget, created)?;
         if name.is_empty() || name == "." || name == ".." {
             return self.resolve(path, dir_flags());
         }
         match mkdirat(&parent_fd, name, Mode::from_raw_mode(DIR_MODE)) {
             Ok(()) => {
+                created.push(format!("{parent}/{name}"));
                 let fd = openat(
                     &parent_fd,
                     name,
@@ -400,7 +464,7 @@ impl Tree {
                 } else {
                     format!("{parent}/{target}")
                 };
-                self.mkdir_p(&next, budget)?;
+                self.mkdir_p(&next, budget, created)?;
                 self.resolve(path, dir_flags())
             }
             Err(Errno::INVAL) => self.resolve(path, dir_flags()),
@@ -788,26 +852,24 @@ fn record(collector: &mut Collector, path: &str, read: Found, origin: &str) {
     }
 }
 
-/// Create a new temporary file in `dir` (never an existing one), returning its name and fd.
-fn create_temp(dir: &OwnedFd) -> rustix::io::Result<(String, OwnedFd)> {
-    let flags = OFlags::CREATE | OFlags::EXCL | OFlags::WRONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
-    let mut tries = 0;
-    loop {
-        let name = temp_name();
-        match openat(dir, name.as_str(), flags, Mode::from_raw_mode(0o600)) {
-            Ok(fd) => return Ok((name, fd)),
-            Err(Errno::EXIST) if tries < 100 => tries += 1,
-            Err(e) => return Err(e),
-        }
-    }
-}
-
 /// Write the bytes, set the exact mode (no umask) and sync.
 fn fill_temp(fd: OwnedFd, bytes: &[u8], mode: u32) -> std::io::Result<()> {
     fchmod(&fd, Mode::from_raw_mode(mode))?;
     let mut file = File::from(fd);
     file.write_all(bytes)?;
     file.sync_all()
+}
+
+/// A layer file staged in its directory, waiting to be renamed into place.
+struct StagedFile {
+    /// The directory (open).
+    dir: OwnedFd,
+    /// The temporary file's name in it.
+    tmp: String,
+    /// The final name.
+    name: String,
+    /// The node path, for messages.
+    path: String,
 }
 
 /// One file a tree apply writes (or, in a dry run, would write).

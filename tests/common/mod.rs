@@ -738,3 +738,84 @@ pub fn sha256(data: &[u8]) -> [u8; 32] {
 pub fn sctp() -> modlayer::layer::Layer {
     modlayer::layer::Layer::builtin("sctp").unwrap()
 }
+
+// ---------------------------------------------------------------------------------------------
+// Shared fixtures for reliability tests.
+
+/// An RHCOS-like OCI image built by umoci in `dir/img` (tag `base`): the RHEL blacklist in one
+/// layer, a kernel carrying sctp in another. Panics (with umoci's output) when umoci fails.
+pub fn umoci_image(dir: &Path) -> PathBuf {
+    let img = dir.join("img");
+    let root = dir.join("rootfs");
+    for (p, bytes) in [
+        ("etc/modprobe.d/sctp-blacklist.conf", rhel_blacklist()),
+        (
+            "usr/lib/modules/5.14.0-427.el9.x86_64/kernel/net/sctp/sctp.ko.xz",
+            b"\xfd7zXZ\0fake".to_vec(),
+        ),
+        // A second module the kernel carries (concurrent applies of two layers).
+        (
+            "usr/lib/modules/5.14.0-427.el9.x86_64/kernel/net/dccp/dccp.ko.xz",
+            b"\xfd7zXZ\0fake".to_vec(),
+        ),
+    ] {
+        let full = root.join(p);
+        std::fs::create_dir_all(full.parent().unwrap()).unwrap();
+        std::fs::write(&full, bytes).unwrap();
+    }
+    let image = format!("{}:base", img.display());
+    let steps: Vec<Vec<std::ffi::OsString>> = vec![
+        vec!["init".into(), "--layout".into(), img.clone().into()],
+        vec!["new".into(), "--image".into(), image.clone().into()],
+        vec![
+            "insert".into(),
+            "--image".into(),
+            image.clone().into(),
+            root.join("etc").into(),
+            "/etc".into(),
+        ],
+        vec![
+            "insert".into(),
+            "--image".into(),
+            image.clone().into(),
+            root.join("usr").into(),
+            "/usr".into(),
+        ],
+    ];
+    for args in steps {
+        let mut c = Command::new("umoci");
+        c.args(&args);
+        if let Err(e) = run_ok(c, None, ORACLE_TIMEOUT) {
+            panic!("{e}");
+        }
+    }
+    img
+}
+
+/// Every file below a directory (symlinks not followed) with its bytes or link target.
+pub fn tree_snapshot(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(rd) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in rd {
+            let p = e.unwrap().path();
+            let m = std::fs::symlink_metadata(&p).unwrap();
+            if m.file_type().is_symlink() {
+                let t = std::fs::read_link(&p).unwrap();
+                out.push((p.clone(), t.to_string_lossy().as_bytes().to_vec()));
+            } else if m.is_dir() {
+                out.push((p.clone(), b"<dir>".to_vec()));
+                stack.push(p);
+            } else if m.is_file() {
+                out.push((p.clone(), std::fs::read(&p).unwrap()));
+            } else {
+                out.push((p.clone(), b"<special>".to_vec()));
+            }
+        }
+    }
+    out.sort();
+    out
+}
