@@ -20,7 +20,7 @@ use crate::formats::json::MAX_CONFIG_BYTES;
 use crate::formats::yaml;
 use crate::layer::{Layer, DEFAULT_LAYER};
 use crate::mco::file::documents;
-use crate::mco::inventory::{Inventory, Manifest, Pool, PoolChoice};
+use crate::mco::inventory::{Inventory, Pool, PoolChoice};
 use crate::mco::release::Release;
 use crate::mco::render::{layer_machineconfig, machineconfig_name};
 use crate::mco::API_VERSION;
@@ -627,13 +627,10 @@ fn file_of(items: &[Value], name: &str) -> Option<Value> {
 /// Render each configured role's pool from the MachineConfig (and MachineConfigPool) items and add
 /// the verdicts as results.
 fn verify_items(items: &[Value], cfg: &FunctionConfig, results: &mut Vec<Value>) {
-    let manifests: Vec<Manifest> = items
+    let objects: Vec<(String, Value)> = items
         .iter()
         .enumerate()
-        .map(|(i, it)| Manifest {
-            name: item_name(i, it),
-            bytes: serde_json::to_vec_pretty(it).unwrap_or_default(),
-        })
+        .map(|(i, it)| (item_name(i, it), it.clone()))
         .collect();
     let assumed: Vec<Pool> = cfg
         .roles
@@ -641,7 +638,7 @@ fn verify_items(items: &[Value], cfg: &FunctionConfig, results: &mut Vec<Value>)
         .filter(|r| *r != "master" && *r != "worker")
         .map(|r| Pool::custom(r))
         .collect();
-    let mut inv = Inventory::read_assuming(&manifests, &assumed);
+    let mut inv = Inventory::read_objects(&objects, &assumed);
     // Pools may live outside this ResourceList: a role label no pool here selects is worth a look,
     // not a failure of this function.
     for f in &mut inv.findings {

@@ -149,22 +149,40 @@ impl McFile {
     /// Read a MachineConfig file (YAML as `oc` reads it, or JSON).
     pub fn parse(name: &str, bytes: &[u8]) -> Result<McFile> {
         let (text, format, values) = read_documents(name, bytes)?;
-        let mut file = McFile {
+        McFile {
             name: name.to_string(),
             text,
             format,
             values,
             configs: Vec::new(),
-        };
-        for (i, v) in file.values.iter().enumerate() {
+        }
+        .with_configs()
+    }
+
+    /// Documents already read (a KRM function's items): places are given as JSON paths.
+    pub fn from_values(name: &str, values: Vec<Value>) -> Result<McFile> {
+        McFile {
+            name: name.to_string(),
+            text: String::new(),
+            format: Format::Json,
+            values,
+            configs: Vec::new(),
+        }
+        .with_configs()
+    }
+
+    /// Read the MachineConfig objects of the documents.
+    fn with_configs(mut self) -> Result<McFile> {
+        let mut configs = Vec::new();
+        for (i, v) in self.values.iter().enumerate() {
             for (at, obj) in objects(v) {
                 if obj.get("kind").and_then(Value::as_str) == Some("MachineConfig") {
-                    let mc = file.read_mc(i, &at, obj)?;
-                    file.configs.push(mc);
+                    configs.push(self.read_mc(i, &at, obj)?);
                 }
             }
         }
-        Ok(file)
+        self.configs = configs;
+        Ok(self)
     }
 
     /// Every document of the file as JSON (MachineConfigs and the others), in file order.

@@ -172,6 +172,28 @@ impl Inventory {
         for m in manifests {
             inv.read_manifest(m, &mut found, &mut declared);
         }
+        inv.settle(found, declared, assumed);
+        inv
+    }
+
+    /// [`Inventory::read_assuming`] for objects already read (a KRM function's items), each
+    /// named for messages: no text to parse again, places given as JSON paths.
+    pub fn read_objects(objects: &[(String, Value)], assumed: &[Pool]) -> Inventory {
+        let mut inv = Inventory::default();
+        let mut found = Vec::new();
+        let mut declared = Vec::new();
+        for (name, obj) in objects {
+            let docs = std::slice::from_ref(obj);
+            let file = || McFile::from_values(name, docs.to_vec());
+            inv.read_docs(name, docs, file, &mut found, &mut declared, 0);
+        }
+        inv.settle(found, declared, assumed);
+        inv
+    }
+
+    /// After reading: the pools (declared, assumed, rendered for), duplicates, role checks.
+    fn settle(&mut self, found: Vec<Found>, mut declared: Vec<Pool>, assumed: &[Pool]) {
+        let inv = self;
         for a in assumed {
             if !declared.iter().any(|d: &Pool| d.name == a.name) {
                 declared.push(a.clone());
@@ -189,7 +211,6 @@ impl Inventory {
         inv.pools = pools_with_builtin(declared);
         inv.found = inv.dedupe(found);
         inv.check_roles();
-        inv
     }
 
     /// Take what an install-config says about workers (agent-based directories keep it beside
@@ -260,16 +281,30 @@ impl Inventory {
                 return;
             }
         };
+        let file = || McFile::parse(&m.name, &m.bytes);
+        self.read_docs(&m.name, &docs, file, found, pools, depth);
+    }
+
+    /// Read the documents of one manifest `name`; `file` reads its MachineConfigs (with their
+    /// places) when it holds any.
+    fn read_docs(
+        &mut self,
+        name: &str,
+        docs: &[Value],
+        file: impl FnOnce() -> Result<McFile>,
+        found: &mut Vec<Found>,
+        pools: &mut Vec<Pool>,
+        depth: usize,
+    ) {
         let mut has_mc = false;
         for (_, obj) in docs.iter().flat_map(objects) {
             match kind_of(obj) {
                 Some("MachineConfig") => has_mc = true,
                 Some("MachineConfigPool") => match pool_of(obj) {
                     Ok(p) => pools.push(p),
-                    Err(e) => self.findings.push(Finding::new(
-                        Code::PoolUnreadable,
-                        format!("{}: {e:#}", m.name),
-                    )),
+                    Err(e) => self
+                        .findings
+                        .push(Finding::new(Code::PoolUnreadable, format!("{name}: {e:#}"))),
                 },
                 Some("Scheduler") => {
                     if let Some(s) = obj
@@ -278,13 +313,13 @@ impl Inventory {
                     {
                         self.scheduler = Some(Schedulable {
                             masters: s,
-                            why: format!("{}: spec.mastersSchedulable: {s}", m.name),
+                            why: format!("{name}: spec.mastersSchedulable: {s}"),
                         });
                     }
                 }
-                Some("ConfigMap") => self.read_configmap(m, obj, found, pools, depth),
+                Some("ConfigMap") => self.read_configmap(name, obj, found, pools, depth),
                 Some(other) => {
-                    self.workloads.add(&m.name, obj);
+                    self.workloads.add(name, obj);
                     *self.ignored.entry(other.to_string()).or_default() += 1
                 }
                 None => {}
@@ -293,7 +328,7 @@ impl Inventory {
         if !has_mc {
             return;
         }
-        let file = match McFile::parse(&m.name, &m.bytes) {
+        let file = match file() {
             Ok(f) => f,
             Err(e) => {
                 self.findings
@@ -310,8 +345,8 @@ impl Inventory {
                 .unwrap_or(Value::Null);
             let f = Found {
                 object,
-                file: m.name.clone(),
-                origin: format!("MachineConfig {} ({})", mc.name, m.name),
+                file: name.to_string(),
+                origin: format!("MachineConfig {} ({name})", mc.name),
                 problems: file.problems_of(mc),
                 mc: mc.clone(),
             };
@@ -328,7 +363,7 @@ impl Inventory {
     /// manifests named `FILE data.KEY`.
     fn read_configmap(
         &mut self,
-        m: &Manifest,
+        name: &str,
         obj: &Value,
         found: &mut Vec<Found>,
         pools: &mut Vec<Pool>,
@@ -341,7 +376,7 @@ impl Inventory {
             let Some(text) = value.as_str() else {
                 continue;
             };
-            let from = format!("{} data.{key}", m.name);
+            let from = format!("{name} data.{key}");
             if key == "install-config" {
                 if let Ok(ic) = first_document(&from, text) {
                     self.install_config = Some(schedulable_from_install_config(&from, &ic));
