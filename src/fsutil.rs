@@ -22,28 +22,28 @@ use crate::formats::json::MAX_CONFIG_BYTES;
 
 /// Read a config file (or standard input for `-`), refusing anything over [`MAX_CONFIG_BYTES`].
 pub fn read_config(target: &str) -> Result<Vec<u8>> {
-    let mut bytes = Vec::new();
     if target == "-" {
-        std::io::stdin()
-            .lock()
-            .take(MAX_CONFIG_BYTES + 1)
-            .read_to_end(&mut bytes)
-            .context("<stdin>: cannot read")?;
-    } else {
-        let f = std::fs::File::open(target).with_context(|| format!("{target}: cannot open"))?;
-        let len = f.metadata().map(|m| m.len()).unwrap_or(0);
-        if len > MAX_CONFIG_BYTES {
-            bail!(
-                "{target}: byte {}: the file is {len} bytes, more than the {MAX_CONFIG_BYTES} a config may be",
-                MAX_CONFIG_BYTES + 1
-            );
-        }
-        f.take(MAX_CONFIG_BYTES + 1)
-            .read_to_end(&mut bytes)
-            .with_context(|| format!("{target}: cannot read"))?;
+        return read_bounded(&mut std::io::stdin().lock(), "<stdin>");
     }
+    let mut f = std::fs::File::open(target).with_context(|| format!("{target}: cannot open"))?;
+    let len = f.metadata().map(|m| m.len()).unwrap_or(0);
+    if len > MAX_CONFIG_BYTES {
+        bail!(
+            "{target}: byte {}: the file is {len} bytes, more than the {MAX_CONFIG_BYTES} a config may be",
+            MAX_CONFIG_BYTES + 1
+        );
+    }
+    read_bounded(&mut f, target)
+}
+
+/// Read a stream whole, refusing more than [`MAX_CONFIG_BYTES`]; `name` names it in errors.
+pub fn read_bounded(r: &mut dyn Read, name: &str) -> Result<Vec<u8>> {
+    let mut bytes = Vec::new();
+    r.take(MAX_CONFIG_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .with_context(|| format!("{name}: cannot read"))?;
     if bytes.len() as u64 > MAX_CONFIG_BYTES {
-        bail!("{target}: more than the {MAX_CONFIG_BYTES} bytes a config may be");
+        bail!("{name}: more than the {MAX_CONFIG_BYTES} bytes a config may be");
     }
     Ok(bytes)
 }

@@ -16,7 +16,6 @@ use anyhow::{bail, Context, Result};
 use serde_json::{json, Map, Value};
 
 use crate::findings::{Code, Severity};
-use crate::formats::json::MAX_CONFIG_BYTES;
 use crate::formats::yaml;
 use crate::layer::{Layer, DEFAULT_LAYER};
 use crate::mco::file::documents;
@@ -109,14 +108,7 @@ fn config_error(field: Option<&str>, message: impl Into<String>) -> ConfigError 
 /// ResourceList (YAML) to `output`. Returns the process exit status: 0, or 1 when a result has
 /// severity error. An input that is not a ResourceList is an `Err`.
 pub fn run(input: &mut dyn Read, output: &mut dyn Write) -> Result<i32> {
-    let mut bytes = Vec::new();
-    input
-        .take(MAX_CONFIG_BYTES + 1)
-        .read_to_end(&mut bytes)
-        .context("<stdin>: cannot read")?;
-    if bytes.len() as u64 > MAX_CONFIG_BYTES {
-        bail!("<stdin>: more than the {MAX_CONFIG_BYTES} bytes a ResourceList may be");
-    }
+    let bytes = crate::fsutil::read_bounded(input, "<stdin>")?;
     let list = read_resource_list(&bytes)?;
     let input_items: Vec<Value> = list
         .get("items")
@@ -168,14 +160,7 @@ pub fn run_plugin(config: &Path, input: &mut dyn Read, output: &mut dyn Write) -
         .into_iter()
         .find(|d| !d.is_null())
         .with_context(|| format!("{shown}: empty"))?;
-    let mut bytes = Vec::new();
-    input
-        .take(MAX_CONFIG_BYTES + 1)
-        .read_to_end(&mut bytes)
-        .context("<stdin>: cannot read")?;
-    if bytes.len() as u64 > MAX_CONFIG_BYTES {
-        bail!("<stdin>: more than the {MAX_CONFIG_BYTES} bytes the resources may be");
-    }
+    let bytes = crate::fsutil::read_bounded(input, "<stdin>")?;
     let items: Vec<Value> = documents("<stdin>", &bytes)?
         .into_iter()
         .filter(|d| !d.is_null())
