@@ -10,6 +10,24 @@ use std::process::Command;
 const MODLAYER: &str = env!("CARGO_BIN_EXE_modlayer");
 const MODLAYER_KRM: &str = env!("CARGO_BIN_EXE_modlayer-krm");
 
+/// A MachineConfig that puts the RHEL blacklist back for workers, named to sort after the layer's.
+const RESTORE_BLACKLIST: &str = "apiVersion: machineconfiguration.openshift.io/v1\nkind: MachineConfig\nmetadata:\n  name: zz-restore-sctp-blacklist\n  labels:\n    machineconfiguration.openshift.io/role: worker\nspec:\n  config:\n    ignition:\n      version: 3.2.0\n    storage:\n      files:\n        - path: /etc/modprobe.d/sctp-blacklist.conf\n          mode: 420\n          overwrite: true\n          contents:\n            source: data:,blacklist%20sctp%0A\n";
+
+/// A kustomization whose transformer is modlayer-krm as an exec KRM function, over one ConfigMap.
+fn exec_function_kustomization(k: &Path) {
+    std::fs::write(k.join("fn.yaml"), format!("apiVersion: modlayer.dev/v1alpha1\nkind: ModuleLayer\nmetadata:\n  name: sctp\n  annotations:\n    config.kubernetes.io/function: |\n      exec:\n        path: {MODLAYER_KRM}\nspec:\n  roles: [worker]\n")).unwrap();
+    std::fs::write(
+        k.join("cm.yaml"),
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n",
+    )
+    .unwrap();
+    std::fs::write(
+        k.join("kustomization.yaml"),
+        "resources:\n- cm.yaml\ntransformers:\n- fn.yaml\n",
+    )
+    .unwrap();
+}
+
 /// A package with unrelated files in the shapes people keep: comments, flow lists, `|` blocks,
 /// YAML 1.1 look-alike values, a Kptfile.
 fn package(dir: &Path) {
@@ -188,11 +206,7 @@ fn kpt_fails_and_writes_nothing_on_a_reblacklist_or_a_bad_function_config() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("pkg");
     package(&dir);
-    std::fs::write(
-        dir.join("zz-restore.yaml"),
-        "apiVersion: machineconfiguration.openshift.io/v1\nkind: MachineConfig\nmetadata:\n  name: zz-restore-sctp-blacklist\n  labels:\n    machineconfiguration.openshift.io/role: worker\nspec:\n  config:\n    ignition:\n      version: 3.2.0\n    storage:\n      files:\n        - path: /etc/modprobe.d/sctp-blacklist.conf\n          mode: 420\n          overwrite: true\n          contents:\n            source: data:,blacklist%20sctp%0A\n",
-    )
-    .unwrap();
+    std::fs::write(dir.join("zz-restore.yaml"), RESTORE_BLACKLIST).unwrap();
     let before = snapshot(&dir);
     let exec = format!("{MODLAYER} krm");
     let (status, log) = kpt(&["fn", "eval", dir.to_str().unwrap(), "--exec", &exec]);
@@ -298,11 +312,7 @@ fn kubectl_kustomize_runs_the_legacy_plugin() {
         }
     }
     // A failing verdict fails the build, with the reason on stderr.
-    std::fs::write(
-        k.join("restore.yaml"),
-        "apiVersion: machineconfiguration.openshift.io/v1\nkind: MachineConfig\nmetadata:\n  name: zz-restore-sctp-blacklist\n  labels:\n    machineconfiguration.openshift.io/role: worker\nspec:\n  config:\n    ignition:\n      version: 3.2.0\n    storage:\n      files:\n        - path: /etc/modprobe.d/sctp-blacklist.conf\n          mode: 420\n          overwrite: true\n          contents:\n            source: data:,blacklist%20sctp%0A\n",
-    )
-    .unwrap();
+    std::fs::write(k.join("restore.yaml"), RESTORE_BLACKLIST).unwrap();
     std::fs::write(
         k.join("kustomization.yaml"),
         "resources:\n- chrony.yaml\n- restore.yaml\ntransformers:\n- sctp.yaml\n",
@@ -325,17 +335,7 @@ fn kubectl_skips_exec_functions_silently_which_the_readme_warns_about() {
     }
     let tmp = tempfile::tempdir().unwrap();
     let k = tmp.path();
-    std::fs::write(k.join("fn.yaml"), format!("apiVersion: modlayer.dev/v1alpha1\nkind: ModuleLayer\nmetadata:\n  name: sctp\n  annotations:\n    config.kubernetes.io/function: |\n      exec:\n        path: {MODLAYER_KRM}\nspec:\n  roles: [worker]\n")).unwrap();
-    std::fs::write(
-        k.join("cm.yaml"),
-        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n",
-    )
-    .unwrap();
-    std::fs::write(
-        k.join("kustomization.yaml"),
-        "resources:\n- cm.yaml\ntransformers:\n- fn.yaml\n",
-    )
-    .unwrap();
+    exec_function_kustomization(k);
     let out = Command::new(common::Oracle::Kubectl.program())
         .args(["kustomize", "--enable-alpha-plugins"])
         .arg(k)
@@ -368,17 +368,7 @@ fn standalone_kustomize_exec_route() {
     };
     let tmp = tempfile::tempdir().unwrap();
     let k = tmp.path();
-    std::fs::write(k.join("fn.yaml"), format!("apiVersion: modlayer.dev/v1alpha1\nkind: ModuleLayer\nmetadata:\n  name: sctp\n  annotations:\n    config.kubernetes.io/function: |\n      exec:\n        path: {MODLAYER_KRM}\nspec:\n  roles: [worker]\n")).unwrap();
-    std::fs::write(
-        k.join("cm.yaml"),
-        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n",
-    )
-    .unwrap();
-    std::fs::write(
-        k.join("kustomization.yaml"),
-        "resources:\n- cm.yaml\ntransformers:\n- fn.yaml\n",
-    )
-    .unwrap();
+    exec_function_kustomization(k);
     let out = Command::new(kustomize)
         .args(["build", "--enable-alpha-plugins", "--enable-exec"])
         .arg(k)
