@@ -160,24 +160,19 @@ impl Inventory {
     /// Read the MachineConfigs, MachineConfigPools, the Scheduler config and a kept install-config
     /// of some manifests (other kinds are skipped).
     pub fn read(manifests: &[Manifest]) -> Inventory {
-        Inventory::read_assuming(manifests, &[])
-    }
-
-    /// [`Inventory::read`], with pools known to exist elsewhere (`assumed`) added where the
-    /// manifests declare no pool of that name.
-    pub fn read_assuming(manifests: &[Manifest], assumed: &[Pool]) -> Inventory {
         let mut inv = Inventory::default();
         let mut found = Vec::new();
         let mut declared = Vec::new();
         for m in manifests {
             inv.read_manifest(m, &mut found, &mut declared);
         }
-        inv.settle(found, declared, assumed);
+        inv.settle(found, declared, &[]);
         inv
     }
 
-    /// [`Inventory::read_assuming`] for objects already read (a KRM function's items), each
-    /// named for messages: no text to parse again, places given as JSON paths.
+    /// [`Inventory::read`] for objects already read (a KRM function's items), each named for
+    /// messages (no text to parse again, places given as JSON paths), with pools known to exist
+    /// elsewhere (`assumed`) added where the objects declare no pool of that name.
     pub fn read_objects(objects: &[(String, Value)], assumed: &[Pool]) -> Inventory {
         let mut inv = Inventory::default();
         let mut found = Vec::new();

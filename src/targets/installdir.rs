@@ -25,6 +25,7 @@ use crate::mco::release::Release;
 use crate::mco::render::{machineconfig_name, manifest_file_name, render_machineconfigs};
 use crate::node::NodeView;
 use crate::report::{assess, View};
+use crate::targets::manifests::is_manifest_name;
 use crate::targets::{in_place_only, Applied, ApplyOpts, Dest, Kind, Target, VerifyOpts};
 
 /// The bootstrap node's Ignition config, written by `openshift-install create ignition-configs`.
@@ -139,10 +140,6 @@ pub fn read_dir_manifests(dir: &Path) -> Result<Vec<Manifest>> {
         }
     }
     Ok(out)
-}
-
-fn is_manifest_name(name: &str) -> bool {
-    [".yaml", ".yml", ".json"].iter().any(|e| name.ends_with(e))
 }
 
 /// The manifests a bootstrap.ign carries as `/opt/openshift/{manifests,openshift}/*` files, and
