@@ -66,16 +66,24 @@ hyperfine --warmup 1 --runs 5 --export-json "$W/many.json" --prepare "$RESET" \
 hyperfine -N --warmup 5 --runs 200 --export-json "$W/render.json" \
     -n render "$M render machineconfig" >/dev/null
 
-python3 - "$W" <<'EOF'
+# Peak RSS of each modlayer run (GNU time), on fresh copies.
+rss() { /usr/bin/time -f %M "$@" 2>&1 >/dev/null | tail -1; }
+RSS_BIG=$(rss "$M" apply "$W/big.ign")
+rm -rf "$W/nodes" && cp -r "$W/pristine" "$W/nodes"
+RSS_MANY=$(rss "$M" apply --in-place "$W"/nodes/*.ign)
+RSS_RENDER=$(rss "$M" render machineconfig)
+
+python3 - "$W" "$RSS_BIG" "$RSS_MANY" "$RSS_RENDER" <<'EOF'
 import json, sys
 w = sys.argv[1]
+rss_big, rss_many, rss_render = (int(x) / 1024 for x in sys.argv[2:5])
 def med(name, f):
     return {r["command"]: r["median"] for r in json.load(open(f"{w}/{f}"))["results"]}[name]
 m, s, j = (med(n, "big.json") for n in ("modlayer", "serde_json", "jq"))
 print(f"apply 20 MB: modlayer {m*1000:.1f} ms, serde_json round trip {s*1000:.1f} ms, jq {j*1000:.1f} ms")
-print(f"  modlayer / serde_json = {m/s:.2f}x (goal <= 2.0); jq / modlayer = {j/m:.1f}x (goal >= 5)")
+print(f"  modlayer / serde_json = {m/s:.2f}x (goal <= 1.0); jq / modlayer = {j/m:.1f}x (goal >= 10); peak RSS {rss_big:.1f} MB")
 a, b = med("modlayer", "many.json"), med("jq-loop", "many.json")
-print(f"1,000 configs: modlayer {a*1000:.1f} ms, jq loop {b*1000:.0f} ms: {b/a:.0f}x faster (goal >= 20)")
+print(f"1,000 configs: modlayer {a*1000:.1f} ms, jq loop {b*1000:.0f} ms: {b/a:.0f}x faster (goal >= 40); peak RSS {rss_many:.1f} MB")
 r = med("render", "render.json")
-print(f"render machineconfig: median {r*1000:.2f} ms (goal < 5 ms)")
+print(f"render machineconfig: median {r*1000:.2f} ms (goal < 5 ms); peak RSS {rss_render:.1f} MB")
 EOF

@@ -34,7 +34,7 @@ CLI=
 if cargo build --release --quiet --bin modlayer 2>/dev/null; then CLI=$PWD/target/release/modlayer; fi
 
 echo "generating the root filesystem (scale $SCALE)..." >&2
-python3 - "$W/root" "$SCALE" src/rhcos/sctp-blacklist.conf <<'EOF'
+python3 - "$W/root" "$SCALE" src/node/rhcos/sctp-blacklist.conf <<'EOF'
 import os, random, sys
 root, scale, blacklist = sys.argv[1], float(sys.argv[2]), sys.argv[3]
 rnd = random.Random(42)

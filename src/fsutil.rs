@@ -91,7 +91,7 @@ pub fn write_atomic_with<T>(
         use std::os::unix::fs::PermissionsExt;
         m.permissions().mode() & 0o7777
     });
-    write_in(&dir_fd, &shown.to_string(), name, mode, true, fill)
+    write_staged(&dir_fd, &shown.to_string(), name, mode, true, true, fill)
 }
 
 /// Write a new file `name` in the open directory `dir` with what `fill` writes: staged
@@ -104,6 +104,21 @@ pub fn write_in<T>(
     name: &std::ffi::OsStr,
     mode: u32,
     replace: bool,
+    fill: impl FnOnce(&mut dyn Write) -> Result<(T, bool)>,
+) -> Result<T> {
+    write_staged(dir, shown, name, mode, replace, false, fill)
+}
+
+/// [`write_in`]; with `deferrable`, the directory sync waits for the end of an open [`Batch`]
+/// (whole-file replacements only: writes whose order matters, such as an image's blobs before
+/// its index, sync at once).
+fn write_staged<T>(
+    dir: &OwnedFd,
+    shown: &str,
+    name: &std::ffi::OsStr,
+    mode: u32,
+    replace: bool,
+    deferrable: bool,
     fill: impl FnOnce(&mut dyn Write) -> Result<(T, bool)>,
 ) -> Result<T> {
     clean_stale(dir);
@@ -138,8 +153,76 @@ pub fn write_in<T>(
     staged
         .commit(dir, name, replace)
         .map_err(|e| anyhow!("{shown}: cannot put the new file in place: {e}"))?;
-    fsync(dir).map_err(|e| anyhow!("{shown}: cannot sync its directory: {e}"))?;
+    if deferrable {
+        sync_dir(dir)
+    } else {
+        fsync(dir).map_err(Into::into)
+    }
+    .map_err(|e| anyhow!("{shown}: cannot sync its directory: {e}"))?;
     Ok(out)
+}
+
+/// Directories whose renames wait for one `fsync` at the end of a [`Batch`]; `None` outside one.
+type DirKey = (u64, u64);
+static BATCH: std::sync::Mutex<Option<std::collections::BTreeMap<DirKey, OwnedFd>>> =
+    std::sync::Mutex::new(None);
+
+/// Make the renames in `dir` durable: now, or once at the end of the open [`Batch`].
+fn sync_dir(dir: &OwnedFd) -> std::io::Result<()> {
+    let mut batch = BATCH.lock().unwrap_or_else(|p| p.into_inner());
+    let Some(dirs) = batch.as_mut() else {
+        drop(batch);
+        return fsync(dir).map_err(Into::into);
+    };
+    let st = fstat(dir)?;
+    let (dev, ino) = (st.st_dev, st.st_ino);
+    if let std::collections::btree_map::Entry::Vacant(e) = dirs.entry((dev, ino)) {
+        e.insert(dir.try_clone()?);
+    }
+    Ok(())
+}
+
+/// Many writes in one run (`apply --in-place` over a thousand configs): each file is still synced
+/// before its rename, but each directory is synced once, when the batch ends ([`Batch::finish`]),
+/// after all of its renames, instead of once per file.
+#[must_use = "finish the batch to sync its directories"]
+pub struct Batch(());
+
+impl Batch {
+    /// Start deferring directory syncs (nested batches are one).
+    pub fn start() -> Batch {
+        let mut batch = BATCH.lock().unwrap_or_else(|p| p.into_inner());
+        batch.get_or_insert_with(Default::default);
+        Batch(())
+    }
+
+    /// Sync every directory written in the batch, once each; the first failure is returned.
+    pub fn finish(self) -> Result<()> {
+        let dirs = BATCH
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
+            .unwrap_or_default();
+        let mut first = Ok(());
+        for fd in dirs.values() {
+            if let Err(e) = fsync(fd) {
+                if first.is_ok() {
+                    first = Err(anyhow!("cannot sync a directory written to: {e}"));
+                }
+            }
+        }
+        first
+    }
+}
+
+impl Drop for Batch {
+    fn drop(&mut self) {
+        // A batch dropped without finish (an early return) still syncs what it deferred.
+        let dirs = BATCH.lock().unwrap_or_else(|p| p.into_inner()).take();
+        for fd in dirs.unwrap_or_default().values() {
+            let _ = fsync(fd);
+        }
+    }
 }
 
 /// Flags to open a directory for `*at` calls and `fsync`.
@@ -172,6 +255,18 @@ fn run_start() -> SystemTime {
 /// older than this run whose run is gone (the pid in the name is not alive, or there is none).
 /// Failures are ignored: a file that cannot be removed is only left as it was.
 pub fn clean_stale(dir: &OwnedFd) {
+    // Once per directory per run: a stale file is older than the run, so a second scan of the
+    // same directory finds nothing new (and a thousand files in one folder would make the scans
+    // quadratic).
+    static SCANNED: std::sync::Mutex<std::collections::BTreeSet<DirKey>> =
+        std::sync::Mutex::new(std::collections::BTreeSet::new());
+    if let Ok(st) = fstat(dir) {
+        let key = (st.st_dev, st.st_ino);
+        let mut scanned = SCANNED.lock().unwrap_or_else(|p| p.into_inner());
+        if !scanned.insert(key) {
+            return;
+        }
+    }
     let start = run_start();
     let Ok(entries) = Dir::read_from(dir) else {
         return;
@@ -595,16 +690,53 @@ pub fn stdout_write(bytes: &[u8]) -> Result<()> {
         .context("cannot write to standard output")
 }
 
-/// A progress bar on standard error for long work; hidden when stderr is not a terminal.
-pub fn progress_bar(total: u64) -> indicatif::ProgressBar {
+/// Whether progress bars may be shown at all (the command line turns them off with `-q` and
+/// with a `--format` other than text).
+static PROGRESS: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(true);
+
+/// Allow or forbid progress bars for the rest of the run.
+pub fn set_progress(allowed: bool) {
+    PROGRESS.store(allowed, Ordering::Relaxed);
+}
+
+/// Work of at least this many bytes shows a progress bar (images and archives).
+pub const PROGRESS_BYTES: u64 = 100 << 20;
+
+/// Folders of more than this many files show a progress bar.
+pub const PROGRESS_FILES: u64 = 1000;
+
+/// Whether a bar would be drawn: allowed, and standard error is a terminal.
+fn progress_wanted() -> bool {
     use std::io::IsTerminal;
-    if !std::io::stderr().is_terminal() || total < (64 << 20) {
+    PROGRESS.load(Ordering::Relaxed) && std::io::stderr().is_terminal()
+}
+
+/// A progress bar on standard error for reading or writing `total` bytes, as skopeo and
+/// coreos-installer show one: only for at least [`PROGRESS_BYTES`], when standard error is a
+/// terminal and bars are allowed ([`set_progress`]); else hidden.
+pub fn progress_bar(total: u64) -> indicatif::ProgressBar {
+    if !progress_wanted() || total < PROGRESS_BYTES {
         return indicatif::ProgressBar::hidden();
     }
     let bar = indicatif::ProgressBar::new(total);
     if let Ok(style) = indicatif::ProgressStyle::with_template(
         "{bar:40} {bytes}/{total_bytes} {bytes_per_sec} {eta}",
     ) {
+        bar.set_style(style);
+    }
+    bar
+}
+
+/// A progress bar for reading `total` files of a folder: only for more than [`PROGRESS_FILES`],
+/// under the same conditions as [`progress_bar`].
+pub fn progress_files(total: u64) -> indicatif::ProgressBar {
+    if !progress_wanted() || total <= PROGRESS_FILES {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new(total);
+    if let Ok(style) =
+        indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} files {per_sec} {eta}")
+    {
         bar.set_style(style);
     }
     bar

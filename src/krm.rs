@@ -108,6 +108,8 @@ fn config_error(field: Option<&str>, message: impl Into<String>) -> ConfigError 
 /// ResourceList (YAML) to `output`. Returns the process exit status: 0, or 1 when a result has
 /// severity error. An input that is not a ResourceList is an `Err`.
 pub fn run(input: &mut dyn Read, output: &mut dyn Write) -> Result<i32> {
+    // A function's standard error belongs to its runner: no progress bars there.
+    crate::fsutil::set_progress(false);
     let bytes = crate::fsutil::read_bounded(input, "<stdin>")?;
     let list = read_resource_list(&bytes)?;
     let input_items: Vec<Value> = list
@@ -154,6 +156,7 @@ fn report_errors(list: &Map<String, Value>) {
 /// orchestration annotations added. Error results go to standard error; the status is the
 /// function's.
 pub fn run_plugin(config: &Path, input: &mut dyn Read, output: &mut dyn Write) -> Result<i32> {
+    crate::fsutil::set_progress(false);
     let shown = config.display().to_string();
     let fc_bytes = crate::fsutil::read_config(&shown)?;
     let fc = documents(&shown, &fc_bytes)?

@@ -6,13 +6,12 @@ use crate::cli::args::ApplyArgs;
 use crate::cli::render::write_checksums;
 use crate::cli::Output;
 use crate::fsutil::stdout_write;
-use crate::layer::Layer;
-use crate::targets::{self, Applied, ApplyOpts, Dest, Kind};
+use crate::targets::{self, Applied, ApplyOpts, Dest};
 
 /// `modlayer apply`: one bad target changes nothing of itself and is reported; the others still
 /// go through; the exit status is the worst.
 pub(super) fn run(args: ApplyArgs, out: &Output) -> Result<i32> {
-    let layer = args.layer.layer()?;
+    let (wanted, _) = args.layer.wanted(args.platform.as_deref())?;
     if args.output.is_some() && args.targets.len() > 1 {
         bail!("-o takes one target");
     }
@@ -33,9 +32,10 @@ pub(super) fn run(args: ApplyArgs, out: &Output) -> Result<i32> {
     };
     let mut status = 0;
     let mut written = Vec::new();
+    // Each file is synced before its rename; each directory once, after all of its renames.
+    let batch = crate::fsutil::Batch::start();
     for t in &args.targets {
-        let done = layer_for(&args, t, &layer)
-            .and_then(|layer| targets::apply(t, args.kind, &layer, &opts));
+        let done = targets::apply_wanted(t, args.kind, &wanted, &opts);
         match done.and_then(|a| report(t, &a, &opts, out).map(|_| a)) {
             Ok(a) => written.extend(a.written),
             Err(e) => {
@@ -44,35 +44,14 @@ pub(super) fn run(args: ApplyArgs, out: &Output) -> Result<i32> {
             }
         }
     }
+    if let Err(e) = batch.finish() {
+        crate::fsutil::stderr_line(&format!("modlayer: error: {e:#}"));
+        status = 2;
+    }
     if !args.dry_run {
         write_checksums(&args.checksums, &written)?;
     }
     Ok(status)
-}
-
-/// The layer for one target. A tree, archive or image is its own base: with `--module` (and no
-/// `--base`) the layer empties the file in which that target blacklists the module; and a module
-/// that none of its installed kernels carries is refused, with the kernels named.
-fn layer_for(args: &ApplyArgs, target: &str, layer: &Layer) -> Result<Layer> {
-    let kind = args.kind.or_else(|| targets::detect(target));
-    if !matches!(kind, Some(Kind::Tree | Kind::Tar | Kind::Oci)) {
-        return Ok(layer.clone());
-    }
-    let views = targets::image_views(target, kind, &layer.module, args.platform.as_deref())?;
-    for own in &views {
-        let Some(kernels) = own.kernels.as_ref().filter(|k| !k.is_empty()) else {
-            continue;
-        };
-        if kernels.iter().all(|k| k.module.is_none()) {
-            let list: Vec<&str> = kernels.iter().map(|k| k.version.as_str()).collect();
-            bail!(
-                "{target}: no installed kernel carries a {} module (kernels: {}); check the module name",
-                layer.module,
-                list.join(", ")
-            );
-        }
-    }
-    super::own_layer(&args.layer, target, &views, layer)
 }
 
 /// Print what an apply changed (or, in a dry run, would change).

@@ -12,7 +12,7 @@ use crate::mco::release::Release;
 use crate::node::base::Base;
 use crate::node::NodeView;
 use crate::render::Variant;
-use crate::targets::{base_view, Kind};
+use crate::targets::{base_view, Kind, Wanted};
 
 /// A pool role as given: a label value that MachineConfigPools can select and that is safe in
 /// object and file names (lowercase, since metadata.name is a DNS-1123 subdomain).
@@ -104,6 +104,20 @@ impl LayerArgs {
     /// The layer these arguments name.
     pub fn layer(&self) -> Result<Layer> {
         self.resolve(None).map(|(l, _)| l)
+    }
+
+    /// The layer as the command asks for it ([`Wanted`]: `--module` without `--base` is built
+    /// against each target that is its own base) and the base state for its module.
+    pub fn wanted(&self, platform: Option<&str>) -> Result<(Wanted, NodeView)> {
+        let (layer, base) = self.resolve(platform)?;
+        let wanted = match (&self.module, &self.base) {
+            (Some(m), None) => Wanted::Module {
+                name: m.clone(),
+                over_base: layer,
+            },
+            _ => Wanted::Layer(layer),
+        };
+        Ok((wanted, base))
     }
 }
 
@@ -351,6 +365,13 @@ pub enum Format {
     Text,
     /// One JSON object with `targets` (see the contract).
     Json,
+    /// JUnit XML: a testsuite per target, a testcase per judged pool or view, a failure per
+    /// finding that fails the run.
+    Junit,
+    /// SARIF 2.1.0: one run, a rule per finding code, a result per finding with its place.
+    Sarif,
+    /// GitHub workflow commands: `::error file=F,line=L,col=C,title=CODE::message` per finding.
+    Github,
 }
 
 /// `verify` arguments.

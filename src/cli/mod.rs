@@ -75,6 +75,9 @@ fn dispatch(cli: Cli) -> Result<i32> {
         quiet: cli.quiet,
         verbose: cli.verbose,
     };
+    let machine_output =
+        matches!(&cli.command, Command::Verify(v) if v.format != args::Format::Text);
+    crate::fsutil::set_progress(!cli.quiet && !machine_output);
     match cli.command {
         Command::Render(args) => render::run(args).map(|_| 0),
         Command::Apply(args) => apply::run(args, &out),
@@ -133,31 +136,6 @@ fn explain(code: Option<&str>) -> Result<i32> {
         .as_bytes(),
     )?;
     Ok(0)
-}
-
-/// The layer for a tree, archive or image target, which is its own base: with `--module` (and no
-/// `--base`) it empties the file in which the target (`views`: one per platform) blacklists the
-/// module; else `layer`.
-fn own_layer(
-    args: &args::LayerArgs,
-    target: &str,
-    views: &[crate::node::NodeView],
-    layer: &crate::layer::Layer,
-) -> Result<crate::layer::Layer> {
-    let (Some(m), None) = (&args.module, &args.base) else {
-        return Ok(layer.clone());
-    };
-    let mut out: Option<crate::layer::Layer> = None;
-    for own in views {
-        let l = crate::layer::Layer::for_module(m, own)?;
-        match &out {
-            Some(o) if o.files != l.files => anyhow::bail!(
-                "{target}: its platforms blacklist {m} in different files; take one platform at a time (--platform)"
-            ),
-            _ => out = Some(l),
-        }
-    }
-    Ok(out.unwrap_or_else(|| layer.clone()))
 }
 
 /// Where messages go and how many.

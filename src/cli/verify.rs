@@ -8,12 +8,12 @@ use crate::cli::Output;
 use crate::fsutil::stdout_write;
 use crate::mco::inventory::PoolChoice;
 use crate::report::{self, TargetReport};
-use crate::targets::{self, Kind, VerifyOpts};
+use crate::targets::{self, Start, VerifyOpts};
 
 /// `modlayer verify`: exit 0 when every judged view is enabled (and, with `--strict`,
 /// byte-identical), 1 when one is not, 2 when a target cannot be read.
 pub(super) fn run(args: VerifyArgs, out: &Output) -> Result<i32> {
-    let (layer, base) = args.layer.resolve(args.platform.as_deref())?;
+    let (wanted, base) = args.layer.wanted(args.platform.as_deref())?;
     let opts = VerifyOpts {
         base: Some(base),
         pools: PoolChoice {
@@ -27,20 +27,16 @@ pub(super) fn run(args: VerifyArgs, out: &Output) -> Result<i32> {
     let mut reports: Vec<TargetReport> = Vec::new();
     let mut status = 0;
     for t in &args.targets {
-        let kind = args.kind.or_else(|| targets::detect(t));
-        if args.layer.base.is_some() && matches!(kind, Some(Kind::Tree | Kind::Tar | Kind::Oci)) {
-            out.warn(&format!(
-                "{t}: --base does not apply to a tree, archive or image: it is its own base"
-            ));
-        }
-        let own = match (&args.layer.module, &args.layer.base, kind) {
-            (Some(m), None, Some(k @ (Kind::Tree | Kind::Tar | Kind::Oci))) => {
-                targets::image_views(t, Some(k), m, args.platform.as_deref())
-                    .and_then(|views| super::own_layer(&args.layer, t, &views, &layer))
+        let name = if t == "-" { "<stdin>" } else { t.as_str() };
+        let judged = targets::open(t, args.kind).and_then(|target| {
+            if args.layer.base.is_some() && target.start() == Start::Itself {
+                out.warn(&format!(
+                    "{t}: --base does not apply to a tree, archive or image: it is its own base"
+                ));
             }
-            _ => Ok(layer.clone()),
-        };
-        match own.and_then(|layer| targets::verify(t, args.kind, &layer, &opts)) {
+            targets::judge_wanted(target.as_ref(), name, &wanted, &opts)
+        });
+        match judged {
             Ok(rs) => {
                 for r in &rs {
                     if !(r.enabled && (!args.strict || r.identical)) {
@@ -55,12 +51,15 @@ pub(super) fn run(args: VerifyArgs, out: &Output) -> Result<i32> {
                 if args.format == Format::Text {
                     crate::fsutil::stderr_line(&format!("modlayer: error: {msg}"));
                 }
-                reports.push(TargetReport::failed(t, &layer, msg));
+                reports.push(TargetReport::failed(t, wanted.layer(), msg));
             }
         }
     }
     let text = match args.format {
         Format::Json => report::to_json(&reports),
+        Format::Junit => report::ci::to_junit(&reports, args.strict),
+        Format::Sarif => report::ci::to_sarif(&reports),
+        Format::Github => report::ci::to_github(&reports),
         Format::Text if out.quiet => String::new(),
         Format::Text => report::to_text(&reports, out.verbose > 0),
     };

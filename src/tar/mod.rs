@@ -1418,6 +1418,21 @@ pub fn open(path: &Path) -> Result<(BufReader<std::fs::File>, Compression)> {
     Ok((r, c))
 }
 
+/// [`open`] with a progress bar over the file's bytes ([`crate::fsutil::progress_bar`]: shown
+/// only for large archives on a terminal); finish the bar when done.
+pub fn open_progress(
+    path: &Path,
+) -> Result<(
+    indicatif::ProgressBarIter<BufReader<std::fs::File>>,
+    Compression,
+    indicatif::ProgressBar,
+)> {
+    let (input, c) = open(path)?;
+    let size = input.get_ref().metadata().map(|m| m.len()).unwrap_or(0);
+    let progress = crate::fsutil::progress_bar(size);
+    Ok((progress.wrap_read(input), c, progress))
+}
+
 /// `modlayer apply` on a tar target (`.tar`, `.tar.gz`, `.tgz`): read `path` (a file), stream it
 /// through [`rewrite`] — decompressing and recompressing with the same compression (gzip in
 /// independent 4 MiB members compressed on every core, level 6, reproducible; a zstd input is
@@ -1425,11 +1440,8 @@ pub fn open(path: &Path) -> Result<(BufReader<std::fs::File>, Compression)> {
 /// renames it on success). Returns the changes.
 pub fn apply_stream(path: &Path, out: &mut dyn Write, layer: &Layer) -> Result<Vec<String>> {
     let shown = path.display().to_string();
-    let (input, c) = open(path)?;
-    let size = input.get_ref().metadata().map(|m| m.len()).unwrap_or(0);
-    let progress = crate::fsutil::progress_bar(size);
-    let changes =
-        rewrite_compressed(progress.wrap_read(input), c, out, layer).with_context(|| shown);
+    let (input, c, progress) = open_progress(path)?;
+    let changes = rewrite_compressed(input, c, out, layer).with_context(|| shown);
     progress.finish_and_clear();
     changes
 }

@@ -17,13 +17,17 @@ pub struct IgnitionTarget {
     pub file: FileTarget,
 }
 
+/// Configs at least this large get their typed parse on a second thread (a bootstrap.ign can be
+/// tens of megabytes); a small node config is read on one (a thread per file would cost more than
+/// the parse in a batch of a thousand).
+const PARALLEL_BYTES: usize = 256 << 10;
+
 /// Read and validate an Ignition config: strict JSON, spec, the storage checks, and (3.x) the typed
-/// specs — the typed parse runs on a second thread, since a bootstrap.ign can be tens of megabytes.
+/// specs — for a large config the typed parse runs on a second thread ([`PARALLEL_BYTES`]).
 /// Returns the value, its spec and unused-key warnings.
 pub fn read_ignition(name: &str, bytes: &[u8]) -> Result<(Value, Spec, Vec<String>)> {
-    let (parsed, typed) = std::thread::scope(|s| {
-        let typed = s.spawn(|| ignition::validate_typed(bytes));
-        let parsed = parse_named(name, bytes).and_then(|value| {
+    let checked = |bytes: &[u8]| {
+        parse_named(name, bytes).and_then(|value| {
             let spec = ignition::spec_of(&value).map_err(|p| anyhow::anyhow!("{name}: {p}"))?;
             let problems: Vec<String> = ignition::check(&value, spec)
                 .iter()
@@ -34,9 +38,16 @@ pub fn read_ignition(name: &str, bytes: &[u8]) -> Result<(Value, Spec, Vec<Strin
             } else {
                 bail!("{}", problems.join("\n"))
             }
-        });
-        (parsed, typed.join())
-    });
+        })
+    };
+    let (parsed, typed) = if bytes.len() < PARALLEL_BYTES {
+        (checked(bytes), Ok(ignition::validate_typed(bytes)))
+    } else {
+        std::thread::scope(|s| {
+            let typed = s.spawn(|| ignition::validate_typed(bytes));
+            (checked(bytes), typed.join())
+        })
+    };
     let (value, spec) = parsed?;
     if spec.legacy() {
         return Ok((value, spec, Vec::new()));

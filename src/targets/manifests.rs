@@ -97,6 +97,7 @@ pub fn read_folder(dir: &Path) -> Result<Vec<Manifest>> {
     let mut paths = Vec::new();
     walk(dir, &mut paths)?;
     paths.sort();
+    let progress = ClearOnDrop(crate::fsutil::progress_files(paths.len() as u64));
     paths
         .into_iter()
         .map(|p| {
@@ -106,9 +107,19 @@ pub fn read_folder(dir: &Path) -> Result<Vec<Manifest>> {
                 .to_string_lossy()
                 .into_owned();
             let bytes = read_config(&p.to_string_lossy())?;
+            progress.0.inc(1);
             Ok(Manifest { name, bytes })
         })
         .collect()
+}
+
+/// A progress bar cleared from the terminal however its work ends.
+struct ClearOnDrop(indicatif::ProgressBar);
+
+impl Drop for ClearOnDrop {
+    fn drop(&mut self) {
+        self.0.finish_and_clear();
+    }
 }
 
 fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
@@ -283,7 +294,8 @@ impl Target for ManifestFolder {
 /// entries: a `must-gather…` folder or `config/` at its top, or `cluster-scoped-resources/` or
 /// `namespaces/` in its first three levels (an OS root has none of these).
 pub fn is_dump_archive(path: &Path) -> Result<bool> {
-    let (input, c) = crate::tar::open(path)?;
+    let (input, c, progress) = crate::tar::open_progress(path)?;
+    let _clear = ClearOnDrop(progress);
     let mut archive = tar::Archive::new(crate::tar::decompress(input, c)?);
     let Ok(entries) = archive.entries() else {
         return Ok(false);

@@ -184,10 +184,48 @@ pub fn image_views(
         .collect())
 }
 
+/// What a node booted from a target starts from, before any layer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Start {
+    /// The base state (`--base`, by default RHEL CoreOS): configs laid over an OS image.
+    Base,
+    /// The target itself: trees, archives and images carry their own OS.
+    Itself,
+}
+
+/// The layer a command asks for.
+#[derive(Clone, Debug)]
+pub enum Wanted {
+    /// This layer (built in, `--layer`, or `--module` built against `--base`).
+    Layer(Layer),
+    /// `--module NAME` without `--base`: built against what the node starts from ([`Start`]):
+    /// the target itself for trees, archives and images (it empties the file in which the target
+    /// blacklists the module); else `over_base`, built against the default base.
+    Module {
+        /// The module.
+        name: String,
+        /// The layer built against the default base.
+        over_base: Layer,
+    },
+}
+
+impl Wanted {
+    /// The layer for a target that starts from the base.
+    pub fn layer(&self) -> &Layer {
+        match self {
+            Wanted::Layer(l) | Wanted::Module { over_base: l, .. } => l,
+        }
+    }
+}
+
 /// A target of any kind.
 pub trait Target {
     /// Its kind.
     fn kind(&self) -> Kind;
+    /// What a node booted from it starts from: the base (config targets, the default) or itself.
+    fn start(&self) -> Start {
+        Start::Base
+    }
     /// Apply a layer: patch the target in its own format.
     fn apply(&self, layer: &Layer, opts: &ApplyOpts) -> Result<Applied>;
     /// What a node booted from the target will see: one view per pool or platform.
@@ -397,7 +435,19 @@ impl FileTarget {
 /// the directory, or the OCI layout's directory) is locked ([`crate::fsutil::lock`], waiting up
 /// to [`crate::fsutil::lock_timeout`]) before it is read, so two concurrent applies run one after
 /// the other and the second reads what the first wrote. A dry run and standard input take no lock.
+/// A target that is its own base ([`Start::Itself`]) is read once first, for the layer
+/// [`Wanted`] asks of it and to refuse a module that none of its kernels carries.
 pub fn apply(target: &str, kind: Option<Kind>, layer: &Layer, opts: &ApplyOpts) -> Result<Applied> {
+    apply_wanted(target, kind, &Wanted::Layer(layer.clone()), opts)
+}
+
+/// [`apply`] with the layer as the command asks for it.
+pub fn apply_wanted(
+    target: &str,
+    kind: Option<Kind>,
+    wanted: &Wanted,
+    opts: &ApplyOpts,
+) -> Result<Applied> {
     let _lock = if opts.dry_run || target == "-" {
         None
     } else {
@@ -407,7 +457,66 @@ pub fn apply(target: &str, kind: Option<Kind>, layer: &Layer, opts: &ApplyOpts) 
         };
         crate::fsutil::lock(&path, crate::fsutil::lock_timeout())?
     };
-    open(target, kind)?.apply(layer, opts)
+    let t = open(target, kind)?;
+    let layer = match t.start() {
+        Start::Base => wanted.layer().clone(),
+        Start::Itself => {
+            let (probe, module) = match wanted {
+                Wanted::Module { name, .. } => (Layer::bare(name)?, Some(name)),
+                Wanted::Layer(l) => (l.clone(), None),
+            };
+            let seen = VerifyOpts {
+                platform: opts.platform.clone(),
+                ..VerifyOpts::default()
+            };
+            let views = t.views(&probe, &seen).with_context(|| target.to_string())?;
+            let nodes: Vec<&NodeView> = views.iter().map(|v| &v.node).collect();
+            refuse_module_not_carried(target, &probe.module, &nodes)?;
+            match module {
+                Some(m) => own_layer(target, m, &nodes)?,
+                None => probe,
+            }
+        }
+    };
+    t.apply(&layer, opts)
+}
+
+/// Refuse a module that none of an image's installed kernels carries (naming them); an image that
+/// shows no kernel says nothing.
+fn refuse_module_not_carried(target: &str, module: &str, nodes: &[&NodeView]) -> Result<()> {
+    for own in nodes {
+        let Some(kernels) = own.kernels.as_ref().filter(|k| !k.is_empty()) else {
+            continue;
+        };
+        if kernels.iter().all(|k| k.module.is_none()) {
+            let list: Vec<&str> = kernels.iter().map(|k| k.version.as_str()).collect();
+            bail!(
+                "{target}: no installed kernel carries a {module} module (kernels: {}); check the module name",
+                list.join(", ")
+            );
+        }
+    }
+    Ok(())
+}
+
+/// The layer for `module` on a target that is its own base (`nodes`: one view per platform): it
+/// empties the file in which the target blacklists the module, if any, and lists the module.
+/// Platforms that blacklist it in different files are refused (take one with `--platform`).
+pub fn own_layer(target: &str, module: &str, nodes: &[&NodeView]) -> Result<Layer> {
+    let mut out: Option<Layer> = None;
+    for own in nodes {
+        let l = Layer::for_module(module, own)?;
+        match &out {
+            Some(o) if o.files != l.files => bail!(
+                "{target}: its platforms blacklist {module} in different files; take one platform at a time (--platform)"
+            ),
+            _ => out = Some(l),
+        }
+    }
+    match out {
+        Some(l) => Ok(l),
+        None => Layer::for_module(module, &NodeView::default()),
+    }
 }
 
 /// Refuse `-o` on a target that is changed where it is.
@@ -427,6 +536,27 @@ pub fn verify(
 ) -> Result<Vec<TargetReport>> {
     let name = if target == "-" { "<stdin>" } else { target };
     judge(open(target, kind)?.as_ref(), name, layer, opts)
+}
+
+/// Judge an open target with the layer as the command asks for it: a target that is its own
+/// base and `--module` is read once, the layer built from what it holds, and its views judged
+/// with that layer.
+pub fn judge_wanted(
+    target: &dyn Target,
+    name: &str,
+    wanted: &Wanted,
+    opts: &VerifyOpts,
+) -> Result<Vec<TargetReport>> {
+    match (wanted, target.start()) {
+        (Wanted::Module { name: module, .. }, Start::Itself) => {
+            let views = target.views(&Layer::bare(module)?, opts)?;
+            let nodes: Vec<&NodeView> = views.iter().map(|v| &v.node).collect();
+            let layer = own_layer(name, module, &nodes)?;
+            let kind = target.kind().to_string();
+            Ok(assess_all(name, &kind, views, &layer))
+        }
+        _ => judge(target, name, wanted.layer(), opts),
+    }
 }
 
 /// Judge an open target: a report named `name` per judged view (see [`assess_all`]).

@@ -14,7 +14,7 @@ use crate::fsutil::Confined;
 use crate::layer::Layer;
 use crate::node::collect::{Collector, LayerDelta};
 use crate::report::View;
-use crate::targets::{in_place_only, Applied, ApplyOpts, Kind, Target, VerifyOpts};
+use crate::targets::{in_place_only, Applied, ApplyOpts, Kind, Start, Target, VerifyOpts};
 
 /// The annotation naming a tag in index.json.
 pub const REF_NAME: &str = "org.opencontainers.image.ref.name";
@@ -346,9 +346,15 @@ impl Layout {
                 desc,
             }]
         };
+        // A manifest whose descriptor names no platform (umoci's, a single-platform image) has
+        // it in its config (`os`, `architecture`, `variant`), as skopeo and podman read it.
         let images: Vec<Image> = images
             .into_iter()
-            .filter(|i| platform.is_none() || i.platform.as_deref() == platform)
+            .filter(|i| match (platform, &i.platform) {
+                (None, _) => true,
+                (Some(p), Some(own)) => own == p,
+                (Some(p), None) => self.config_platform(&i.desc).as_deref() == Some(p),
+            })
             .collect();
         if images.is_empty() {
             bail!(
@@ -358,6 +364,13 @@ impl Layout {
             );
         }
         Ok(images)
+    }
+
+    /// The platform an image manifest's config names (`os/architecture[/variant]`), if readable.
+    fn config_platform(&self, manifest_desc: &Value) -> Option<String> {
+        let manifest = self.json_blob(manifest_desc).ok()?;
+        let config = self.json_blob(manifest.get("config")?).ok()?;
+        platform_of(&json!({ "platform": config }))
     }
 
     /// Write a blob (if not already there), atomically, beneath the layout.
@@ -571,6 +584,10 @@ impl Target for OciTarget {
         Kind::Oci
     }
 
+    fn start(&self) -> Start {
+        Start::Itself
+    }
+
     fn apply(&self, layer: &Layer, opts: &ApplyOpts) -> Result<Applied> {
         in_place_only(&self.given, opts)?;
         let done = apply_oci(
@@ -724,7 +741,25 @@ fn apply_oci(target: &str, layer: &Layer, opts: &OciApply) -> Result<OciChanges>
             }
         }
     }
-    if opts.dry_run || patched == 0 {
+    // `--tag` names the result even when the image has the layer already (as `umoci tag` and
+    // `skopeo copy` leave the tag asked for); a tag already there is left as it is.
+    let tagged_already = |t: &str| {
+        index["manifests"].as_array().is_some_and(|ms| {
+            ms.iter().any(|m| {
+                m.pointer(&format!("/annotations/{}", REF_NAME.replace('/', "~1")))
+                    .and_then(Value::as_str)
+                    == Some(t)
+                    && m.get("digest") == new_top_desc.get("digest")
+            })
+        })
+    };
+    let retag = patched == 0 && opts.new_tag.as_deref().is_some_and(|t| !tagged_already(t));
+    if retag {
+        if let Some(t) = &opts.new_tag {
+            changes.push(format!("tag {t}"));
+        }
+    }
+    if opts.dry_run || (patched == 0 && !retag) {
         return Ok(OciChanges { changes, written });
     }
     if let Some(idx) = parent_index {

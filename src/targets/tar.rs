@@ -10,8 +10,8 @@ use crate::fsutil::write_atomic_with;
 use crate::layer::Layer;
 use crate::node::collect::{Collector, LayerDelta};
 use crate::report::View;
-use crate::tar::{apply_stream, collect, decompress, open, plan_stream};
-use crate::targets::{Applied, ApplyOpts, Dest, Kind, Target, VerifyOpts};
+use crate::tar::{apply_stream, collect, decompress, open_progress, plan_stream};
+use crate::targets::{Applied, ApplyOpts, Dest, Kind, Start, Target, VerifyOpts};
 
 /// A root filesystem archive.
 pub struct TarTarget {
@@ -29,12 +29,14 @@ impl TarTarget {
 
     /// Read the archive into a collector, keeping the files at `wanted` too (link targets).
     fn read(&self, layer: &Layer, wanted: &BTreeSet<String>) -> Result<Collector> {
-        let (input, c) = open(Path::new(&self.given))?;
+        let (input, c, progress) = open_progress(Path::new(&self.given))?;
         let mut delta = LayerDelta::new(layer);
         delta.entries.want(wanted.iter().cloned());
-        decompress(input, c)
+        let read = decompress(input, c)
             .and_then(|r| collect(r, &mut delta, &self.given, false))
-            .with_context(|| self.given.clone())?;
+            .with_context(|| self.given.clone());
+        progress.finish_and_clear();
+        read?;
         Ok(delta.entries)
     }
 }
@@ -42,6 +44,10 @@ impl TarTarget {
 impl Target for TarTarget {
     fn kind(&self) -> Kind {
         Kind::Tar
+    }
+
+    fn start(&self) -> Start {
+        Start::Itself
     }
 
     fn apply(&self, layer: &Layer, opts: &ApplyOpts) -> Result<Applied> {

@@ -29,7 +29,7 @@ use crate::node::rules::{
     MODULES_LOAD_DIRS, PRESET_DIRS, UNIT_DIRS,
 };
 use crate::report::View;
-use crate::targets::{in_place_only, Applied, ApplyOpts, Kind, Target, VerifyOpts};
+use crate::targets::{in_place_only, Applied, ApplyOpts, Kind, Start, Target, VerifyOpts};
 
 /// Largest `modules.dep` / `modules.builtin` read (a RHEL `modules.dep` is a few hundred KiB).
 const MAX_INDEX: u64 = 64 << 20;
@@ -899,6 +899,10 @@ impl TreeTarget {
 impl Target for TreeTarget {
     fn kind(&self) -> Kind {
         Kind::Tree
+    }
+
+    fn start(&self) -> Start {
+        Start::Itself
     }
 
     fn apply(&self, layer: &Layer, opts: &ApplyOpts) -> Result<Applied> {

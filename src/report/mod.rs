@@ -1,4 +1,8 @@
-//! Findings and verify reports, for people (text) and scripts (JSON, per the contract).
+//! Findings and verify reports, for people (text), scripts (JSON, per the contract) and CI systems
+//! ([`ci`]: JUnit, SARIF, GitHub workflow commands).
+
+pub mod ci;
+pub mod place;
 
 use std::fmt::Write as _;
 

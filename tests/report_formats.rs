@@ -1,0 +1,380 @@
+//! `verify --format junit|sarif|github`: the same findings as the JSON report, read back by the
+//! programs CI systems use (junitparser, sarif-tools from PyPI), with the same exit status in
+//! every format.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::Value;
+
+fn require() -> bool {
+    std::env::var("MODLAYER_REQUIRE_ORACLES").is_ok_and(|v| v == "1")
+}
+
+/// The first `name` on PATH.
+fn on_path(name: &str) -> PathBuf {
+    std::env::var_os("PATH")
+        .and_then(|p| {
+            std::env::split_paths(&p)
+                .map(|d| d.join(name))
+                .find(|p| p.is_file())
+        })
+        .unwrap_or_else(|| PathBuf::from(format!("/usr/bin/{name}")))
+}
+
+/// Whether `python3` (first on PATH, where pip installs) imports junitparser.
+fn have_junitparser() -> bool {
+    let ok = Command::new("python3")
+        .args(["-c", "import junitparser"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if ok {
+        return true;
+    }
+    assert!(
+        !require(),
+        "junitparser is missing (pip install junitparser) and MODLAYER_REQUIRE_ORACLES=1"
+    );
+    eprintln!("SKIP junit_report_is_read_by_junitparser: pip install junitparser");
+    false
+}
+
+/// Targets of every outcome: enabled (one pool, two pools), not enabled, and unreadable (with a
+/// line and column).
+fn fixtures(dir: &Path) -> Vec<String> {
+    let render = |args: &[&str]| common::run_modlayer(args).unwrap().stdout;
+    std::fs::write(dir.join("ok.yaml"), render(&["render", "machineconfig"])).unwrap();
+    std::fs::write(
+        dir.join("two-pools.yaml"),
+        render(&[
+            "render",
+            "machineconfig",
+            "--role",
+            "worker",
+            "--role",
+            "master",
+        ]),
+    )
+    .unwrap();
+    // Only the load list: the RHEL blacklist stays, so systemd-modules-load skips sctp.
+    std::fs::write(
+        dir.join("load-only.yaml"),
+        "apiVersion: machineconfiguration.openshift.io/v1\nkind: MachineConfig\nmetadata:\n  labels:\n    machineconfiguration.openshift.io/role: worker\n  name: load-sctp-only\nspec:\n  config:\n    ignition:\n      version: 3.2.0\n    storage:\n      files:\n      - path: /etc/modules-load.d/sctp-load.conf\n        mode: 420\n        overwrite: true\n        contents:\n          source: data:,sctp\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("broken.yaml"),
+        "apiVersion: machineconfiguration.openshift.io/v1\nkind: MachineConfig\nmetadata:\n  name: [broken\n",
+    )
+    .unwrap();
+    ["ok.yaml", "two-pools.yaml", "load-only.yaml", "broken.yaml"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
+}
+
+/// `modlayer verify --format F TARGETS` in `dir`: exit status and standard output.
+fn verify(dir: &Path, format: &str, targets: &[String], strict: bool) -> (i32, String) {
+    let mut c = common::modlayer();
+    c.current_dir(dir).args(["verify", "--format", format]);
+    if strict {
+        c.arg("--strict");
+    }
+    c.args(targets);
+    let out = c.output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8(out.stdout).unwrap(),
+    )
+}
+
+/// The `broken.yaml:LINE:COL` the JSON report's bad-input message names.
+fn broken_place(json: &str) -> (u64, u64) {
+    let v: Value = serde_json::from_str(json).unwrap();
+    let msg = v["targets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|t| t["findings"].as_array().unwrap().iter())
+        .find(|f| f["code"] == "bad-input")
+        .and_then(|f| f["message"].as_str())
+        .unwrap()
+        .to_string();
+    let at = msg.find("broken.yaml:").unwrap() + "broken.yaml:".len();
+    let mut parts = msg[at..].splitn(3, ':');
+    let line = parts.next().unwrap().parse().unwrap();
+    let col = parts.next().unwrap().parse().unwrap();
+    (line, col)
+}
+
+/// Per report of the JSON output: (target, pool, [(severity, code)]).
+type Counted = Vec<(String, Option<String>, Vec<(String, String)>)>;
+
+fn json_findings(text: &str) -> Counted {
+    let v: Value = serde_json::from_str(text).unwrap();
+    v["targets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            (
+                t["target"].as_str().unwrap().to_string(),
+                t["role"].as_str().map(str::to_string),
+                t["findings"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|f| {
+                        (
+                            f["severity"].as_str().unwrap().to_string(),
+                            f["code"].as_str().unwrap().to_string(),
+                        )
+                    })
+                    .collect(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn every_format_has_the_exit_status_of_json() {
+    let d = tempfile::tempdir().unwrap();
+    let targets = fixtures(d.path());
+    for (ts, want) in [(&targets[..], 2), (&targets[..3], 1), (&targets[..2], 0)] {
+        for strict in [false, true] {
+            for f in ["text", "json", "junit", "sarif", "github"] {
+                let (code, _) = verify(d.path(), f, ts, strict);
+                assert_eq!(code, want, "--format {f} strict={strict} on {ts:?}");
+            }
+        }
+    }
+}
+
+#[test]
+fn junit_report_is_read_by_junitparser() {
+    if !have_junitparser() {
+        return;
+    }
+    let d = tempfile::tempdir().unwrap();
+    let targets = fixtures(d.path());
+    let (_, json) = verify(d.path(), "json", &targets, false);
+    let (_, xml) = verify(d.path(), "junit", &targets, false);
+    let file = d.path().join("report.xml");
+    std::fs::write(&file, &xml).unwrap();
+    // junitparser's own reading: suites, cases, and each case's results (failure/error) by type.
+    let script = r#"
+import json, sys
+from junitparser import JUnitXml, Failure, Error
+xml = JUnitXml.fromfile(sys.argv[1])
+out = {"tests": xml.tests, "failures": xml.failures, "errors": xml.errors, "suites": []}
+for suite in xml:
+    cases = []
+    for case in suite:
+        cases.append({"name": case.name,
+                      "failures": [r.type for r in case.result if isinstance(r, Failure)],
+                      "errors": [r.type for r in case.result if isinstance(r, Error)]})
+    out["suites"].append({"name": suite.name, "tests": suite.tests, "failures": suite.failures,
+                          "errors": suite.errors, "cases": cases})
+print(json.dumps(out))
+"#;
+    let out = Command::new("python3")
+        .args(["-c", script])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "junitparser: {out:?}\n{xml}");
+    let parsed: Value = serde_json::from_slice(&out.stdout).unwrap();
+
+    let reports = json_findings(&json);
+    // Suites: the targets, in the order given.
+    let suites: Vec<&str> = parsed["suites"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(suites, targets);
+    let mut cases = Vec::new();
+    for s in parsed["suites"].as_array().unwrap() {
+        for c in s["cases"].as_array().unwrap() {
+            cases.push((s["name"].as_str().unwrap().to_string(), c.clone()));
+        }
+    }
+    assert_eq!(
+        cases.len(),
+        reports.len(),
+        "one testcase per report:\n{xml}"
+    );
+    let mut failures = 0;
+    let mut errors = 0;
+    for ((target, pool, findings), (suite, case)) in reports.iter().zip(&cases) {
+        assert_eq!(target, suite);
+        if let Some(p) = pool {
+            assert_eq!(case["name"].as_str().unwrap(), format!("pool {p}"));
+        }
+        let codes = |sev: &str| -> Vec<String> {
+            findings
+                .iter()
+                .filter(|(s, _)| s == sev)
+                .map(|(_, c)| c.clone())
+                .collect()
+        };
+        let got = |k: &str| -> Vec<String> {
+            case[k]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v.as_str().unwrap().to_string())
+                .collect()
+        };
+        if target == "broken.yaml" {
+            assert_eq!(got("errors"), vec!["bad-input".to_string()]);
+            assert!(got("failures").is_empty());
+            errors += 1;
+        } else {
+            assert_eq!(got("failures"), codes("error"), "{target} {pool:?}");
+            failures += got("failures").len();
+        }
+    }
+    assert!(
+        xml.contains("<failure type=\"module-blacklisted\""),
+        "the not-enabled target fails: {xml}"
+    );
+    assert_eq!(parsed["failures"].as_u64().unwrap() as usize, failures);
+    assert_eq!(parsed["errors"].as_u64().unwrap() as usize, errors);
+    assert_eq!(parsed["tests"].as_u64().unwrap() as usize, reports.len());
+}
+
+#[test]
+fn sarif_report_is_read_by_sarif_tools() {
+    let sarif_cli = on_path("sarif");
+    if !common::have_program_at("sarif (pip install sarif-tools)", &sarif_cli, require()) {
+        return;
+    }
+    let d = tempfile::tempdir().unwrap();
+    let targets = fixtures(d.path());
+    let (_, json) = verify(d.path(), "json", &targets, false);
+    let (_, sarif) = verify(d.path(), "sarif", &targets, false);
+    let dir = d.path().join("sarif");
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::write(dir.join("modlayer.sarif"), &sarif).unwrap();
+
+    let reports = json_findings(&json);
+    let count = |sev: &str| -> usize {
+        reports
+            .iter()
+            .map(|(_, _, f)| f.iter().filter(|(s, _)| s == sev).count())
+            .sum()
+    };
+    // `sarif summary`: one line per level with its count.
+    let out = Command::new(&sarif_cli)
+        .arg("summary")
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "sarif summary: {out:?}");
+    let summary = String::from_utf8_lossy(&out.stdout).to_string();
+    for (level, sev) in [("error", "error"), ("warning", "warning"), ("note", "info")] {
+        let n = count(sev);
+        let line = summary
+            .lines()
+            .find(|l| l.trim_start().starts_with(level))
+            .unwrap_or_else(|| panic!("no {level} line in sarif summary:\n{summary}"));
+        assert!(
+            line.split(|c: char| !c.is_ascii_digit())
+                .any(|w| w == n.to_string()),
+            "sarif summary says `{line}`, the JSON report has {n} {sev} findings:\n{summary}"
+        );
+    }
+    // `sarif ls` lists the file it read.
+    let out = Command::new(&sarif_cli)
+        .arg("ls")
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "sarif ls: {out:?}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("modlayer.sarif"));
+
+    // The document itself: rules from the findings enum, results as the JSON findings, places.
+    let v: Value = serde_json::from_str(&sarif).unwrap();
+    assert_eq!(v["version"], "2.1.0");
+    let run = &v["runs"][0];
+    let rules = run["tool"]["driver"]["rules"].as_array().unwrap();
+    assert_eq!(rules.len(), modlayer::findings::Code::ALL.len());
+    for (r, c) in rules.iter().zip(modlayer::findings::Code::ALL) {
+        assert_eq!(r["id"], c.as_str());
+        assert_eq!(r["help"]["text"], c.fix());
+    }
+    let results = run["results"].as_array().unwrap();
+    let codes: Vec<&str> = results
+        .iter()
+        .map(|r| r["ruleId"].as_str().unwrap())
+        .collect();
+    let want: Vec<&str> = reports
+        .iter()
+        .flat_map(|(_, _, f)| f.iter().map(|(_, c)| c.as_str()))
+        .collect();
+    assert_eq!(codes, want);
+    for r in results {
+        let i = r["ruleIndex"].as_u64().unwrap() as usize;
+        assert_eq!(rules[i]["id"], r["ruleId"]);
+    }
+    // The unreadable file is located at the line and column its message names.
+    let (line, col) = broken_place(&json);
+    let bad = results.iter().find(|r| r["ruleId"] == "bad-input").unwrap();
+    let loc = &bad["locations"][0]["physicalLocation"];
+    assert_eq!(loc["artifactLocation"]["uri"], "broken.yaml", "{bad}");
+    assert_eq!(loc["region"]["startLine"], line, "{bad}");
+    assert_eq!(loc["region"]["startColumn"], col, "{bad}");
+}
+
+#[test]
+fn github_commands_carry_every_finding() {
+    let d = tempfile::tempdir().unwrap();
+    let targets = fixtures(d.path());
+    let (_, json) = verify(d.path(), "json", &targets, false);
+    let (_, gh) = verify(d.path(), "github", &targets, false);
+    let reports = json_findings(&json);
+    let mut commands = Vec::new();
+    for line in gh.lines().filter(|l| l.starts_with("::")) {
+        let (head, _message) = line[2..].split_once("::").unwrap();
+        let (command, props) = head.split_once(' ').unwrap();
+        let props: Vec<(&str, &str)> = props
+            .split(',')
+            .map(|p| p.split_once('=').unwrap())
+            .collect();
+        let title = props.iter().find(|(k, _)| *k == "title").unwrap().1;
+        commands.push((command.to_string(), title.to_string(), line.to_string()));
+    }
+    let want: Vec<(String, String)> = reports
+        .iter()
+        .flat_map(|(_, _, f)| {
+            f.iter().map(|(s, c)| {
+                let cmd = match s.as_str() {
+                    "error" => "error",
+                    "warning" => "warning",
+                    _ => "notice",
+                };
+                (cmd.to_string(), c.clone())
+            })
+        })
+        .collect();
+    let got: Vec<(String, String)> = commands
+        .iter()
+        .map(|(c, t, _)| (c.clone(), t.clone()))
+        .collect();
+    assert_eq!(got, want, "{gh}");
+    let bad = commands.iter().find(|(_, t, _)| t == "bad-input").unwrap();
+    let (line, col) = broken_place(&json);
+    assert!(
+        bad.2.starts_with(&format!(
+            "::error file=broken.yaml,line={line},col={col},title=bad-input::"
+        )),
+        "{}",
+        bad.2
+    );
+    // One plain verdict line per readable report.
+    assert!(gh.contains("load-only.yaml (machineconfig) [pool worker]: sctp NOT enabled"));
+}
