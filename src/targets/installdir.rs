@@ -289,7 +289,17 @@ fn rendered(layer: &Layer, roles: &[String], spec: Spec) -> Vec<(String, String,
 /// The inventory of an agent-based or manifests directory: its manifests, and for an agent-based
 /// directory the install-config.yaml beside them.
 fn dir_inventory(dir: &Path, stage: Stage, manifests: &[Manifest]) -> Result<Inventory> {
-    let mut inv = Inventory::read(manifests);
+    let mut inv = Inventory::read(manifests).created_by_installer();
+    let ac = dir.join("agent-config.yaml");
+    if stage == Stage::Agent && ac.is_file() {
+        let bytes = read_config(&ac.to_string_lossy())?;
+        let text = String::from_utf8(bytes)
+            .map_err(|_| anyhow::anyhow!("{}: invalid UTF-8", ac.display()))?;
+        inv.set_agent_config(
+            "agent-config.yaml",
+            &first_document("agent-config.yaml", &text)?,
+        );
+    }
     let ic = dir.join("install-config.yaml");
     if stage == Stage::Agent && ic.is_file() {
         let bytes = read_config(&ic.to_string_lossy())?;
