@@ -258,6 +258,23 @@ impl McFile {
         &self.values
     }
 
+    /// Where the key of the entry at a JSON pointer is written (`file:line:col (path)`), for
+    /// messages about the key itself (an unknown field); else [`McFile::locate`].
+    pub fn locate_key(&self, doc: usize, pointer: &str) -> String {
+        if let Format::Yaml(docs) = &self.format {
+            if let Some(place) = docs.get(doc).and_then(|d| d.place(pointer)) {
+                let (line, col) = line_col(self.text.as_bytes(), place.entry);
+                let before = &self.text.as_bytes()[..place.entry.min(self.text.len())];
+                let start = before.iter().rposition(|&b| b == b'\n').map_or(0, |p| p + 1);
+                // Columns count characters, as the reader's do.
+                let col = std::str::from_utf8(&before[start..])
+                    .map_or(col, |s| s.trim_start_matches('\u{feff}').chars().count() + 1);
+                return format!("{}:{line}:{col} ({})", self.name, dotted(pointer));
+            }
+        }
+        self.locate(doc, pointer)
+    }
+
     /// Where a JSON pointer of document `doc` is, for messages: `file:line:col` or `file $.path`.
     pub fn locate(&self, doc: usize, pointer: &str) -> String {
         if let Format::Yaml(docs) = &self.format {

@@ -283,13 +283,15 @@ impl Inventory {
     /// Whether masters run workloads: the Scheduler config says so, or the install-config asks
     /// for no workers (either one suffices); else what was found, or no.
     pub fn schedulable(&self) -> Schedulable {
-        if let Some(t) = self.topology.as_ref().filter(|t| !t.workers) {
-            return Schedulable {
+        let topology = self
+            .topology
+            .as_ref()
+            .filter(|t| !t.workers)
+            .map(|t| Schedulable {
                 masters: true,
                 why: format!("{}: masters run workloads", t.why),
-            };
-        }
-        let yes = [&self.scheduler, &self.install_config]
+            });
+        let yes = [&self.scheduler, &self.install_config, &topology]
             .into_iter()
             .flatten()
             .find(|s| s.masters);
@@ -374,7 +376,12 @@ impl Inventory {
         {
             if kind_of(obj) != Some("ConfigMap") || carries_manifests(obj) {
                 for r in crate::mco::objects::check(obj) {
-                    let place = file.locate(doc, &format!("{at}{}", r.pointer));
+                    let pointer = format!("{at}{}", r.pointer);
+                    let place = if r.code == Code::UnknownField {
+                        file.locate_key(doc, &pointer)
+                    } else {
+                        file.locate(doc, &pointer)
+                    };
                     if r.code != Code::UnknownField {
                         refused.insert((doc, at.clone()));
                     }

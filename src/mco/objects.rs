@@ -308,7 +308,7 @@ fn meta(m: Option<&Value>, namespaced: bool, out: &mut Vec<Refusal>) {
 /// callout (`<1>`) copied with the example.
 fn hint(s: &str) -> String {
     if let Some(t) = template::find(s) {
-        return format!("; it holds {} (`{}`): render it first", t.what, t.text);
+        return format!("; it is a template (`{}`, {}): render it first", t.text, t.what);
     }
     if let Some(c) = callout(s) {
         return format!("; `{c}` looks like a documentation callout copied with the example: remove it");
