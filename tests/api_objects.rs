@@ -139,7 +139,10 @@ fn a_documentation_callout_is_named_as_an_invalid_label_value() {
         )),
         "{err}"
     );
-    assert!(err.contains("`<1>` looks like a documentation callout"), "{err}");
+    assert!(
+        err.contains("`<1>` looks like a documentation callout"),
+        "{err}"
+    );
     assert!(!err.contains("no MachineConfig"), "{err}");
     // In a folder the rest is judged, the exit status is still 2, and nothing says the pool
     // lacks a MachineConfig.
@@ -168,7 +171,10 @@ fn a_documentation_callout_is_named_as_an_invalid_label_value() {
 
 #[test]
 fn a_duplicate_role_key_keeps_the_last_value_with_a_warning() {
-    let (_t, dir) = folder(&[("machineconfigs/load-sctp-module.yaml", fixture("role-twice.yaml"))]);
+    let (_t, dir) = folder(&[(
+        "machineconfigs/load-sctp-module.yaml",
+        fixture("role-twice.yaml"),
+    )]);
     let (code, out, err) = run(&["verify", "--format=json", &dir]);
     // kubectl keeps `master`: the MachineConfig enables the module on master, so master is judged.
     assert_eq!(code, 0, "{out}{err}");
@@ -186,9 +192,16 @@ fn a_duplicate_role_key_keeps_the_last_value_with_a_warning() {
         )]
     );
     // apply does not patch a file whose meaning rests on that leniency.
-    let (code, _, err) = run(&["apply", "--in-place", &format!("{dir}/machineconfigs/load-sctp-module.yaml")]);
+    let (code, _, err) = run(&[
+        "apply",
+        "--in-place",
+        &format!("{dir}/machineconfigs/load-sctp-module.yaml"),
+    ]);
     assert_eq!(code, 2, "{err}");
-    assert!(err.contains("written twice") && err.contains("nothing was changed"), "{err}");
+    assert!(
+        err.contains("written twice") && err.contains("nothing was changed"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -197,7 +210,8 @@ fn the_krm_path_keeps_refusing_duplicate_keys() {
         .lines()
         .map(|l| format!("    {l}\n"))
         .collect::<String>();
-    let list = format!("apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems:\n  -\n{item}");
+    let list =
+        format!("apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems:\n  -\n{item}");
     let mut child = common::modlayer()
         .arg("krm")
         .stdin(std::process::Stdio::piped())
@@ -243,8 +257,9 @@ fn an_unreadable_file_does_not_hide_the_rest_of_the_folder() {
     );
     // The DaemonSet that runs on masters still needs SCTP there.
     assert!(
-        f.iter()
-            .any(|(p, c, m)| p == "master" && c == "workload-needs-module" && m.contains("sctp-probe")),
+        f.iter().any(|(p, c, m)| p == "master"
+            && c == "workload-needs-module"
+            && m.contains("sctp-probe")),
         "{f:?}"
     );
     // Worker is judged too: its layer files are in place; the unreadable file (which could
@@ -262,7 +277,12 @@ fn an_unreadable_file_does_not_hide_the_rest_of_the_folder() {
 #[test]
 fn templates_are_named_where_they_decide() {
     let cases = [
-        ("helm-template.yaml", 4, 9, "`{{ .Values.name }}`, a Helm template"),
+        (
+            "helm-template.yaml",
+            4,
+            9,
+            "`{{ .Values.name }}`, a Helm template",
+        ),
         ("envsubst-template.yaml", 4, 9, "${ROLE}"),
         ("placeholder.yaml", 4, 9, "`<cluster-name>`"),
     ];
@@ -272,21 +292,29 @@ fn templates_are_named_where_they_decide() {
         assert_eq!(code, 2, "{file}: {out}{err}");
         let place = format!("{}:{line}:{col}", p.display());
         assert!(err.contains(&place), "{file}: {err}");
-        assert!(err.contains(what) && err.contains("render it first"), "{file}: {err}");
+        assert!(
+            err.contains(what) && err.contains("render it first"),
+            "{file}: {err}"
+        );
         let (_, out, _) = run(&["verify", "--format=json", p.to_str().unwrap()]);
         assert!(out.contains("a template ("), "{out}");
     }
     // Read in a folder, the code is template-unrendered.
     let (_t, dir) = folder(&[
         ("a/helm.yaml", fixture("helm-template.yaml")),
-        ("b/load.yaml", std::fs::read_to_string(testdata("doc-machineconfig.yaml")).unwrap()),
+        (
+            "b/load.yaml",
+            std::fs::read_to_string(testdata("doc-machineconfig.yaml")).unwrap(),
+        ),
     ]);
     let (code, out, err) = run(&["verify", "--format=json", &dir]);
     assert_eq!(code, 2, "{out}{err}");
     let f = findings(&out);
     assert!(
         f.iter().any(|(_, c, m)| c == "template-unrendered"
-            && m.starts_with(&format!("{dir}/a/helm.yaml:4:9: a template (`{{{{ .Values.name }}}}`"))),
+            && m.starts_with(&format!(
+                "{dir}/a/helm.yaml:4:9: a template (`{{{{ .Values.name }}}}`"
+            ))),
         "{f:?}"
     );
 }
@@ -298,10 +326,8 @@ fn dollars_and_braces_in_contents_are_not_templates() {
     assert_eq!(code, 0, "{out}{err}");
     assert!(!out.contains("template-unrendered"), "{out}");
     // A YAML error away from a `$` is reported as the YAML error it is.
-    let text = fixture("scripts-are-not-templates.yaml").replace(
-        "      version: 3.2.0\n",
-        "      version: [3.2.0\n",
-    );
+    let text = fixture("scripts-are-not-templates.yaml")
+        .replace("      version: 3.2.0\n", "      version: [3.2.0\n");
     let (_t, dir) = folder(&[("x.yaml", text)]);
     let (code, _, err) = run(&["verify", &format!("{dir}/x.yaml")]);
     assert_eq!(code, 2, "{err}");
@@ -318,12 +344,21 @@ fn a_layer_file_of_another_name_is_info_when_the_module_loads() {
     let (code, out, err) = run(&["verify", "--format=json", &p]);
     assert_eq!(code, 0, "{out}{err}");
     let f = findings(&out);
-    let e: Vec<&(String, String, String)> = f.iter().filter(|x| x.1 == "layer-file-elsewhere").collect();
+    let e: Vec<&(String, String, String)> =
+        f.iter().filter(|x| x.1 == "layer-file-elsewhere").collect();
     assert_eq!(e.len(), 1, "{f:?}");
     assert!(e[0].2.contains("/etc/modules-load.d/telco.conf"), "{e:?}");
     assert!(!f.iter().any(|x| x.1 == "layer-file-missing"), "{f:?}");
     let v: Value = serde_json::from_str(&out).unwrap();
-    assert_eq!(v["targets"][0]["findings"].as_array().unwrap().iter().find(|x| x["code"] == "layer-file-elsewhere").unwrap()["severity"], "info");
+    assert_eq!(
+        v["targets"][0]["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["code"] == "layer-file-elsewhere")
+            .unwrap()["severity"],
+        "info"
+    );
     // Text output stays quiet about it; --strict still fails on bytes.
     let (code, out, _) = run(&["verify", &p]);
     assert_eq!(code, 0);
@@ -331,11 +366,16 @@ fn a_layer_file_of_another_name_is_info_when_the_module_loads() {
     let (code, _, _) = run(&["verify", "--strict", &p]);
     assert_eq!(code, 1);
     // Blocked, the same missing file is a warning again.
-    let blocked = std::fs::read_to_string(&p).unwrap().replace("source: data:,\n", "source: data:,blacklist%20sctp\n");
+    let blocked = std::fs::read_to_string(&p)
+        .unwrap()
+        .replace("source: data:,\n", "source: data:,blacklist%20sctp\n");
     std::fs::write(&p, blocked).unwrap();
     let (code, out, _) = run(&["verify", "--format=json", &p]);
     assert_eq!(code, 1);
-    assert!(findings(&out).iter().any(|x| x.1 == "layer-file-missing"), "{out}");
+    assert!(
+        findings(&out).iter().any(|x| x.1 == "layer-file-missing"),
+        "{out}"
+    );
 }
 
 #[test]
@@ -358,14 +398,18 @@ fn single_node_and_compact_clusters_judge_master() {
         // With a master MachineConfig it passes.
         let (_t, dir) = folder(&[
             ("cluster/topology.yaml", fixture(topology)),
-            ("extra-manifests/load-sctp-module-master.yaml", master.clone()),
+            (
+                "extra-manifests/load-sctp-module-master.yaml",
+                master.clone(),
+            ),
         ]);
         let (code, out, err) = run(&["verify", "--format=json", &dir]);
         assert_eq!(code, 0, "{topology}: {out}{err}");
         assert_eq!(judged(&out), [("master".to_string(), true)], "{topology}");
     }
     // With workers, nothing changes: worker is judged.
-    let with_workers = fixture("agent-cluster-install.yaml").replace("workerAgents: 0", "workerAgents: 2");
+    let with_workers =
+        fixture("agent-cluster-install.yaml").replace("workerAgents: 0", "workerAgents: 2");
     let (_t, dir) = folder(&[
         ("cluster/topology.yaml", with_workers),
         ("extra-manifests/load-sctp-module.yaml", doc),

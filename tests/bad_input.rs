@@ -108,7 +108,11 @@ fn duplicate_keys() {
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/doc-machineconfig.yaml"),
     )
     .unwrap()
-    .replacen("kind: MachineConfig\n", "kind: MachineConfig\nkind: MachineConfig\n", 1);
+    .replacen(
+        "kind: MachineConfig\n",
+        "kind: MachineConfig\nkind: MachineConfig\n",
+        1,
+    );
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("d.yaml");
     std::fs::write(&p, &doc).unwrap();
@@ -119,7 +123,10 @@ fn duplicate_keys() {
         .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{err}");
-    assert!(err.contains("d.yaml:3:1: key \"kind\" is written twice"), "{err}");
+    assert!(
+        err.contains("d.yaml:3:1: key \"kind\" is written twice"),
+        "{err}"
+    );
     assert_eq!(std::fs::read_to_string(&p).unwrap(), doc);
     let out = common::modlayer()
         .args(["verify", "-v"])

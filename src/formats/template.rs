@@ -53,9 +53,16 @@ fn at(s: &str) -> Option<Marker> {
     if let Some(body) = s.strip_prefix("{{") {
         let end = body.find("}}")?;
         let inner = &body[..end];
-        let what = if inner.contains(".Values") || inner.contains(".Release") || inner.contains(".Chart") {
+        let what = if inner.contains(".Values")
+            || inner.contains(".Release")
+            || inner.contains(".Chart")
+        {
             "a Helm template"
-        } else if inner.trim_start_matches('-').trim_start().starts_with("hub") {
+        } else if inner
+            .trim_start_matches('-')
+            .trim_start()
+            .starts_with("hub")
+        {
             "an ACM hub template"
         } else {
             "a Go template action"
@@ -64,8 +71,14 @@ fn at(s: &str) -> Option<Marker> {
     }
     if let Some(body) = s.strip_prefix("${") {
         let end = body.find('}')?;
-        let name = body[..end].split([':', '-', '=', '?', '+']).next().unwrap_or("");
-        let ok = name.bytes().next().is_some_and(|c| c.is_ascii_alphabetic() || c == b'_')
+        let name = body[..end]
+            .split([':', '-', '=', '?', '+'])
+            .next()
+            .unwrap_or("");
+        let ok = name
+            .bytes()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == b'_')
             && name.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_');
         return ok.then(|| mk("an envsubst variable", end + 3)).flatten();
     }
@@ -73,14 +86,18 @@ fn at(s: &str) -> Option<Marker> {
         let end = body.find(')')?;
         let cmd = &body[..end];
         let ok = cmd.bytes().next().is_some_and(|c| c.is_ascii_alphabetic()) && !cmd.contains('\n');
-        return ok.then(|| mk("a shell command substitution", end + 3)).flatten();
+        return ok
+            .then(|| mk("a shell command substitution", end + 3))
+            .flatten();
     }
     if let Some(body) = s.strip_prefix('<') {
         let end = body.find('>')?;
         let name = &body[..end];
         let ok = (1..=64).contains(&name.len())
             && name.bytes().next().is_some_and(|c| c.is_ascii_alphabetic())
-            && name.bytes().all(|c| c.is_ascii_alphanumeric() || b"-_. ".contains(&c));
+            && name
+                .bytes()
+                .all(|c| c.is_ascii_alphanumeric() || b"-_. ".contains(&c));
         return ok.then(|| mk("a placeholder", end + 2)).flatten();
     }
     None
@@ -138,15 +155,40 @@ mod tests {
     #[test]
     fn markers_are_found_and_named() {
         let m = find("name: {{ .Values.name }}-sctp").unwrap();
-        assert_eq!((m.what, m.text.as_str(), m.offset), ("a Helm template", "{{ .Values.name }}", 6));
-        assert_eq!(find("x {{- .spec.role }}").unwrap().what, "a Go template action");
-        assert_eq!(find("{{hub fromConfigMap \"\" \"x\" \"y\" hub}}").unwrap().what, "an ACM hub template");
+        assert_eq!(
+            (m.what, m.text.as_str(), m.offset),
+            ("a Helm template", "{{ .Values.name }}", 6)
+        );
+        assert_eq!(
+            find("x {{- .spec.role }}").unwrap().what,
+            "a Go template action"
+        );
+        assert_eq!(
+            find("{{hub fromConfigMap \"\" \"x\" \"y\" hub}}")
+                .unwrap()
+                .what,
+            "an ACM hub template"
+        );
         assert_eq!(find("role: ${ROLE}").unwrap().text, "${ROLE}");
-        assert_eq!(find("role: ${ROLE:-worker}").unwrap().what, "an envsubst variable");
-        assert_eq!(find("n: $(hostname -s)").unwrap().what, "a shell command substitution");
+        assert_eq!(
+            find("role: ${ROLE:-worker}").unwrap().what,
+            "an envsubst variable"
+        );
+        assert_eq!(
+            find("n: $(hostname -s)").unwrap().what,
+            "a shell command substitution"
+        );
         assert_eq!(find("name: <cluster-name>").unwrap().text, "<cluster-name>");
         // Not templates: a lone `$`, `$1`, `${1}`, a comparison, a callout `<1>`, an email-ish `<a@b>`.
-        for no in ["cost $5", "echo $1 ${1}", "a < b > c", "worker <1>", "<a@b.c>", "{{ unclosed", "$((1+2))"] {
+        for no in [
+            "cost $5",
+            "echo $1 ${1}",
+            "a < b > c",
+            "worker <1>",
+            "<a@b.c>",
+            "{{ unclosed",
+            "$((1+2))",
+        ] {
             assert_eq!(find(no), None, "{no:?}");
         }
     }

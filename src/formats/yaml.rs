@@ -202,10 +202,7 @@ pub fn parse_documents_lenient(text: &str) -> Result<(Vec<Document>, Vec<Duplica
     Ok((docs, dups))
 }
 
-fn parse_stream(
-    text: &str,
-    dups: Option<&mut Vec<Duplicate>>,
-) -> Result<Vec<Document>, YamlError> {
+fn parse_stream(text: &str, dups: Option<&mut Vec<Duplicate>>) -> Result<Vec<Document>, YamlError> {
     let bom = if text.starts_with('\u{feff}') { 3 } else { 0 };
     let body = &text[bom..];
     let lines = Lines::new(body);
@@ -1965,7 +1962,10 @@ again: *l
         let text = "metadata:\n  labels:\n    role: worker\n    role: master\n  name: x\n";
         let (docs, dups) = parse_documents_lenient(text).unwrap();
         assert_eq!(docs[0].value["metadata"]["labels"]["role"], "master");
-        assert_eq!(docs[0].pos("/metadata/labels/role"), Some(Pos { line: 4, col: 11 }));
+        assert_eq!(
+            docs[0].pos("/metadata/labels/role"),
+            Some(Pos { line: 4, col: 11 })
+        );
         assert_eq!(
             dups,
             [Duplicate {

@@ -7,8 +7,8 @@ use anyhow::{bail, Context, Result};
 use serde_json::{json, Value};
 
 use crate::formats::json::{parse_named, pointer_to_path, Layout, Splice};
-use crate::formats::{template, yaml};
 use crate::formats::yaml_edit::Editor;
+use crate::formats::{template, yaml};
 use crate::ignition::{self, Plan, Problem, Spec};
 use crate::layer::Layer;
 use crate::mco::{API_VERSION, ROLE_LABEL};
@@ -265,10 +265,14 @@ impl McFile {
             if let Some(place) = docs.get(doc).and_then(|d| d.place(pointer)) {
                 let (line, col) = line_col(self.text.as_bytes(), place.entry);
                 let before = &self.text.as_bytes()[..place.entry.min(self.text.len())];
-                let start = before.iter().rposition(|&b| b == b'\n').map_or(0, |p| p + 1);
+                let start = before
+                    .iter()
+                    .rposition(|&b| b == b'\n')
+                    .map_or(0, |p| p + 1);
                 // Columns count characters, as the reader's do.
-                let col = std::str::from_utf8(&before[start..])
-                    .map_or(col, |s| s.trim_start_matches('\u{feff}').chars().count() + 1);
+                let col = std::str::from_utf8(&before[start..]).map_or(col, |s| {
+                    s.trim_start_matches('\u{feff}').chars().count() + 1
+                });
                 return format!("{}:{line}:{col} ({})", self.name, dotted(pointer));
             }
         }

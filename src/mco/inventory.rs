@@ -13,8 +13,8 @@ use anyhow::{bail, Context, Result};
 use serde_json::Value;
 
 use crate::findings::{Code, Finding};
-use crate::layer::Layer;
 use crate::formats::template;
+use crate::layer::Layer;
 use crate::mco::file::{documents, objects, MachineConfig, McFile};
 use crate::mco::release::Release;
 use crate::mco::render::render_pool;
@@ -235,17 +235,25 @@ impl Inventory {
     /// Take the topology an install-config gives (no compute replicas: masters only).
     fn note_install_config(&mut self, from: &str, ic: &Value) {
         if compute_replicas(ic) == 0 {
-            self.topology = Some(Topology {
+            self.note_topology(Topology {
                 workers: false,
                 why: format!("the install-config in {from} has no workers (compute replicas 0)"),
             });
         }
     }
 
+    /// Take a topology: one that has workers wins (a folder holding several clusters' install
+    /// manifests has workers if any of them has).
+    fn note_topology(&mut self, t: Topology) {
+        if self.topology.as_ref().is_none_or(|old| !old.workers) {
+            self.topology = Some(t);
+        }
+    }
+
     /// Take what an agent-config.yaml kept beside the manifests says about its hosts.
     pub fn set_agent_config(&mut self, from: &str, agent_config: &Value) {
         if let Some(t) = topology_of(from, "AgentConfig", agent_config) {
-            self.topology = Some(t);
+            self.note_topology(t);
         }
     }
 
@@ -398,7 +406,7 @@ impl Inventory {
                 Some("MachineConfig") => has_mc = true,
                 Some(k) if TOPOLOGY_KINDS.contains(&k) => {
                     if let Some(t) = topology_of(name, k, obj) {
-                        self.topology = Some(t);
+                        self.note_topology(t);
                     }
                 }
                 Some("MachineConfigPool") => match pool_of(obj) {
@@ -1002,7 +1010,10 @@ fn topology_of(file: &str, kind: &str, obj: &Value) -> Option<Topology> {
             let nodes = list.and_then(Value::as_array).filter(|n| !n.is_empty())?;
             let role = |n: &Value| n.get("role").and_then(Value::as_str).map(str::to_string);
             let roles: Vec<Option<String>> = nodes.iter().map(role).collect();
-            let workers = roles.iter().filter(|r| r.as_deref() == Some("worker")).count();
+            let workers = roles
+                .iter()
+                .filter(|r| r.as_deref() == Some("worker"))
+                .count();
             // A ClusterInstance node's role defaults to master; an agent host without a role
             // is given one by the installer, so only all-master hosts say "no workers".
             let all_masters = roles.iter().all(|r| match r.as_deref() {
@@ -1258,6 +1269,39 @@ mod tests {
         );
         let same = Inventory::read(&[a.clone(), a]);
         assert!(same.findings.is_empty());
+    }
+
+    #[test]
+    fn topology_comes_from_the_install_manifests_and_workers_win() {
+        let m = |name: &str, text: &str| Manifest {
+            name: name.into(),
+            bytes: text.as_bytes().to_vec(),
+        };
+        let sno = m("sno/aci.yaml", "apiVersion: extensions.hive.openshift.io/v1beta1\nkind: AgentClusterInstall\nmetadata:\n  name: sno\nspec:\n  provisionRequirements:\n    controlPlaneAgents: 1\n");
+        let inv = Inventory::read(std::slice::from_ref(&sno));
+        assert_eq!(inv.topology().map(|t| t.workers), Some(false));
+        assert!(inv.schedulable().masters);
+        let big = m("big/ci.yaml", "apiVersion: siteconfig.open-cluster-management.io/v1alpha1\nkind: ClusterInstance\nmetadata:\n  name: big\nspec:\n  nodes:\n  - hostName: a\n  - hostName: b\n    role: worker\n");
+        let inv = Inventory::read(&[big.clone(), sno.clone()]);
+        assert_eq!(inv.topology().map(|t| t.workers), Some(true));
+        let inv = Inventory::read(&[sno, big]);
+        assert_eq!(inv.topology().map(|t| t.workers), Some(true));
+        // agent-config: hosts without a role get one from the installer: nothing concluded.
+        let mut inv = Inventory::read(&[]);
+        let ac = first_document(
+            "ac",
+            "kind: AgentConfig\nhosts:\n- hostname: a\n  role: master\n- hostname: b\n",
+        )
+        .unwrap();
+        inv.set_agent_config("agent-config.yaml", &ac);
+        assert_eq!(inv.topology(), None);
+        let ac = first_document(
+            "ac",
+            "kind: AgentConfig\nhosts:\n- hostname: a\n  role: master\n",
+        )
+        .unwrap();
+        inv.set_agent_config("agent-config.yaml", &ac);
+        assert_eq!(inv.topology().map(|t| t.workers), Some(false));
     }
 
     #[test]

@@ -123,7 +123,10 @@ pub fn check(obj: &Value) -> Vec<Refusal> {
             types(kind, s, &mut out);
         }
         (Some(_), Some(Value::Null) | None) => {}
-        (Some(_), Some(other)) => out.push(invalid("/spec", format!("spec must be an object, not {}", type_name(other)))),
+        (Some(_), Some(other)) => out.push(invalid(
+            "/spec",
+            format!("spec must be an object, not {}", type_name(other)),
+        )),
         (None, _) => {}
     }
     if kind == "ConfigMap" {
@@ -134,13 +137,19 @@ pub fn check(obj: &Value) -> Vec<Refusal> {
                         if !v.is_string() {
                             out.push(invalid(
                                 &format!("/data/{}", escape(k)),
-                                format!("data.{k} must be a string, not {} (quote it)", type_name(v)),
+                                format!(
+                                    "data.{k} must be a string, not {} (quote it)",
+                                    type_name(v)
+                                ),
                             ));
                         }
                     }
                 }
                 None if data.is_null() => {}
-                None => out.push(invalid("/data", format!("data must be a map of strings, not {}", type_name(data)))),
+                None => out.push(invalid(
+                    "/data",
+                    format!("data must be a map of strings, not {}", type_name(data)),
+                )),
             }
         }
     }
@@ -186,7 +195,10 @@ fn unknown_fields(o: &Map<String, Value>, at: &str, known: &[&str], out: &mut Ve
         if known.contains(&k.as_str()) {
             continue;
         }
-        let path = format!("{}{k}", at.trim_start_matches('/').replace('/', ".") + if at.is_empty() { "" } else { "." });
+        let path = format!(
+            "{}{k}",
+            at.trim_start_matches('/').replace('/', ".") + if at.is_empty() { "" } else { "." }
+        );
         let near = known
             .iter()
             .find(|f| f.eq_ignore_ascii_case(k))
@@ -203,10 +215,13 @@ fn unknown_fields(o: &Map<String, Value>, at: &str, known: &[&str], out: &mut Ve
     }
 }
 
+/// A field, a test of its value's type, and the type for messages.
+type TypeRule = (&'static str, fn(&Value) -> bool, &'static str);
+
 /// The types of the spec fields modlayer reads or the API server checks (a wrong type is refused
 /// by every client: the CRD's schema validation).
 fn types(kind: &str, s: &Map<String, Value>, out: &mut Vec<Refusal>) {
-    let want: &[(&str, fn(&Value) -> bool, &str)] = match kind {
+    let want: &[TypeRule] = match kind {
         "MachineConfig" => &[
             ("config", Value::is_object, "a map (an Ignition config)"),
             ("kernelArguments", is_strings, "a list of strings"),
@@ -214,14 +229,26 @@ fn types(kind: &str, s: &Map<String, Value>, out: &mut Vec<Refusal>) {
             ("fips", Value::is_boolean, "a boolean"),
             ("kernelType", Value::is_string, "a string"),
             ("osImageURL", Value::is_string, "a string"),
-            ("baseOSExtensionsContainerImage", Value::is_string, "a string"),
+            (
+                "baseOSExtensionsContainerImage",
+                Value::is_string,
+                "a string",
+            ),
         ],
         _ => &[
-            ("machineConfigSelector", Value::is_object, "a map (a label selector)"),
+            (
+                "machineConfigSelector",
+                Value::is_object,
+                "a map (a label selector)",
+            ),
             ("nodeSelector", Value::is_object, "a map (a label selector)"),
             ("paused", Value::is_boolean, "a boolean"),
             ("pinnedImageSets", Value::is_array, "a list"),
-            ("maxUnavailable", |v| v.is_u64() || v.is_i64() || v.is_string(), "an integer or a percentage"),
+            (
+                "maxUnavailable",
+                |v| v.is_u64() || v.is_i64() || v.is_string(),
+                "an integer or a percentage",
+            ),
         ],
     };
     for (field, ok, what) in want {
@@ -229,7 +256,10 @@ fn types(kind: &str, s: &Map<String, Value>, out: &mut Vec<Refusal>) {
             if !ok(v) {
                 out.push(invalid(
                     &format!("/spec/{field}"),
-                    format!("spec.{field} must be {what}, not {}: the API server refuses the object", type_name(v)),
+                    format!(
+                        "spec.{field} must be {what}, not {}: the API server refuses the object",
+                        type_name(v)
+                    ),
                 ));
             }
         }
@@ -242,21 +272,34 @@ fn is_strings(v: &Value) -> bool {
 
 fn meta(m: Option<&Value>, namespaced: bool, out: &mut Vec<Refusal>) {
     let Some(m) = m else {
-        out.push(invalid("", "no metadata: the API server needs metadata.name".into()));
+        out.push(invalid(
+            "",
+            "no metadata: the API server needs metadata.name".into(),
+        ));
         return;
     };
     let Some(o) = m.as_object() else {
-        out.push(invalid("/metadata", format!("metadata must be a map, not {}", type_name(m))));
+        out.push(invalid(
+            "/metadata",
+            format!("metadata must be a map, not {}", type_name(m)),
+        ));
         return;
     };
     unknown_fields(o, "/metadata", OBJECT_META, out);
     match o.get("name") {
         Some(Value::String(n)) => {
             if let Some(why) = dns_subdomain(n) {
-                out.push(bad("/metadata/name", n, format!("metadata.name {n:?} is not a valid name: {why}{}", hint(n))));
+                out.push(bad(
+                    "/metadata/name",
+                    n,
+                    format!("metadata.name {n:?} is not a valid name: {why}{}", hint(n)),
+                ));
             }
         }
-        Some(v) if !v.is_null() => out.push(invalid("/metadata/name", format!("metadata.name must be a string, not {}", type_name(v)))),
+        Some(v) if !v.is_null() => out.push(invalid(
+            "/metadata/name",
+            format!("metadata.name must be a string, not {}", type_name(v)),
+        )),
         _ if o.get("generateName").is_some() => {}
         _ => out.push(invalid("/metadata", "metadata.name is required".into())),
     }
@@ -265,10 +308,17 @@ fn meta(m: Option<&Value>, namespaced: bool, out: &mut Vec<Refusal>) {
             match ns.as_str() {
                 Some(n) => {
                     if let Some(why) = dns_label(n) {
-                        out.push(bad("/metadata/namespace", n, format!("metadata.namespace {n:?} is not valid: {why}{}", hint(n))));
+                        out.push(bad(
+                            "/metadata/namespace",
+                            n,
+                            format!("metadata.namespace {n:?} is not valid: {why}{}", hint(n)),
+                        ));
                     }
                 }
-                None => out.push(invalid("/metadata/namespace", format!("metadata.namespace must be a string, not {}", type_name(ns)))),
+                None => out.push(invalid(
+                    "/metadata/namespace",
+                    format!("metadata.namespace must be a string, not {}", type_name(ns)),
+                )),
             }
         }
     }
@@ -277,24 +327,47 @@ fn meta(m: Option<&Value>, namespaced: bool, out: &mut Vec<Refusal>) {
             continue;
         };
         let Some(map) = map.as_object() else {
-            out.push(invalid(&format!("/metadata/{field}"), format!("metadata.{field} must be a map of strings, not {}", type_name(map))));
+            out.push(invalid(
+                &format!("/metadata/{field}"),
+                format!(
+                    "metadata.{field} must be a map of strings, not {}",
+                    type_name(map)
+                ),
+            ));
             continue;
         };
         let mut total = 0;
         for (k, v) in map {
             let at = format!("/metadata/{field}/{}", escape(k));
             if let Some(why) = qualified_name(k) {
-                out.push(bad(&at, k, format!("metadata.{field} key {k:?} is not valid: {why}{}", hint(k))));
+                out.push(bad(
+                    &at,
+                    k,
+                    format!("metadata.{field} key {k:?} is not valid: {why}{}", hint(k)),
+                ));
             }
             let Some(v) = v.as_str() else {
                 let v_shown = v.to_string();
-                out.push(invalid(&at, format!("metadata.{field}.{k} must be a string, not {} ({v_shown}): quote it", type_name(v))));
+                out.push(invalid(
+                    &at,
+                    format!(
+                        "metadata.{field}.{k} must be a string, not {} ({v_shown}): quote it",
+                        type_name(v)
+                    ),
+                ));
                 continue;
             };
             total += k.len() + v.len();
             if is_label {
                 if let Some(why) = label_value(v) {
-                    out.push(bad(&at, v, format!("label {k}: value {v:?} is not a valid label value: {why}{}", hint(v))));
+                    out.push(bad(
+                        &at,
+                        v,
+                        format!(
+                            "label {k}: value {v:?} is not a valid label value: {why}{}",
+                            hint(v)
+                        ),
+                    ));
                 }
             }
         }
@@ -308,10 +381,15 @@ fn meta(m: Option<&Value>, namespaced: bool, out: &mut Vec<Refusal>) {
 /// callout (`<1>`) copied with the example.
 fn hint(s: &str) -> String {
     if let Some(t) = template::find(s) {
-        return format!("; it is a template (`{}`, {}): render it first", t.text, t.what);
+        return format!(
+            "; it is a template (`{}`, {}): render it first",
+            t.text, t.what
+        );
     }
     if let Some(c) = callout(s) {
-        return format!("; `{c}` looks like a documentation callout copied with the example: remove it");
+        return format!(
+            "; `{c}` looks like a documentation callout copied with the example: remove it"
+        );
     }
     String::new()
 }
@@ -337,7 +415,10 @@ pub fn dns_label(s: &str) -> Option<String> {
         return Some(format!("{} characters, at most 63", s.len()));
     }
     let b = s.as_bytes();
-    if !b.iter().all(|&c| alnum_lower(c) || c == b'-') || !alnum_lower(b[0]) || !alnum_lower(b[b.len() - 1]) {
+    if !b.iter().all(|&c| alnum_lower(c) || c == b'-')
+        || !alnum_lower(b[0])
+        || !alnum_lower(b[b.len() - 1])
+    {
         return Some("a DNS-1123 label is lowercase letters, digits and '-', starting and ending with a letter or digit".into());
     }
     None
@@ -370,7 +451,9 @@ fn name_part(s: &str, what: &str) -> Option<String> {
     }
     let b = s.as_bytes();
     let an = |c: u8| c.is_ascii_alphanumeric();
-    let ok = b.iter().all(|&c| an(c) || b"-_.".contains(&c)) && b.first().is_some_and(|&c| an(c)) && b.last().is_some_and(|&c| an(c));
+    let ok = b.iter().all(|&c| an(c) || b"-_.".contains(&c))
+        && b.first().is_some_and(|&c| an(c))
+        && b.last().is_some_and(|&c| an(c));
     (!ok).then(|| format!("{what} must be letters, digits, '-', '_' or '.', starting and ending with a letter or digit"))
 }
 
@@ -411,10 +494,21 @@ mod tests {
     #[test]
     fn names_labels_and_keys_follow_the_api_server() {
         assert_eq!(dns_subdomain("99-worker-sctp.v2"), None);
-        for bad in ["", "Load-SCTP", "load_sctp", "-a", "a-", "a..b", &"x".repeat(254)] {
+        for bad in [
+            "",
+            "Load-SCTP",
+            "load_sctp",
+            "-a",
+            "a-",
+            "a..b",
+            &"x".repeat(254),
+        ] {
             assert!(dns_subdomain(bad).is_some(), "{bad:?}");
         }
-        assert_eq!(qualified_name("machineconfiguration.openshift.io/role"), None);
+        assert_eq!(
+            qualified_name("machineconfiguration.openshift.io/role"),
+            None
+        );
         assert_eq!(qualified_name("app.kubernetes.io/name"), None);
         assert_eq!(qualified_name("Team_A.x"), None);
         for bad in ["a/b/c", "/x", "Example.COM/x", "x/", "-x", &"y".repeat(64)] {
@@ -434,21 +528,36 @@ mod tests {
             "metadata": {"name": "x", "labels": {"machineconfiguration.openshift.io/role": "worker <1>"}},
             "spec": {"selector": {}, "fips": "yes", "config": {"ignition": {"version": "3.2.0"}}}});
         let r = check(&mc);
-        let got: Vec<(&str, &str)> = r.iter().map(|r| (r.code.as_str(), r.pointer.as_str())).collect();
+        let got: Vec<(&str, &str)> = r
+            .iter()
+            .map(|r| (r.code.as_str(), r.pointer.as_str()))
+            .collect();
         assert_eq!(
             got,
             [
-                ("object-invalid", "/metadata/labels/machineconfiguration.openshift.io~1role"),
+                (
+                    "object-invalid",
+                    "/metadata/labels/machineconfiguration.openshift.io~1role"
+                ),
                 ("unknown-field", "/spec/selector"),
                 ("object-invalid", "/spec/fips"),
             ]
         );
-        assert!(r[0].message.contains("documentation callout"), "{}", r[0].message);
-        assert!(r[1].message.contains("unknown field \"spec.selector\""), "{}", r[1].message);
+        assert!(
+            r[0].message.contains("documentation callout"),
+            "{}",
+            r[0].message
+        );
+        assert!(
+            r[1].message.contains("unknown field \"spec.selector\""),
+            "{}",
+            r[1].message
+        );
         let pool = json!({"kind": "MachineConfigPool", "metadata": {"name": "infra"},
             "spec": {"machineConfigSelector": {}, "nodeSelector": {}, "maxUnavailable": "10%", "paused": false}, "status": {}});
         assert_eq!(check(&pool), []);
-        let other = json!({"kind": "Deployment", "metadata": {"name": "Bad_Name"}, "spec": {"x": 1}});
+        let other =
+            json!({"kind": "Deployment", "metadata": {"name": "Bad_Name"}, "spec": {"x": 1}});
         assert_eq!(check(&other), []);
     }
 }
