@@ -418,3 +418,41 @@ fn single_node_and_compact_clusters_judge_master() {
     assert_eq!(code, 0, "{out}{err}");
     assert_eq!(judged(&out), [("worker".to_string(), true)]);
 }
+
+#[test]
+fn a_callout_in_a_butane_source_is_named_too() {
+    // Butane translates it; the API server refuses the label value.
+    let p = testdata("api-objects/callout.bu");
+    let (code, out, err) = run(&["verify", p.to_str().unwrap()]);
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(
+        err.contains("value \"worker <1>\" is not a valid label value")
+            && err.contains("`<1>` looks like a documentation callout"),
+        "{err}"
+    );
+    assert!(!err.contains("no MachineConfig"), "{err}");
+}
+
+#[test]
+fn a_remote_manifest_in_bootstrap_ign_is_not_bad_input() {
+    // The bootstrap node fetches it: not visible offline (remote-source), not invalid input; a
+    // bad data URL is invalid input (exit 2).
+    let ign = serde_json::json!({"ignition": {"version": "3.2.0"}, "storage": {"files": [
+        {"path": "/opt/openshift/openshift/99-remote.yaml", "contents": {"source": "https://example.com/99-remote.yaml"}},
+        {"path": "/opt/openshift/openshift/99-bad.yaml", "contents": {"source": "data:;base64,@@@"}},
+    ]}});
+    let (manifests, found) = modlayer::targets::installdir::bootstrap_manifests(
+        "bootstrap.ign",
+        ign.to_string().as_bytes(),
+    )
+    .unwrap();
+    assert!(manifests.is_empty());
+    let codes: Vec<(&str, bool)> = found
+        .iter()
+        .map(|f| (f.code.as_str(), f.code.input_invalid()))
+        .collect();
+    assert_eq!(
+        codes,
+        [("remote-source", false), ("manifest-unreadable", true)]
+    );
+}

@@ -167,13 +167,23 @@ pub fn bootstrap_manifests(name: &str, bytes: &[u8]) -> Result<(Vec<Manifest>, V
                 name: shown,
                 bytes: b,
             }),
-            Err(e) => findings.push(
-                Finding::new(
-                    Code::ManifestUnreadable,
-                    format!("{name} $.storage.files[{i}] ({path}): {e:#}"),
+            Err(e) => {
+                // A remote source is fetched by the bootstrap node: not bad input, just not
+                // visible offline (exit 1); a bad data URL is bad input (exit 2).
+                let remote = f
+                    .pointer("/contents/source")
+                    .and_then(Value::as_str)
+                    .is_some_and(|s| !is_data_url(s));
+                let code = if remote {
+                    Code::RemoteSource
+                } else {
+                    Code::ManifestUnreadable
+                };
+                findings.push(
+                    Finding::new(code, format!("{name} $.storage.files[{i}] ({path}): {e:#}"))
+                        .at(path.to_string()),
                 )
-                .at(path.to_string()),
-            ),
+            }
         }
     }
     if budget.exceeded() {
