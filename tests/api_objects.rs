@@ -456,3 +456,30 @@ fn a_remote_manifest_in_bootstrap_ign_is_not_bad_input() {
         [("remote-source", false), ("manifest-unreadable", true)]
     );
 }
+
+#[test]
+fn a_template_in_an_ignition_version_or_a_path_is_named() {
+    let doc = std::fs::read_to_string(testdata("doc-machineconfig.yaml")).unwrap();
+    for (from, to, place, marker) in [
+        (
+            "version: 3.2.0",
+            "version: \"{{ .IgnitionVersion }}\"",
+            "10:16",
+            "{{ .IgnitionVersion }}",
+        ),
+        (
+            "path: /etc/modules-load.d/sctp-load.conf",
+            "path: /etc/modules-load.d/${MODULE}-load.conf",
+            "18:17",
+            "${MODULE}",
+        ),
+    ] {
+        let (_t, dir) = folder(&[("mc.yaml", doc.replace(from, to))]);
+        let p = format!("{dir}/mc.yaml");
+        let (code, out, err) = run(&["verify", &p]);
+        assert_eq!(code, 2, "{out}{err}");
+        assert!(err.contains(&format!("{p}:{place} (")), "{err}");
+        assert!(err.contains(&format!("is a template (`{marker}`")), "{err}");
+        assert!(err.contains("render it first"), "{err}");
+    }
+}

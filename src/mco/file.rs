@@ -242,10 +242,20 @@ impl McFile {
 
     /// The MachineConfig objects of the documents, in file order.
     pub fn read_configs(&self) -> Result<Vec<MachineConfig>> {
+        self.read_configs_but(|_, _| false)
+    }
+
+    /// [`McFile::read_configs`], leaving out the objects `skip` names (document index, JSON
+    /// pointer): objects already refused for other reasons.
+    pub fn read_configs_but(
+        &self,
+        skip: impl Fn(usize, &str) -> bool,
+    ) -> Result<Vec<MachineConfig>> {
         let mut configs = Vec::new();
         for (i, v) in self.values.iter().enumerate() {
             for (at, obj) in objects(v) {
-                if obj.get("kind").and_then(Value::as_str) == Some("MachineConfig") {
+                if obj.get("kind").and_then(Value::as_str) == Some("MachineConfig") && !skip(i, &at)
+                {
                     configs.push(self.read_mc(i, &at, obj)?);
                 }
             }

@@ -437,14 +437,15 @@ impl Inventory {
         if !has_mc {
             return;
         }
-        let configs = match file.read_configs() {
-            Ok(c) => c,
-            Err(e) => {
-                self.findings
-                    .push(Finding::new(Code::MachineconfigInvalid, format!("{e:#}")));
-                return;
-            }
-        };
+        let configs =
+            match file.read_configs_but(|doc, at| refused.contains(&(doc, at.to_string()))) {
+                Ok(c) => c,
+                Err(e) => {
+                    self.findings
+                        .push(Finding::new(Code::MachineconfigInvalid, format!("{e:#}")));
+                    return;
+                }
+            };
         for mc in configs
             .iter()
             .filter(|mc| !refused.contains(&(mc.doc, mc.at.clone())))

@@ -117,6 +117,9 @@ pub fn check(obj: &Value) -> Vec<Refusal> {
     };
     unknown_fields(o, "", top, &mut out);
     meta(obj.get("metadata"), kind == "ConfigMap", &mut out);
+    if kind == "MachineConfig" {
+        deciding_templates(obj, &mut out);
+    }
     match (spec, obj.get("spec")) {
         (Some(fields), Some(Value::Object(s))) => {
             unknown_fields(s, "/spec", fields, &mut out);
@@ -163,6 +166,53 @@ fn bad(pointer: &str, value: &str, message: String) -> Refusal {
         r.code = Code::TemplateUnrendered;
     }
     r
+}
+
+/// Template markers in the scalars of a MachineConfig that decide what it does and that no
+/// consumer expands: apiVersion, kind, the Ignition version, file paths, unit names and kernel
+/// arguments. (A file's contents and a unit's text are contents, never flagged.)
+fn deciding_templates(mc: &Value, out: &mut Vec<Refusal>) {
+    let mut places: Vec<(String, &Value)> = Vec::new();
+    for p in ["/apiVersion", "/kind", "/spec/config/ignition/version"] {
+        if let Some(v) = mc.pointer(p) {
+            places.push((p.to_string(), v));
+        }
+    }
+    let list = |p: &str| {
+        mc.pointer(p)
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .enumerate()
+    };
+    for (i, f) in list("/spec/config/storage/files") {
+        if let Some(v) = f.get("path") {
+            places.push((format!("/spec/config/storage/files/{i}/path"), v));
+        }
+    }
+    for (i, u) in list("/spec/config/systemd/units") {
+        if let Some(v) = u.get("name") {
+            places.push((format!("/spec/config/systemd/units/{i}/name"), v));
+        }
+    }
+    for (i, a) in list("/spec/kernelArguments") {
+        places.push((format!("/spec/kernelArguments/{i}"), a));
+    }
+    for (p, v) in places {
+        let Some(text) = v.as_str() else { continue };
+        if let Some(t) = template::find(text) {
+            out.push(Refusal {
+                code: Code::TemplateUnrendered,
+                message: format!(
+                    "{} {text:?} is a template (`{}`, {}): render it first; nothing expands it on the way to the node",
+                    p.trim_start_matches('/').replace('/', "."),
+                    t.text,
+                    t.what
+                ),
+                pointer: p,
+            });
+        }
+    }
 }
 
 fn invalid(pointer: &str, message: String) -> Refusal {
