@@ -483,3 +483,21 @@ fn a_template_in_an_ignition_version_or_a_path_is_named() {
         assert!(err.contains("render it first"), "{err}");
     }
 }
+
+#[test]
+fn duplicate_keys_keep_what_a_yaml_1_1_reader_keeps() {
+    // PyYAML (YAML 1.1, like kubectl's reader) also keeps the last of two equal keys: the
+    // lenient reading must give the same documents.
+    if !common::have(common::Oracle::PyYaml) {
+        return;
+    }
+    for text in [
+        fixture("role-twice.yaml"),
+        "a:\n  b: 1\n  b: {c: [1, 2]}\nd: 0644\nd: x\n".to_string(),
+    ] {
+        let (docs, dups) = modlayer::formats::yaml::parse_documents_lenient(&text).unwrap();
+        assert!(!dups.is_empty());
+        let ours: Vec<Value> = docs.into_iter().map(|d| d.value).collect();
+        assert_eq!(ours, common::yaml11_documents(&text).unwrap(), "{text}");
+    }
+}
