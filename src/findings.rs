@@ -124,6 +124,9 @@ codes! {
     LayerFileMissing = "layer-file-missing", Warning,
         "A layer file is not written on the node.",
         "Run `modlayer apply` on the target.";
+    LayerFileElsewhere = "layer-file-elsewhere", Info,
+        "A layer file is not written, but the module is loaded at boot by a file of another name (or another loader) and nothing blocks it.",
+        "Nothing to fix; run `modlayer apply` if you want the layer's exact files (--strict asks for them).";
     LayerFileUnknown = "layer-file-unknown", Warning,
         "A layer file's content cannot be seen offline.",
         "Inline the file as a data: URL, or verify the artifact that holds it.";
@@ -142,6 +145,21 @@ codes! {
     ManifestUnreadable = "manifest-unreadable", Error,
         "A manifest cannot be read (bad YAML or JSON, a remote source).",
         "Fix the file at the place named.";
+    ObjectInvalid = "object-invalid", Error,
+        "The API server refuses the object (an invalid name, label key or value, annotation key, or a field of the wrong type): it never reaches the cluster, so the input is invalid (exit status 2).",
+        "Fix the field at the place named (a documentation callout such as `<1>` copied with an example is not part of the value).";
+    UnknownField = "unknown-field", Error,
+        "A field the object's CRD does not have: `oc apply` (strict field validation, kubectl's default) refuses the object; the input is invalid (exit status 2).",
+        "Remove or move the field (MachineConfig spec has config, extensions, fips, kernelArguments, kernelType, osImageURL, baseOSExtensionsContainerImage; a pool is chosen by the role label, not a selector).";
+    UnknownFieldDropped = "unknown-field-dropped", Warning,
+        "A field the object's CRD does not have, in a manifest the installer creates: the API server drops it silently.",
+        "Remove or move the field; it has no effect.";
+    TemplateUnrendered = "template-unrendered", Error,
+        "The manifest is a template not yet rendered (Go/Helm/kube-compare `{{ ... }}`, `${VAR}`, `$(cmd)`, `<placeholder>`) where it decides or where it keeps the YAML from being read (exit status 2).",
+        "Render it first (helm template, envsubst, kube-compare, or fill in the placeholder) and verify the output.";
+    DuplicateKey = "duplicate-key", Warning,
+        "A mapping key is written twice: kubectl and oc keep the last value (kustomize and kpt refuse the file).",
+        "Keep one of the two lines.";
     PoolUnreadable = "pool-unreadable", Warning,
         "A MachineConfigPool cannot be understood (no name, a selector with no role).",
         "Give the pool metadata.name and a machineConfigSelector on machineconfiguration.openshift.io/role.";
@@ -151,6 +169,9 @@ codes! {
     CustomPoolAssumed = "custom-pool-assumed", Info,
         "A role label names a pool the input does not declare: it is rendered as a custom pool (worker configs first).",
         "Nothing to fix if the cluster has that MachineConfigPool; else add it.";
+    PoolHasNoNodes = "pool-has-no-nodes", Info,
+        "The install manifests kept with the input (install-config, agent-config, AgentClusterInstall, ClusterInstance) give the cluster masters only (single-node or compact): master is judged, pools without nodes are not.",
+        "Nothing to fix; make sure the MachineConfig that enables the module has role master.";
     PoolNotJudged = "pool-not-judged", Info,
         "A pool the layer is not meant for: reported, not judged (it does not change the exit status).",
         "Name it with --role (or --all-pools) to judge it.";
@@ -229,6 +250,19 @@ codes! {
 }
 
 impl Code {
+    /// Whether a finding of this code makes the input invalid (exit status 2) even where the rest
+    /// of it is judged: a manifest that cannot be read, a template, an object the API server
+    /// refuses.
+    pub fn input_invalid(self) -> bool {
+        matches!(
+            self,
+            Code::ManifestUnreadable
+                | Code::ObjectInvalid
+                | Code::UnknownField
+                | Code::TemplateUnrendered
+        )
+    }
+
     /// The code of a kebab-case name.
     pub fn from_name(name: &str) -> Option<Code> {
         Code::ALL.iter().copied().find(|c| c.as_str() == name)

@@ -102,7 +102,40 @@ fn duplicate_keys() {
         b"{\"ignition\": {\"version\": \"3.2.0\"},\n\"ignition\": {}}",
         "d.ign:2:",
     );
-    rejects("d.yaml", b"apiVersion: machineconfiguration.openshift.io/v1\nkind: MachineConfig\nkind: MachineConfig\n", "d.yaml:3:");
+    // YAML manifests: kubectl and oc keep the last value (issue 21), so verify warns
+    // (duplicate-key) and judges; apply refuses to patch such a file and changes nothing.
+    let doc = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/doc-machineconfig.yaml"),
+    )
+    .unwrap()
+    .replacen(
+        "kind: MachineConfig\n",
+        "kind: MachineConfig\nkind: MachineConfig\n",
+        1,
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("d.yaml");
+    std::fs::write(&p, &doc).unwrap();
+    let out = common::modlayer()
+        .args(["apply", "--in-place"])
+        .arg(&p)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("d.yaml:3:1: key \"kind\" is written twice"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read_to_string(&p).unwrap(), doc);
+    let out = common::modlayer()
+        .args(["verify", "-v"])
+        .arg(&p)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(text.contains("warning[duplicate-key]: "), "{text}");
 }
 
 #[test]

@@ -127,8 +127,7 @@ metadata:
   name: load-sctp-module-worker
   labels: &labels
     machineconfiguration.openshift.io/role: worker
-  annotations:
-    copied-labels: *labels
+  annotations: *labels
 spec:
   config:
     ignition:

@@ -42,6 +42,11 @@ pub(super) fn run(args: VerifyArgs, out: &Output) -> Result<i32> {
                     if !(r.enabled && (!args.strict || r.identical)) {
                         status = status.max(1);
                     }
+                    // Judged, but part of the input is invalid (an unreadable manifest, a
+                    // template, an object the API server refuses): exit 2 as `oc apply` fails.
+                    if r.findings.iter().any(|f| f.code.input_invalid()) {
+                        status = 2;
+                    }
                 }
                 reports.extend(rs);
             }

@@ -3,5 +3,6 @@
 
 pub mod encoding;
 pub mod json;
+pub mod template;
 pub mod yaml;
 pub mod yaml_edit;

@@ -175,11 +175,40 @@ impl Document {
 /// Empty documents (nothing but comments/whitespace) have `value: Null`; an input without any
 /// document gives one such document, so that spans always cover the whole input.
 pub fn parse_documents(text: &str) -> Result<Vec<Document>, YamlError> {
+    parse_stream(text, None)
+}
+
+/// A mapping key written twice in one mapping, read leniently as kubectl reads it: the last value
+/// is kept.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Duplicate {
+    /// The key.
+    pub key: String,
+    /// Where it was first written.
+    pub first: Pos,
+    /// Where it was written again (the value kept is this one's).
+    pub again: Pos,
+    /// The value kept, as JSON.
+    pub kept: Value,
+}
+
+/// [`parse_documents`], but a duplicate mapping key keeps the last value instead of failing, as
+/// kubectl's YAML-to-JSON step does (`oc apply`, `oc create`); each duplicate is returned so that
+/// it can be reported. kustomize and kpt refuse duplicates: their path keeps
+/// [`parse_documents`].
+pub fn parse_documents_lenient(text: &str) -> Result<(Vec<Document>, Vec<Duplicate>), YamlError> {
+    let mut dups = Vec::new();
+    let docs = parse_stream(text, Some(&mut dups))?;
+    Ok((docs, dups))
+}
+
+fn parse_stream(text: &str, dups: Option<&mut Vec<Duplicate>>) -> Result<Vec<Document>, YamlError> {
     let bom = if text.starts_with('\u{feff}') { 3 } else { 0 };
     let body = &text[bom..];
     let lines = Lines::new(body);
     check_characters(body, &lines)?;
     let mut loader = Loader::new(&lines, bom);
+    loader.duplicates = dups;
     let mut parsed = Vec::new();
     let mut marks: Marks = (None, None);
     let mut parser = Parser::new_from_str(body);
@@ -407,6 +436,8 @@ struct Loader<'a> {
     root: Option<Node>,
     /// Nodes copied for anchors and aliases so far, over the whole stream.
     copied: usize,
+    /// Where duplicate mapping keys go when they are read leniently (`None`: they are errors).
+    duplicates: Option<&'a mut Vec<Duplicate>>,
 }
 
 impl<'a> Loader<'a> {
@@ -420,6 +451,7 @@ impl<'a> Loader<'a> {
             anchors: HashMap::new(),
             root: None,
             copied: 0,
+            duplicates: None,
         }
     }
 
@@ -531,7 +563,13 @@ impl<'a> Loader<'a> {
         };
         let span = frame.start..stop.max(frame.start);
         let mut node = if frame.is_map {
-            build_map(frame.pos, span, frame.items, self.lines.text)?
+            build_map(
+                frame.pos,
+                span,
+                frame.items,
+                self.lines.text,
+                self.duplicates.as_deref_mut(),
+            )?
         } else {
             let mut items = frame.items;
             if !flow {
@@ -661,10 +699,11 @@ fn build_map(
     span: Range<usize>,
     items: Vec<Node>,
     text: &str,
+    mut dups: Option<&mut Vec<Duplicate>>,
 ) -> Result<Node, YamlError> {
     let mut out: Vec<(String, Node)> = Vec::with_capacity(items.len() / 2);
     let mut index: HashMap<String, usize> = HashMap::new();
-    let mut written = HashSet::new();
+    let mut written: HashMap<String, Pos> = HashMap::new();
     let mut items = items.into_iter();
     while let (Some(key), Some(mut value)) = (items.next(), items.next()) {
         value.place.entry = key.place.span.start;
@@ -680,10 +719,19 @@ fn build_map(
             entries
         } else {
             let name = key_name(&key)?;
-            if !written.insert(name.clone()) {
-                let shown = Value::String(name);
-                return fail(key.pos, format!("duplicate mapping key {shown}"));
+            if let Some(&first) = written.get(&name) {
+                let Some(dups) = dups.as_deref_mut() else {
+                    let shown = Value::String(name);
+                    return fail(key.pos, format!("duplicate mapping key {shown}"));
+                };
+                dups.push(Duplicate {
+                    key: name.clone(),
+                    first,
+                    again: key.pos,
+                    kept: node_json(&value),
+                });
             }
+            written.insert(name.clone(), key.pos);
             vec![(name, value)]
         };
         for (name, value) in entries {
@@ -697,6 +745,12 @@ fn build_map(
         }
     }
     Ok(Node::new(pos, span, Kind::Map(out)))
+}
+
+/// A node's value as JSON (for messages).
+fn node_json(node: &Node) -> Value {
+    let mut meta = HashMap::new();
+    into_json(node.clone(), &mut String::new(), &mut meta, (false, 0))
 }
 
 /// The entries a `<<` value merges: a mapping, or a sequence of mappings where earlier ones win.
@@ -1901,6 +1955,31 @@ again: *l
         assert_eq!(error("a: &a [*a]\n").pos, Pos { line: 1, col: 8 });
         assert!(error("a: *nope\n").message.contains("anchor"));
         assert_eq!(error("a: &x 1\n---\nb: *x\n").pos, Pos { line: 3, col: 4 });
+    }
+
+    #[test]
+    fn duplicate_keys_keep_the_last_value_when_read_leniently() {
+        let text = "metadata:\n  labels:\n    role: worker\n    role: master\n  name: x\n";
+        let (docs, dups) = parse_documents_lenient(text).unwrap();
+        assert_eq!(docs[0].value["metadata"]["labels"]["role"], "master");
+        assert_eq!(
+            docs[0].pos("/metadata/labels/role"),
+            Some(Pos { line: 4, col: 11 })
+        );
+        assert_eq!(
+            dups,
+            [Duplicate {
+                key: "role".into(),
+                first: Pos { line: 3, col: 5 },
+                again: Pos { line: 4, col: 5 },
+                kept: Value::String("master".into()),
+            }]
+        );
+        // The strict reader (kustomize, kpt) still refuses it.
+        assert!(parse_documents(text).is_err());
+        // A `<<` merge overriding a key is no duplicate.
+        let (_, dups) = parse_documents_lenient("a: &x {k: 1}\nb:\n  k: 2\n  <<: *x\n").unwrap();
+        assert!(dups.is_empty(), "{dups:?}");
     }
 
     #[test]

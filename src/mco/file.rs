@@ -7,8 +7,8 @@ use anyhow::{bail, Context, Result};
 use serde_json::{json, Value};
 
 use crate::formats::json::{parse_named, pointer_to_path, Layout, Splice};
-use crate::formats::yaml;
 use crate::formats::yaml_edit::Editor;
+use crate::formats::{template, yaml};
 use crate::ignition::{self, Plan, Problem, Spec};
 use crate::layer::Layer;
 use crate::mco::{API_VERSION, ROLE_LABEL};
@@ -55,6 +55,8 @@ pub struct McFile {
     text: String,
     format: Format,
     values: Vec<Value>,
+    /// Duplicate keys, read leniently (the last value kept) as kubectl reads them.
+    duplicates: Vec<yaml::Duplicate>,
     /// The MachineConfig objects, in file order.
     pub configs: Vec<MachineConfig>,
 }
@@ -72,9 +74,14 @@ pub fn line_col(text: &[u8], offset: usize) -> (usize, usize) {
     (line, col)
 }
 
-/// Read a file of Kubernetes documents: one JSON object, or a YAML stream read as `oc` reads it.
-/// Errors say `file:line:col`.
-fn read_documents(name: &str, bytes: &[u8]) -> Result<(String, Format, Vec<Value>)> {
+/// What reading a file of documents gives: its text, its format, the documents, and the
+/// duplicate keys read leniently.
+type Read = (String, Format, Vec<Value>, Vec<yaml::Duplicate>);
+
+/// Read a file of Kubernetes documents: one JSON object, or a YAML stream read as `oc` reads it
+/// (a duplicate key keeps the last value, returned for a warning). Errors say `file:line:col`; a
+/// template left unrendered where the YAML cannot be read is a [`template::Unrendered`] error.
+fn read_documents(name: &str, bytes: &[u8], lenient: bool) -> Result<Read> {
     let text = match std::str::from_utf8(bytes) {
         Ok(t) => t.to_string(),
         Err(e) => {
@@ -86,15 +93,51 @@ fn read_documents(name: &str, bytes: &[u8]) -> Result<(String, Format, Vec<Value
     // JSON, or YAML whose first document is a flow mapping (`{kind: MachineConfig, ...}`).
     let json = trimmed.starts_with('{').then(|| parse_named(name, bytes));
     if let Some(Ok(v)) = json {
-        return Ok((text, Format::Json, vec![v]));
+        return Ok((text, Format::Json, vec![v], Vec::new()));
     }
-    let docs = match (yaml::parse_documents(&text), json) {
-        (Ok(docs), _) => docs,
-        (Err(_), Some(Err(json_error))) => return Err(json_error),
-        (Err(e), _) => bail!("{name}:{}:{}: {}", e.pos.line, e.pos.col, e.message),
+    let parsed = if lenient {
+        yaml::parse_documents_lenient(&text)
+    } else {
+        yaml::parse_documents(&text).map(|d| (d, Vec::new()))
+    };
+    let (docs, dups) = match (parsed, json) {
+        (Ok(read), _) => read,
+        (Err(e), json) => {
+            let body = text.trim_start_matches('\u{feff}');
+            if let Some((marker, line, col)) = template::near_line(body, e.pos.line) {
+                return Err(anyhow::Error::new(template::Unrendered {
+                    place: format!("{name}:{line}:{col}"),
+                    marker,
+                    reader: format!("{}:{}: {}", e.pos.line, e.pos.col, e.message),
+                }));
+            }
+            if let Some(Err(json_error)) = json {
+                return Err(json_error);
+            }
+            bail!("{name}:{}:{}: {}", e.pos.line, e.pos.col, e.message)
+        }
     };
     let values = docs.iter().map(|d| d.value.clone()).collect();
-    Ok((text, Format::Yaml(docs), values))
+    Ok((text, Format::Yaml(docs), values, dups))
+}
+
+/// A duplicate key as a warning: both lines and the value kept.
+pub fn duplicate_message(name: &str, d: &yaml::Duplicate) -> String {
+    let kept = match &d.kept {
+        Value::String(s) => format!("{s:?}"),
+        other => {
+            let s = other.to_string();
+            if s.len() > 80 {
+                format!("{}...", s.chars().take(80).collect::<String>())
+            } else {
+                s
+            }
+        }
+    };
+    format!(
+        "{name}:{}:{}: key {:?} is written twice (lines {} and {}): kubectl and oc keep the last value, {kept} (kustomize and kpt refuse the file)",
+        d.again.line, d.again.col, d.key, d.first.line, d.again.line
+    )
 }
 
 /// The objects of a document: the document itself, or the items of a Kubernetes List (`kind: List`,
@@ -140,54 +183,110 @@ fn rendered_for(mc: &Value) -> Option<String> {
 /// The annotation the MCO puts on the MachineConfigs it renders.
 pub const GENERATED_BY: &str = "machineconfiguration.openshift.io/generated-by-controller-version";
 
-/// The documents of a manifest file as JSON values (JSON, or YAML as `oc` reads it).
+/// The documents of a manifest file as JSON values (JSON, or YAML as `oc` reads it), with
+/// duplicate keys refused (as kustomize, kpt and the installer's strict reading refuse them).
 pub fn documents(name: &str, bytes: &[u8]) -> Result<Vec<Value>> {
-    read_documents(name, bytes).map(|(_, _, values)| values)
+    read_documents(name, bytes, false).map(|(_, _, values, _)| values)
 }
 
 impl McFile {
     /// Read a MachineConfig file (YAML as `oc` reads it, or JSON).
     pub fn parse(name: &str, bytes: &[u8]) -> Result<McFile> {
-        let (text, format, values) = read_documents(name, bytes)?;
-        McFile {
+        McFile::read(name, bytes)?.with_configs()
+    }
+
+    /// Read the documents of a file (YAML as `oc` reads it, or JSON), with their places, without
+    /// reading its MachineConfigs yet ([`McFile::read_configs`]).
+    pub fn read(name: &str, bytes: &[u8]) -> Result<McFile> {
+        let (text, format, values, duplicates) = read_documents(name, bytes, true)?;
+        Ok(McFile {
             name: name.to_string(),
             text,
             format,
             values,
+            duplicates,
             configs: Vec::new(),
-        }
-        .with_configs()
+        })
+    }
+
+    /// The duplicate keys of the file as warnings (`FILE:LINE:COL: ...`).
+    pub fn duplicate_warnings(&self) -> Vec<String> {
+        self.duplicates
+            .iter()
+            .map(|d| duplicate_message(&self.name, d))
+            .collect()
     }
 
     /// Documents already read (a KRM function's items): places are given as JSON paths.
     pub fn from_values(name: &str, values: Vec<Value>) -> Result<McFile> {
+        McFile::of_values(name, values).with_configs()
+    }
+
+    /// [`McFile::from_values`] without reading its MachineConfigs yet.
+    pub fn of_values(name: &str, values: Vec<Value>) -> McFile {
         McFile {
             name: name.to_string(),
             text: String::new(),
             format: Format::Json,
             values,
+            duplicates: Vec::new(),
             configs: Vec::new(),
         }
-        .with_configs()
     }
 
     /// Read the MachineConfig objects of the documents.
     fn with_configs(mut self) -> Result<McFile> {
+        self.configs = self.read_configs()?;
+        Ok(self)
+    }
+
+    /// The MachineConfig objects of the documents, in file order.
+    pub fn read_configs(&self) -> Result<Vec<MachineConfig>> {
+        self.read_configs_but(|_, _| false)
+    }
+
+    /// [`McFile::read_configs`], leaving out the objects `skip` names (document index, JSON
+    /// pointer): objects already refused for other reasons.
+    pub fn read_configs_but(
+        &self,
+        skip: impl Fn(usize, &str) -> bool,
+    ) -> Result<Vec<MachineConfig>> {
         let mut configs = Vec::new();
         for (i, v) in self.values.iter().enumerate() {
             for (at, obj) in objects(v) {
-                if obj.get("kind").and_then(Value::as_str) == Some("MachineConfig") {
+                if obj.get("kind").and_then(Value::as_str) == Some("MachineConfig") && !skip(i, &at)
+                {
                     configs.push(self.read_mc(i, &at, obj)?);
                 }
             }
         }
-        self.configs = configs;
-        Ok(self)
+        Ok(configs)
     }
 
     /// Every document of the file as JSON (MachineConfigs and the others), in file order.
     pub fn documents(&self) -> &[Value] {
         &self.values
+    }
+
+    /// Where the key of the entry at a JSON pointer is written (`file:line:col (path)`), for
+    /// messages about the key itself (an unknown field); else [`McFile::locate`].
+    pub fn locate_key(&self, doc: usize, pointer: &str) -> String {
+        if let Format::Yaml(docs) = &self.format {
+            if let Some(place) = docs.get(doc).and_then(|d| d.place(pointer)) {
+                let (line, col) = line_col(self.text.as_bytes(), place.entry);
+                let before = &self.text.as_bytes()[..place.entry.min(self.text.len())];
+                let start = before
+                    .iter()
+                    .rposition(|&b| b == b'\n')
+                    .map_or(0, |p| p + 1);
+                // Columns count characters, as the reader's do.
+                let col = std::str::from_utf8(&before[start..]).map_or(col, |s| {
+                    s.trim_start_matches('\u{feff}').chars().count() + 1
+                });
+                return format!("{}:{line}:{col} ({})", self.name, dotted(pointer));
+            }
+        }
+        self.locate(doc, pointer)
     }
 
     /// Where a JSON pointer of document `doc` is, for messages: `file:line:col` or `file $.path`.
@@ -318,6 +417,9 @@ impl McFile {
     pub fn apply(&self, layer: &Layer, roles: &[String]) -> Result<Patched> {
         if let Some(p) = self.problems().into_iter().next() {
             bail!("{p}");
+        }
+        if let Some(d) = self.duplicate_warnings().into_iter().next() {
+            bail!("{d}: keep one of the two lines first; nothing was changed");
         }
         if self.configs.is_empty() {
             bail!(

@@ -13,6 +13,7 @@ use anyhow::{bail, Context, Result};
 use serde_json::Value;
 
 use crate::findings::{Code, Finding};
+use crate::formats::template;
 use crate::layer::Layer;
 use crate::mco::file::{documents, objects, MachineConfig, McFile};
 use crate::mco::release::Release;
@@ -154,6 +155,23 @@ pub struct Inventory {
     install_config: Option<Schedulable>,
     /// Decoded contents (data URLs, gzip) every render of this target's configs may produce.
     budget: crate::formats::encoding::Budget,
+    /// Objects the API server refuses (left out of everything else).
+    refused: usize,
+    /// The cluster's topology from the install manifests kept with it (AgentClusterInstall,
+    /// ClusterInstance, agent-config, install-config), when one says there are no workers.
+    topology: Option<Topology>,
+}
+
+/// Kinds whose objects say how many workers a cluster has.
+const TOPOLOGY_KINDS: &[&str] = &["AgentClusterInstall", "ClusterInstance", "AgentConfig"];
+
+/// What the install manifests say about the nodes: whether the cluster has workers at all.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Topology {
+    /// Whether there are worker nodes (false: single-node or compact, masters only).
+    pub workers: bool,
+    /// Why, for people.
+    pub why: String,
 }
 
 impl Inventory {
@@ -178,9 +196,8 @@ impl Inventory {
         let mut found = Vec::new();
         let mut declared = Vec::new();
         for (name, obj) in objects {
-            let docs = std::slice::from_ref(obj);
-            let file = || McFile::from_values(name, docs.to_vec());
-            inv.read_docs(name, docs, file, &mut found, &mut declared, 0);
+            let file = McFile::of_values(name, vec![obj.clone()]);
+            inv.read_docs(name, &file, &mut found, &mut declared, 0);
         }
         inv.settle(found, declared, assumed);
         inv
@@ -212,6 +229,58 @@ impl Inventory {
     /// the manifests); `from` names it for messages.
     pub fn set_install_config(&mut self, from: &str, install_config: &Value) {
         self.install_config = Some(schedulable_from_install_config(from, install_config));
+        self.note_install_config(from, install_config);
+    }
+
+    /// Take the topology an install-config gives (no compute replicas: masters only).
+    fn note_install_config(&mut self, from: &str, ic: &Value) {
+        if compute_replicas(ic) == 0 {
+            self.note_topology(Topology {
+                workers: false,
+                why: format!("the install-config in {from} has no workers (compute replicas 0)"),
+            });
+        }
+    }
+
+    /// Take a topology: one that has workers wins (a folder holding several clusters' install
+    /// manifests has workers if any of them has).
+    fn note_topology(&mut self, t: Topology) {
+        if self.topology.as_ref().is_none_or(|old| !old.workers) {
+            self.topology = Some(t);
+        }
+    }
+
+    /// Take what an agent-config.yaml kept beside the manifests says about its hosts.
+    pub fn set_agent_config(&mut self, from: &str, agent_config: &Value) {
+        if let Some(t) = topology_of(from, "AgentConfig", agent_config) {
+            self.note_topology(t);
+        }
+    }
+
+    /// What the install manifests say about worker nodes, if anything.
+    pub fn topology(&self) -> Option<&Topology> {
+        self.topology.as_ref()
+    }
+
+    /// Whether the API server refuses some object of the input, or some manifest cannot be
+    /// read: the input is invalid (exit status 2) even where the rest is judged.
+    pub fn invalid(&self) -> bool {
+        self.findings.iter().any(|f| f.code.input_invalid())
+    }
+
+    /// For manifests the installer creates (install directories, bootstrap.ign): the API server
+    /// drops unknown fields silently there (no strict field validation), so they are warnings.
+    pub fn created_by_installer(mut self) -> Inventory {
+        for f in &mut self.findings {
+            if f.code == Code::UnknownField {
+                f.code = Code::UnknownFieldDropped;
+                f.severity = f.code.severity();
+                f.message = f
+                    .message
+                    .replace("`oc apply` refuses it (strict decoding error), other clients have the API server drop it", "the installer creates this object without strict field validation, so the API server drops it");
+            }
+        }
+        self
     }
 
     /// Names of the MachineConfigs found, in the order read.
@@ -222,7 +291,15 @@ impl Inventory {
     /// Whether masters run workloads: the Scheduler config says so, or the install-config asks
     /// for no workers (either one suffices); else what was found, or no.
     pub fn schedulable(&self) -> Schedulable {
-        let yes = [&self.scheduler, &self.install_config]
+        let topology = self
+            .topology
+            .as_ref()
+            .filter(|t| !t.workers)
+            .map(|t| Schedulable {
+                masters: true,
+                why: format!("{}: masters run workloads", t.why),
+            });
+        let yes = [&self.scheduler, &self.install_config, &topology]
             .into_iter()
             .flatten()
             .find(|s| s.masters);
@@ -265,19 +342,26 @@ impl Inventory {
             && !mentions(b"Scheduler")
             && !mentions(b"install-config")
             && !mentions(b"SCTP")
+            && !TOPOLOGY_KINDS.iter().any(|k| mentions(k.as_bytes()))
         {
             return;
         }
-        let docs = match documents(&m.name, &m.bytes) {
-            Ok(d) => d,
+        let file = match McFile::read(&m.name, &m.bytes) {
+            Ok(f) => f,
             Err(e) => {
-                self.findings
-                    .push(Finding::new(Code::ManifestUnreadable, format!("{e:#}")));
+                let code = if e.downcast_ref::<template::Unrendered>().is_some() {
+                    Code::TemplateUnrendered
+                } else {
+                    Code::ManifestUnreadable
+                };
+                self.findings.push(Finding::new(code, format!("{e:#}")));
                 return;
             }
         };
-        let file = || McFile::parse(&m.name, &m.bytes);
-        self.read_docs(&m.name, &docs, file, found, pools, depth);
+        for w in file.duplicate_warnings() {
+            self.findings.push(Finding::new(Code::DuplicateKey, w));
+        }
+        self.read_docs(&m.name, &file, found, pools, depth);
     }
 
     /// Read the documents of one manifest `name`; `file` reads its MachineConfigs (with their
@@ -285,16 +369,46 @@ impl Inventory {
     fn read_docs(
         &mut self,
         name: &str,
-        docs: &[Value],
-        file: impl FnOnce() -> Result<McFile>,
+        file: &McFile,
         found: &mut Vec<Found>,
         pools: &mut Vec<Pool>,
         depth: usize,
     ) {
         let mut has_mc = false;
-        for (_, obj) in docs.iter().flat_map(objects) {
+        let mut refused: BTreeSet<(usize, String)> = BTreeSet::new();
+        let docs = file.documents();
+        for (doc, (at, obj)) in docs
+            .iter()
+            .enumerate()
+            .flat_map(|(i, d)| objects(d).into_iter().map(move |o| (i, o)))
+        {
+            if kind_of(obj) != Some("ConfigMap") || carries_manifests(obj) {
+                for r in crate::mco::objects::check(obj) {
+                    let pointer = format!("{at}{}", r.pointer);
+                    let place = if r.code == Code::UnknownField {
+                        file.locate_key(doc, &pointer)
+                    } else {
+                        file.locate(doc, &pointer)
+                    };
+                    if r.code != Code::UnknownField {
+                        refused.insert((doc, at.clone()));
+                    }
+                    self.findings
+                        .push(Finding::new(r.code, format!("{place}: {}", r.message)));
+                }
+            }
+            if refused.contains(&(doc, at.clone())) {
+                // The API server refuses it: it never reaches the cluster.
+                self.refused += 1;
+                continue;
+            }
             match kind_of(obj) {
                 Some("MachineConfig") => has_mc = true,
+                Some(k) if TOPOLOGY_KINDS.contains(&k) => {
+                    if let Some(t) = topology_of(name, k, obj) {
+                        self.note_topology(t);
+                    }
+                }
                 Some("MachineConfigPool") => match pool_of(obj) {
                     Ok(p) => pools.push(p),
                     Err(e) => self
@@ -323,15 +437,19 @@ impl Inventory {
         if !has_mc {
             return;
         }
-        let file = match file() {
-            Ok(f) => f,
-            Err(e) => {
-                self.findings
-                    .push(Finding::new(Code::MachineconfigInvalid, format!("{e:#}")));
-                return;
-            }
-        };
-        for mc in &file.configs {
+        let configs =
+            match file.read_configs_but(|doc, at| refused.contains(&(doc, at.to_string()))) {
+                Ok(c) => c,
+                Err(e) => {
+                    self.findings
+                        .push(Finding::new(Code::MachineconfigInvalid, format!("{e:#}")));
+                    return;
+                }
+            };
+        for mc in configs
+            .iter()
+            .filter(|mc| !refused.contains(&(mc.doc, mc.at.clone())))
+        {
             let object = file
                 .documents()
                 .get(mc.doc)
@@ -375,6 +493,7 @@ impl Inventory {
             if key == "install-config" {
                 if let Ok(ic) = first_document(&from, text) {
                     self.install_config = Some(schedulable_from_install_config(&from, &ic));
+                    self.note_install_config(&from, &ic);
                 }
             } else if depth == 0 && text.contains("MachineConfig") {
                 let carried = Manifest {
@@ -397,15 +516,22 @@ impl Inventory {
     /// For inputs that must be read whole (files, streams, folders): the first unreadable
     /// manifest or invalid MachineConfig as an error (exit 2), with its file and place.
     pub fn strict(self) -> Result<Inventory> {
+        self.refuse(true)
+    }
+
+    /// For folders, where one bad file must not hide the verdict on the rest: an invalid
+    /// MachineConfig is still an error (exit 2), while unreadable manifests, templates and
+    /// objects the API server refuses stay findings of their own (which make the exit status 2
+    /// too, after the rest is judged).
+    pub fn strict_configs(self) -> Result<Inventory> {
+        self.refuse(false)
+    }
+
+    fn refuse(self, all: bool) -> Result<Inventory> {
         let bad: Vec<&str> = self
             .findings
             .iter()
-            .filter(|f| {
-                matches!(
-                    f.code,
-                    Code::ManifestUnreadable | Code::MachineconfigInvalid
-                )
-            })
+            .filter(|f| (all && f.code.input_invalid()) || f.code == Code::MachineconfigInvalid)
             .map(|f| f.message.as_str())
             .chain(
                 self.found
@@ -584,10 +710,21 @@ impl Inventory {
                 trying.insert(p.name.clone());
             }
         }
-        if !trying.is_empty() {
-            return Ok(trying);
+        if trying.is_empty() {
+            trying = self.default_roles().0.into_iter().collect();
         }
-        Ok(self.default_roles().0.into_iter().collect())
+        // Single-node and compact clusters: only masters have nodes; the layer must reach them.
+        if self.topology.as_ref().is_some_and(|t| !t.workers) {
+            trying.retain(|p| p == "master");
+            trying.insert("master".to_string());
+        }
+        Ok(trying)
+    }
+
+    /// Whether a pool has nodes, as far as the install manifests tell (with no workers, only
+    /// master has).
+    fn has_nodes(&self, pool: &Pool) -> bool {
+        self.topology.as_ref().is_none_or(|t| t.workers) || pool.name == "master"
     }
 
     /// Render every pool over `base` and say which are judged: one view per pool, in pool order.
@@ -609,6 +746,9 @@ impl Inventory {
             .pools
             .iter()
             .map(|p| {
+                if !self.has_nodes(p) {
+                    return Vec::new();
+                }
                 let nodes = p.nodes(masters);
                 needing.iter().filter(|w| w.lands_on(&nodes)).collect()
             })
@@ -657,6 +797,12 @@ impl Inventory {
             .map(|(p, lands)| {
                 let mut v = self.pool_view(layer, base, p, release)?;
                 v.judged = judged.contains(&p.name);
+                if let Some(t) = self.topology.as_ref().filter(|t| !t.workers && p.name == "master") {
+                    v.findings.push(Finding::new(
+                        Code::PoolHasNoNodes,
+                        format!("{}: the cluster's nodes are all masters, so pool master is judged and the other pools, which have no nodes, are not", t.why),
+                    ));
+                }
                 v.findings.extend(ignored.clone());
                 v.findings.extend(general.iter().cloned());
                 v.workloads = lands.iter().map(|w| (*w).clone()).collect();
@@ -787,7 +933,7 @@ impl Inventory {
             }
             spec_findings(f, release, &mut findings);
         }
-        if members.is_empty() {
+        if members.is_empty() && self.refused == 0 {
             findings.push(Finding::new(
                 Code::NoMachineconfigForRole,
                 format!(
@@ -826,6 +972,65 @@ fn spec_findings(f: &Found, release: Option<Release>, findings: &mut Vec<Finding
             )
             .with_origin(&f.origin),
         );
+    }
+}
+
+/// Whether a ConfigMap carries what modlayer reads: an install-config, or manifests holding
+/// MachineConfigs in its data.
+fn carries_manifests(cm: &Value) -> bool {
+    cm.get("data").and_then(Value::as_object).is_some_and(|d| {
+        d.iter().any(|(k, v)| {
+            k == "install-config" || v.as_str().is_some_and(|t| t.contains("MachineConfig"))
+        })
+    })
+}
+
+/// What an AgentClusterInstall (`spec.provisionRequirements`), a ClusterInstance
+/// (`spec.nodes[].role`) or an agent-config (`hosts[].role`) says about worker nodes.
+fn topology_of(file: &str, kind: &str, obj: &Value) -> Option<Topology> {
+    let name = obj
+        .pointer("/metadata/name")
+        .and_then(Value::as_str)
+        .unwrap_or("?");
+    match kind {
+        "AgentClusterInstall" => {
+            let req = obj.pointer("/spec/provisionRequirements")?;
+            let masters = req.get("controlPlaneAgents").and_then(Value::as_u64)?;
+            let workers = req.get("workerAgents").and_then(Value::as_u64).unwrap_or(0);
+            Some(Topology {
+                workers: workers > 0,
+                why: format!("AgentClusterInstall {name} ({file}) provisions {masters} control-plane agent(s) and {workers} worker(s)"),
+            })
+        }
+        "ClusterInstance" | "AgentConfig" => {
+            let (list, field) = if kind == "ClusterInstance" {
+                (obj.pointer("/spec/nodes"), "nodes")
+            } else {
+                (obj.get("hosts"), "hosts")
+            };
+            let nodes = list.and_then(Value::as_array).filter(|n| !n.is_empty())?;
+            let role = |n: &Value| n.get("role").and_then(Value::as_str).map(str::to_string);
+            let roles: Vec<Option<String>> = nodes.iter().map(role).collect();
+            let workers = roles
+                .iter()
+                .filter(|r| r.as_deref() == Some("worker"))
+                .count();
+            // A ClusterInstance node's role defaults to master; an agent host without a role
+            // is given one by the installer, so only all-master hosts say "no workers".
+            let all_masters = roles.iter().all(|r| match r.as_deref() {
+                Some("master") => true,
+                None => kind == "ClusterInstance",
+                _ => false,
+            });
+            if workers == 0 && !all_masters {
+                return None;
+            }
+            Some(Topology {
+                workers: workers > 0,
+                why: format!("{kind} {name} ({file}) lists {} node(s) in {field}, {workers} with role worker", nodes.len()),
+            })
+        }
+        _ => None,
     }
 }
 
@@ -1065,6 +1270,39 @@ mod tests {
         );
         let same = Inventory::read(&[a.clone(), a]);
         assert!(same.findings.is_empty());
+    }
+
+    #[test]
+    fn topology_comes_from_the_install_manifests_and_workers_win() {
+        let m = |name: &str, text: &str| Manifest {
+            name: name.into(),
+            bytes: text.as_bytes().to_vec(),
+        };
+        let sno = m("sno/aci.yaml", "apiVersion: extensions.hive.openshift.io/v1beta1\nkind: AgentClusterInstall\nmetadata:\n  name: sno\nspec:\n  provisionRequirements:\n    controlPlaneAgents: 1\n");
+        let inv = Inventory::read(std::slice::from_ref(&sno));
+        assert_eq!(inv.topology().map(|t| t.workers), Some(false));
+        assert!(inv.schedulable().masters);
+        let big = m("big/ci.yaml", "apiVersion: siteconfig.open-cluster-management.io/v1alpha1\nkind: ClusterInstance\nmetadata:\n  name: big\nspec:\n  nodes:\n  - hostName: a\n  - hostName: b\n    role: worker\n");
+        let inv = Inventory::read(&[big.clone(), sno.clone()]);
+        assert_eq!(inv.topology().map(|t| t.workers), Some(true));
+        let inv = Inventory::read(&[sno, big]);
+        assert_eq!(inv.topology().map(|t| t.workers), Some(true));
+        // agent-config: hosts without a role get one from the installer: nothing concluded.
+        let mut inv = Inventory::read(&[]);
+        let ac = first_document(
+            "ac",
+            "kind: AgentConfig\nhosts:\n- hostname: a\n  role: master\n- hostname: b\n",
+        )
+        .unwrap();
+        inv.set_agent_config("agent-config.yaml", &ac);
+        assert_eq!(inv.topology(), None);
+        let ac = first_document(
+            "ac",
+            "kind: AgentConfig\nhosts:\n- hostname: a\n  role: master\n",
+        )
+        .unwrap();
+        inv.set_agent_config("agent-config.yaml", &ac);
+        assert_eq!(inv.topology().map(|t| t.workers), Some(false));
     }
 
     #[test]

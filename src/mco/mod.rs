@@ -4,6 +4,7 @@
 
 pub mod file;
 pub mod inventory;
+pub mod objects;
 pub mod release;
 pub mod render;
 

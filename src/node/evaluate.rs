@@ -606,6 +606,10 @@ pub fn verdict(view: &NodeView, layer: &Layer) -> Verdict {
         let (code, what) = match c.status {
             FileStatus::Identical => continue,
             FileStatus::Differs => (Code::LayerFileDiffers, "differs from the layer"),
+            FileStatus::Missing if ev.enabled() => {
+                findings.push(elsewhere(c, &ev));
+                continue;
+            }
             FileStatus::Missing => (Code::LayerFileMissing, "is not written"),
             FileStatus::Unknown => (Code::LayerFileUnknown, "cannot be seen offline"),
         };
@@ -629,6 +633,31 @@ pub fn verdict(view: &NodeView, layer: &Layer) -> Verdict {
         files,
         findings,
     }
+}
+
+/// A layer file that is not written while the module is loaded and nothing blocks it: the
+/// module is loaded by a file of another name (or another loader), named here. Info, so a
+/// healthy config does not read like a problem; `--strict` still fails on it (not identical).
+fn elsewhere(c: &FileCheck, ev: &Evaluation) -> Finding {
+    let by = ev
+        .loads
+        .first()
+        .map(|l| {
+            let what = l.path.clone().unwrap_or_else(|| l.message.clone());
+            match &l.origin {
+                Some(o) if !what.contains(o.as_str()) => format!("{what} (from {o})"),
+                _ => what,
+            }
+        })
+        .unwrap_or_default();
+    Finding::new(
+        Code::LayerFileElsewhere,
+        format!(
+            "{} is not written, but {} is loaded and nothing blocks it: {by} loads it (the layer's file name differs; --strict still asks for the layer's exact files)",
+            c.path, ev.module
+        ),
+    )
+    .at(c.path.clone())
 }
 
 #[cfg(test)]

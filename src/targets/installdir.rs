@@ -167,13 +167,23 @@ pub fn bootstrap_manifests(name: &str, bytes: &[u8]) -> Result<(Vec<Manifest>, V
                 name: shown,
                 bytes: b,
             }),
-            Err(e) => findings.push(
-                Finding::new(
-                    Code::ManifestUnreadable,
-                    format!("{name} $.storage.files[{i}] ({path}): {e:#}"),
+            Err(e) => {
+                // A remote source is fetched by the bootstrap node: not bad input, just not
+                // visible offline (exit 1); a bad data URL is bad input (exit 2).
+                let remote = f
+                    .pointer("/contents/source")
+                    .and_then(Value::as_str)
+                    .is_some_and(|s| !is_data_url(s));
+                let code = if remote {
+                    Code::RemoteSource
+                } else {
+                    Code::ManifestUnreadable
+                };
+                findings.push(
+                    Finding::new(code, format!("{name} $.storage.files[{i}] ({path}): {e:#}"))
+                        .at(path.to_string()),
                 )
-                .at(path.to_string()),
-            ),
+            }
         }
     }
     if budget.exceeded() {
@@ -289,7 +299,17 @@ fn rendered(layer: &Layer, roles: &[String], spec: Spec) -> Vec<(String, String,
 /// The inventory of an agent-based or manifests directory: its manifests, and for an agent-based
 /// directory the install-config.yaml beside them.
 fn dir_inventory(dir: &Path, stage: Stage, manifests: &[Manifest]) -> Result<Inventory> {
-    let mut inv = Inventory::read(manifests);
+    let mut inv = Inventory::read(manifests).created_by_installer();
+    let ac = dir.join("agent-config.yaml");
+    if stage == Stage::Agent && ac.is_file() {
+        let bytes = read_config(&ac.to_string_lossy())?;
+        let text = String::from_utf8(bytes)
+            .map_err(|_| anyhow::anyhow!("{}: invalid UTF-8", ac.display()))?;
+        inv.set_agent_config(
+            "agent-config.yaml",
+            &first_document("agent-config.yaml", &text)?,
+        );
+    }
     let ic = dir.join("install-config.yaml");
     if stage == Stage::Agent && ic.is_file() {
         let bytes = read_config(&ic.to_string_lossy())?;

@@ -50,6 +50,32 @@ pub fn manifest_views(
     opts: &VerifyOpts,
 ) -> Result<Vec<View>> {
     let inv = Inventory::read(manifests).strict()?;
+    views_of(name, inv, layer, opts)
+}
+
+/// The views of a folder of manifests: as [`manifest_views`], but a file that cannot be read, a
+/// template or an object the API server refuses is a finding of its own (exit status 2) and the
+/// rest of the folder is still judged.
+pub fn folder_views(
+    name: &str,
+    manifests: &[Manifest],
+    layer: &Layer,
+    opts: &VerifyOpts,
+) -> Result<Vec<View>> {
+    let inv = Inventory::read(manifests).strict_configs()?;
+    if !inv.has_machineconfigs() && inv.invalid() {
+        let bad: Vec<String> = inv
+            .findings
+            .iter()
+            .filter(|f| f.code.input_invalid())
+            .map(|f| f.message.clone())
+            .collect();
+        bail!("{}", bad.join("\n"));
+    }
+    views_of(name, inv, layer, opts)
+}
+
+fn views_of(name: &str, inv: Inventory, layer: &Layer, opts: &VerifyOpts) -> Result<Vec<View>> {
     if !inv.has_machineconfigs() {
         bail!(
             "{name}: no MachineConfig found (looked at every document, the items of Lists and the manifests ConfigMaps carry in data)"

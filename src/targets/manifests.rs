@@ -16,7 +16,7 @@ use crate::mco::file::McFile;
 use crate::mco::inventory::{Inventory, Manifest};
 use crate::mco::render::{machineconfig_name, render_machineconfigs};
 use crate::report::View;
-use crate::targets::machineconfig::manifest_views;
+use crate::targets::machineconfig::{folder_views, manifest_views};
 use crate::targets::{in_place_only, Applied, ApplyOpts, Kind, Target, VerifyOpts};
 
 /// The names a kustomization file may have.
@@ -203,7 +203,15 @@ impl ManifestFolder {
                     Some(note),
                 ))
             }
-            Layout::Folder | Layout::ClusterDump => Ok((read_folder(dir)?, None)),
+            Layout::Folder | Layout::ClusterDump => {
+                // Messages name the folder as given and the file in it.
+                let shown = self.given.trim_end_matches('/');
+                let mut manifests = read_folder(dir)?;
+                for m in &mut manifests {
+                    m.name = format!("{shown}/{}", m.name);
+                }
+                Ok((manifests, None))
+            }
         }
     }
 }
@@ -231,7 +239,9 @@ impl Target for ManifestFolder {
         }
         let dir = Path::new(&self.given);
         let manifests = read_folder(dir)?;
-        let inv = Inventory::read(&manifests).strict()?;
+        let inv = Inventory::read(&manifests)
+            .strict()
+            .with_context(|| format!("{}: nothing was changed", self.given))?;
         let (roles, why) = if opts.roles.is_empty() {
             inv.default_roles()
         } else {
@@ -280,7 +290,7 @@ impl Target for ManifestFolder {
 
     fn views(&self, layer: &Layer, opts: &VerifyOpts) -> Result<Vec<View>> {
         let (manifests, note) = self.manifests()?;
-        let mut views = manifest_views(&self.given, &manifests, layer, opts)?;
+        let mut views = folder_views(&self.given, &manifests, layer, opts)?;
         if let Some(n) = note {
             for v in &mut views {
                 v.findings.push(n.clone());
