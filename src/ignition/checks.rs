@@ -184,7 +184,12 @@ fn check_node(
     let path = expect(path, &format!("{ip}/path"), "a string", Value::is_string)?
         .as_str()
         .unwrap_or_default();
-    validate_node_path(path).map_err(|e| Problem::new(format!("{ip}/path"), e.to_string()))?;
+    if spec.legacy() {
+        validate_node_path(path)
+            .map_err(|e| Problem::new(format!("{ip}/path"), e.to_string()))?;
+    } else if let Some(e) = super::validate::path_error(path) {
+        return Err(Problem::new(format!("{ip}/path"), e));
+    }
     if spec.legacy() {
         match item.get("filesystem").and_then(Value::as_str) {
             Some(_) => {}

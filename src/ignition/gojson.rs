@@ -1,14 +1,17 @@
 //! Ignition configs read as Ignition reads them: Go's `encoding/json` decoding into the spec's
 //! structs. A key matches a field exactly or, failing that, case-insensitively (Go's `EqualFold`),
 //! and when several keys land on one field the last one in the text wins (also for exact
-//! duplicates); invalid UTF-8 inside strings becomes U+FFFD; nesting may go 10,000 deep; `-0` is 0.
+//! duplicates); invalid UTF-8 inside strings becomes U+FFFD; `-0` is 0. Nesting may go 10,000
+//! deep in Go; modlayer reads 1,000 levels (a deliberate budget).
 //! The result is a plain JSON value with each field under its spec name, so every later check
 //! reads what Ignition reads.
 
 use serde_json::{Map, Number, Value};
 
-/// Go's `encoding/json` nesting limit ("exceeded max depth").
-const MAX_DEPTH: usize = 10_000;
+/// How deep modlayer reads nested values: 1,000 levels, a deliberate budget below Go's
+/// `encoding/json` limit of 10,000 ("exceeded max depth") so that no value is deeper than the
+/// stack of any thread can walk; deeper configs are refused with this message.
+const MAX_DEPTH: usize = 1_000;
 
 /// Every JSON field name of the Ignition 3.x spec structs (config/v3_*/types, coreos/ignition
 /// v2.20.0): keys that fold to one of these are renamed to it.
@@ -54,6 +57,8 @@ pub struct Leniency {
     pub folded_keys: Vec<String>,
     /// Whether invalid UTF-8 was replaced.
     pub replaced_utf8: bool,
+    /// Line and column of the first duplicate key or invalid UTF-8.
+    pub first_at: Option<(usize, usize)>,
 }
 
 impl Leniency {
@@ -62,9 +67,13 @@ impl Leniency {
         self.duplicate_keys.is_empty() && self.folded_keys.is_empty() && !self.replaced_utf8
     }
 
-    /// One line for messages.
+    /// One line for messages (`LINE:COLUMN: ` first when known).
     pub fn describe(&self) -> String {
         let mut parts = Vec::new();
+        let at = self
+            .first_at
+            .map(|(l, c)| format!("{l}:{c}: "))
+            .unwrap_or_default();
         if !self.duplicate_keys.is_empty() {
             parts.push(format!("keys given twice ({})", self.duplicate_keys.join(", ")));
         }
@@ -74,7 +83,7 @@ impl Leniency {
         if self.replaced_utf8 {
             parts.push("invalid UTF-8 (read as U+FFFD)".into());
         }
-        parts.join("; ")
+        format!("{at}{}", parts.join("; "))
     }
 }
 
@@ -141,6 +150,9 @@ fn fold(v: &mut Value, at: &str, len: &mut Leniency) {
     }
 }
 
+const DEPTH_MESSAGE: &str =
+    "values nest more than 1000 levels deep (modlayer's limit; Ignition reads up to 10000)";
+
 struct Parser<'a, 'l> {
     b: &'a [u8],
     i: usize,
@@ -158,6 +170,14 @@ impl Parser<'_, '_> {
         let line = upto.iter().filter(|&&c| c == b'\n').count() + 1;
         let column = upto.iter().rev().take_while(|&&c| c != b'\n').count() + 1;
         SyntaxError { line, column, message: msg.into() }
+    }
+
+    /// Remember the current place as the first lenient one.
+    fn mark(&mut self) {
+        if self.len.first_at.is_none() {
+            let e = self.err("");
+            self.len.first_at = Some((e.line, e.column));
+        }
     }
 
     fn ws(&mut self) {
@@ -193,7 +213,7 @@ impl Parser<'_, '_> {
                         let k = self.key()?;
                         stack.push(Frame::Obj(Map::new(), k));
                         if stack.len() > MAX_DEPTH {
-                            return Err(self.err("exceeded max depth"));
+                            return Err(self.err(DEPTH_MESSAGE));
                         }
                         continue;
                     }
@@ -207,7 +227,7 @@ impl Parser<'_, '_> {
                     } else {
                         stack.push(Frame::Arr(Vec::new()));
                         if stack.len() > MAX_DEPTH {
-                            return Err(self.err("exceeded max depth"));
+                            return Err(self.err(DEPTH_MESSAGE));
                         }
                         continue;
                     }
@@ -243,6 +263,7 @@ impl Parser<'_, '_> {
                         let key = std::mem::take(k);
                         if m.shift_remove(&key).is_some() {
                             self.len.duplicate_keys.push(key.clone());
+                            self.mark();
                         }
                         m.insert(key, v);
                         self.ws();
@@ -353,6 +374,7 @@ impl Parser<'_, '_> {
     }
 
     fn string(&mut self) -> Result<String, SyntaxError> {
+        let start = self.i;
         self.i += 1;
         let mut out: Vec<u8> = Vec::new();
         loop {
@@ -412,6 +434,10 @@ impl Parser<'_, '_> {
             Ok(s) => Ok(s),
             Err(e) => {
                 self.len.replaced_utf8 = true;
+                let end = self.i;
+                self.i = start;
+                self.mark();
+                self.i = end;
                 Ok(String::from_utf8_lossy(e.as_bytes()).into_owned())
             }
         }
@@ -444,10 +470,10 @@ mod tests {
         assert_eq!(v["k"], 2);
         assert_eq!(v["s"], "a\u{fffd}b");
         assert!(l.replaced_utf8 && l.duplicate_keys == ["k"]);
-        let deep = format!("{}1{}", "[".repeat(9_000), "]".repeat(9_000));
+        let deep = format!("{}1{}", "[".repeat(1_000), "]".repeat(1_000));
         assert!(parse(deep.as_bytes()).is_ok());
-        let deeper = format!("{}1{}", "[".repeat(10_001), "]".repeat(10_001));
-        assert!(parse(deeper.as_bytes()).is_err());
+        let deeper = format!("{}1{}", "[".repeat(1_001), "]".repeat(1_001));
+        assert!(parse(deeper.as_bytes()).unwrap_err().message.contains("1000"));
         assert!(parse(b"{\"a\":1,}").is_err());
         assert!(parse(b"{} x").is_err());
         assert_eq!(parse(b"4.2e2").unwrap().0, serde_json::json!(420.0));

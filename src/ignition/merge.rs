@@ -68,6 +68,16 @@ fn collect_nodes(
         ));
         return nodes;
     }
+    if let Some(r) = config.pointer("/ignition/config/replace") {
+        let no_source = r.get("source").and_then(Value::as_str).unwrap_or("").is_empty();
+        if no_source && r.pointer("/verification/hash").is_some_and(Value::is_string) {
+            // Observed with Ignition 2.14 on a 3.0.0 config (3.1.0+ refuse it in validation).
+            findings.push(Finding::new(
+                Code::BadChildConfig,
+                format!("{}: a replace with a verification hash but no source: Ignition fails the first boot", child_origin(origin, "/ignition/config/replace")),
+            ));
+        }
+    }
     if let Some(replace) = config
         .pointer("/ignition/config/replace")
         .filter(|r| r.get("source").is_some_and(|s| !s.is_null()))
@@ -152,11 +162,31 @@ fn collect_nodes(
             (node, child_origin(origin, &format!("/systemd/units/{i}"))),
         );
     }
+    for key in ["users", "groups"] {
+        let items = config.pointer(&format!("/passwd/{key}")).and_then(Value::as_array);
+        for (i, u) in items.into_iter().flatten().enumerate() {
+            if u.get("name").and_then(Value::as_str).unwrap_or("").is_empty() {
+                findings.push(Finding::new(
+                    Code::FilesStageFails,
+                    format!("{}: an entry without a name: Ignition fails the first boot", child_origin(origin, &format!("/passwd/{key}/{i}"))),
+                ));
+            }
+        }
+    }
     let merges = config
         .pointer("/ignition/config/merge")
         .and_then(Value::as_array);
     for (i, m) in merges.into_iter().flatten().enumerate() {
         let ptr = format!("/ignition/config/merge/{i}");
+        if m.get("source").and_then(Value::as_str).unwrap_or("").is_empty() {
+            // Only 3.0.0 lets this through validation; Ignition 2.14 then fails the boot (or,
+            // with an empty string, drops the config).
+            findings.push(Finding::new(
+                Code::BadChildConfig,
+                format!("{}: a merge entry without a source: Ignition fails the first boot", child_origin(origin, &ptr)),
+            ));
+            continue;
+        }
         let Some((child, cspec)) = child_config(m, spec, origin, &ptr, budget, findings) else {
             continue;
         };
@@ -190,6 +220,15 @@ fn child_config(
         ));
         return None;
     }
+    // A 3.0.0 config reference has no compression (2.14 config/v3_0/types: ConfigReference is
+    // source and verification; other keys are ignored).
+    let r_owned;
+    let r = if parent.major == 3 && parent.minor == 0 {
+        r_owned = json!({"source": src, "verification": r.get("verification")});
+        &r_owned
+    } else {
+        r
+    };
     let bytes = match resource_bytes(Some(r), MAX_CONFIG_BYTES, budget) {
         Ok(Some(Decoded::Bytes(b))) => b,
         Ok(Some(Decoded::TooBig(n))) => {
@@ -381,7 +420,27 @@ fn files_stage_failures(
         );
     };
     for (path, (node, origin)) in nodes {
-        if path.starts_with(UNIT_KEY) {
+        if path == "/" {
+            fail(path, origin, "an entry at / itself".into());
+            continue;
+        }
+        if let Some(name) = path.strip_prefix(UNIT_KEY) {
+            // Enabling a template without an instance, or an instance whose unit (or template)
+            // neither the config nor the image has, fails the preset step.
+            if node.get("enabled").and_then(Value::as_bool) == Some(true) {
+                if let Some((stem, inst)) = name.split_once('@') {
+                    let template = format!("{stem}@.service");
+                    let known = |n: &str| {
+                        nodes.get(&format!("{UNIT_KEY}{n}")).is_some_and(|(u, _)| u.get("contents").and_then(Value::as_str).is_some())
+                            || view.files.contains_key(&format!("{IGNITION_UNIT_DIR}/{n}"))
+                    };
+                    if inst.starts_with('.') {
+                        fail(name, origin, "enabling a template unit without an instance".into());
+                    } else if !known(name) && !known(&template) {
+                        fail(name, origin, format!("enabling {name}, whose unit and template {template} do not exist"));
+                    }
+                }
+            }
             continue;
         }
         let mut parent = path.as_str();
@@ -393,6 +452,10 @@ fn files_stage_failures(
             }
         }
         if node.get("_kind").and_then(Value::as_str) != Some("links") {
+            continue;
+        }
+        if node.get("target").and_then(Value::as_str).unwrap_or("").is_empty() {
+            fail(path, origin, "the link has no target".into());
             continue;
         }
         let overwrite = node
@@ -582,7 +645,12 @@ fn file_content(
                             _ => bytes = None,
                         }
                     }
-                    Ok(None) => {}
+                    Ok(None) => {
+                        return Err((
+                            Code::FilesStageFails,
+                            "an append entry has no source: Ignition fails the first boot".into(),
+                        ))
+                    }
                     Err(e) => return Err((Code::BadContents, format!("append: {e}"))),
                 }
             }

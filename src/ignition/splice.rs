@@ -200,7 +200,12 @@ pub(super) fn resource_bytes(
     let Some(r) = r.filter(|v| !v.is_null()) else {
         return Ok(None);
     };
-    let Some(src) = r.get("source").and_then(Value::as_str) else {
+    // Ignition treats an empty source as none (util.NilOrEmpty).
+    let Some(src) = r
+        .get("source")
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+    else {
         return Ok(None);
     };
     if !is_data_url(src) {

@@ -248,16 +248,27 @@ impl Validator {
 
     fn ignition(&mut self, c: &Value) {
         let merges = list(c, "/ignition/config/merge");
-        // 3.0.0's ConfigReference needs no source (validateURLNilOK); 3.1.0+ requires one.
-        let required = self.spec.minor >= 1;
+        // 3.0.0's ConfigReference (2.14 config/v3_0/types/ignition.go) validates only its
+        // URL (validateURLNilOK); 3.1.0+ merge entries are Resources that require a source.
+        let reference = |v: &mut Self, r: &Value, rp: &str, required: bool| {
+            if v.spec.minor == 0 {
+                if let Some(u) = non_empty(r, "source") {
+                    if let Some(e) = url_error(u, v.spec) {
+                        v.err(format!("{rp}/source"), e);
+                    }
+                }
+            } else {
+                v.resource(r, rp, required);
+            }
+        };
         for (i, m) in merges.iter().enumerate() {
-            self.resource(m, &format!("/ignition/config/merge/{i}"), required);
+            reference(self, m, &format!("/ignition/config/merge/{i}"), true);
         }
         self.dups(merges.iter().enumerate().map(|(i, m)| {
             (format!("/ignition/config/merge/{i}"), Some(s(m, "source").unwrap_or("")))
         }));
         if let Some(r) = c.pointer("/ignition/config/replace") {
-            self.resource(r, "/ignition/config/replace", false);
+            reference(self, r, "/ignition/config/replace", false);
         }
         let cas = list(c, "/ignition/security/tls/certificateAuthorities");
         for (i, r) in cas.iter().enumerate() {
@@ -337,8 +348,12 @@ impl Validator {
         let dir_paths: BTreeSet<&str> = dirs.iter().filter_map(|d| s(d, "path")).collect();
         for (i, l) in links.iter().enumerate() {
             let lp = format!("/storage/links/{i}");
+            // 2.14 checks the target from spec 3.3.0 (3.0.0-3.2.0: an empty target fails the
+            // files stage instead, see `merge`); v2.20 in 3.4.0/3.5.0 too.
             let Some(target) = non_empty(l, "target") else {
-                self.err(format!("{lp}/target"), "link target is required");
+                if self.spec.minor >= 3 {
+                    self.err(format!("{lp}/target"), "link target is required");
+                }
                 continue;
             };
             if l.get("hard") == Some(&Value::Bool(true)) {
@@ -439,35 +454,17 @@ fn unit_ext_ok(name: &str) -> bool {
     )
 }
 
-/// What go-systemd's unit reader (Ignition's `ParseUnitContents`) refuses: a section header that
-/// is not closed, an option line without `=`, a line continued at the end of the text.
+/// What go-systemd's unit reader (Ignition's unit contents check) refuses, as observed with
+/// ignition-validate 2.14: a section header that is not closed, a line continued at the very end.
 fn unit_contents_error(text: &str) -> Option<String> {
-    let mut in_section = false;
-    let mut lines = text.split('\n').peekable();
-    while let Some(line) = lines.next() {
+    let lines: Vec<&str> = text.split('\n').collect();
+    for (i, line) in lines.iter().enumerate() {
         let t = line.trim();
-        if t.is_empty() || t.starts_with('#') || t.starts_with(';') {
-            continue;
+        if t.starts_with('[') && !t.ends_with(']') {
+            return Some(format!("invalid unit content: section header {t:?} is not closed"));
         }
-        if t.starts_with('[') {
-            if !t.ends_with(']') {
-                return Some(format!("invalid unit contents: section header {t:?} is not closed"));
-            }
-            in_section = true;
-            continue;
-        }
-        if !in_section {
-            return Some("invalid unit contents: found property before section header".into());
-        }
-        if !t.contains('=') {
-            return Some(format!("invalid unit contents: line {t:?} is not key=value"));
-        }
-        let mut l = t.to_string();
-        while l.ends_with('\\') {
-            match lines.next() {
-                Some(n) => l = n.trim().to_string(),
-                None => return Some("invalid unit contents: unexpected end of file".into()),
-            }
+        if t.ends_with('\\') && lines[i + 1..].iter().all(|l| l.trim().is_empty()) {
+            return Some("invalid unit content: unexpected end of file".into());
         }
     }
     None

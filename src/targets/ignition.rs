@@ -60,6 +60,9 @@ pub fn read_ignition_go(
     }
     let mut warnings: Vec<String> = match typed {
         Ok(Ok(w)) => w.into_iter().map(|w| format!("{name}: {w}")).collect(),
+        // Go's structs have no required fields: a key the typed crate requires but Ignition
+        // leaves empty is judged by the checks above and the files stage (see `ignition::merge`).
+        Ok(Err(e)) if e.to_string().contains("missing field `") => Vec::new(),
         Ok(Err(e)) => bail!("{name}: {e}"),
         Err(_) => bail!("{name}: validation failed unexpectedly"),
     };
@@ -81,7 +84,7 @@ pub fn patch(
     let (value, spec, mut warnings, lenient) = read_ignition_go(name, bytes)?;
     if !lenient.is_empty() {
         bail!(
-            "{name}: Ignition reads this config only by Go's lenient JSON rules ({}); modlayer does not patch it: write each key once, spelled as the spec spells it",
+            "{name}:{}: Ignition reads this config only by Go's lenient JSON rules; modlayer does not patch it: write each key once, spelled as the spec spells it, in UTF-8",
             lenient.describe()
         );
     }
