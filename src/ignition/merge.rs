@@ -420,8 +420,8 @@ fn files_stage_failures(
         );
     };
     for (path, (node, origin)) in nodes {
-        if path == "/" {
-            fail(path, origin, "an entry at / itself".into());
+        if path == "/" && node.get("_kind").and_then(Value::as_str) != Some("directories") {
+            fail(path, origin, "a file or link at / itself".into());
             continue;
         }
         if let Some(name) = path.strip_prefix(UNIT_KEY) {
