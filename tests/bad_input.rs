@@ -55,13 +55,25 @@ fn invalid_utf8() {
     let p = dir.path().join("u.ign");
     let bytes = b"{\"ignition\": {\"version\": \"3.2.0\"}, \"x\": \"\xff\xfe\"}";
     std::fs::write(&p, bytes).unwrap();
-    let out = common::modlayer().args(["apply", "--in-place"]).arg(&p).output().unwrap();
+    let out = common::modlayer()
+        .args(["apply", "--in-place"])
+        .arg(&p)
+        .output()
+        .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{err}");
-    assert!(err.contains("u.ign:1:41: invalid UTF-8 (read as U+FFFD): Ignition reads this config only"), "{err}");
+    assert!(
+        err.contains("u.ign:1:41: invalid UTF-8 (read as U+FFFD): Ignition reads this config only"),
+        "{err}"
+    );
     assert_eq!(std::fs::read(&p).unwrap(), bytes);
     let out = common::modlayer().arg("verify").arg(&p).output().unwrap();
-    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     rejects(
         "u.yaml",
         b"apiVersion: v1\nkind: MachineConfig\nx: \xff\n",

@@ -139,7 +139,10 @@ fn agreement_with_recorded_judges() {
             continue;
         };
         if g.hash != short_hash(&c.text) {
-            stale.push(format!("{}: the config changed since the goldens were recorded", c.id));
+            stale.push(format!(
+                "{}: the config changed since the goldens were recorded",
+                c.id
+            ));
             continue;
         }
         let o = ours(&c.text);
@@ -160,7 +163,12 @@ fn agreement_with_recorded_judges() {
             ));
         }
     }
-    assert!(stale.is_empty(), "regenerate the goldens ({} stale):\n{}", stale.len(), stale.join("\n"));
+    assert!(
+        stale.is_empty(),
+        "regenerate the goldens ({} stale):\n{}",
+        stale.len(),
+        stale.join("\n")
+    );
     let (mut agree, mut total) = (0, 0);
     for (spec, (a, d)) in &per_spec {
         eprintln!("spec {spec}: agree {a}, disagree {d}");
@@ -179,8 +187,14 @@ fn agreement_with_recorded_judges() {
         .map(|(_, v)| v.len())
         .sum();
     let ratio = agree as f64 / total as f64;
-    eprintln!("total: {agree}/{total} = {:.2} %, false enabled: {false_enabled}", ratio * 100.0);
-    assert_eq!(false_enabled, 0, "configs called enabled that a judge refuses or whose boot fails");
+    eprintln!(
+        "total: {agree}/{total} = {:.2} %, false enabled: {false_enabled}",
+        ratio * 100.0
+    );
+    assert_eq!(
+        false_enabled, 0,
+        "configs called enabled that a judge refuses or whose boot fails"
+    );
     assert!(ratio >= 0.995, "agreement {:.2} % < 99.5 %", ratio * 100.0);
 }
 
@@ -202,7 +216,10 @@ fn recorded_ignition_validate_verdicts_are_live() {
     for (c, (valid, why)) in cases.iter().zip(verdicts) {
         let g = &gold[&c.id];
         if g.valid != valid || g.hash != short_hash(&c.text) {
-            wrong.push(format!("{}: recorded {} now {valid} ({why})", c.id, g.valid));
+            wrong.push(format!(
+                "{}: recorded {} now {valid} ({why})",
+                c.id, g.valid
+            ));
         }
     }
     assert!(cases.len() > 1000);
@@ -244,7 +261,11 @@ fn validate_many(cases: &[corpus::Case], dir: &Path) -> Vec<(bool, String)> {
 }
 
 fn one_line(s: &str) -> String {
-    let s = s.lines().find(|l| !l.trim().is_empty()).unwrap_or("").trim();
+    let s = s
+        .lines()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("")
+        .trim();
     s.replace('\t', " ").chars().take(200).collect()
 }
 
@@ -276,24 +297,36 @@ fn boot(text: &[u8]) -> String {
     }
     let lines = |dir: &str| -> Vec<String> {
         let mut out = Vec::new();
-        for e in std::fs::read_dir(root.path().join(dir)).into_iter().flatten().flatten() {
+        for e in std::fs::read_dir(root.path().join(dir))
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
             let name = e.file_name().to_string_lossy().to_string();
             if !name.ends_with(".conf") {
                 continue;
             }
             if let Ok(b) = std::fs::read(e.path()) {
-                out.extend(String::from_utf8_lossy(&b).lines().map(|l| l.trim().to_string()));
+                out.extend(
+                    String::from_utf8_lossy(&b)
+                        .lines()
+                        .map(|l| l.trim().to_string()),
+                );
             }
         }
         out
     };
     let blocked = lines("etc/modprobe.d").iter().any(|l| {
         let w: Vec<&str> = l.split_whitespace().collect();
-        matches!(w.as_slice(), ["blacklist", "sctp", ..] | ["install", "sctp", ..])
+        matches!(
+            w.as_slice(),
+            ["blacklist", "sctp", ..] | ["install", "sctp", ..]
+        )
     });
     let listed = lines("etc/modules-load.d").iter().any(|l| l == "sctp");
     let masked = std::fs::symlink_metadata(
-        root.path().join("etc/systemd/system/systemd-modules-load.service"),
+        root.path()
+            .join("etc/systemd/system/systemd-modules-load.service"),
     )
     .is_ok();
     if !blocked && listed && !masked {
@@ -309,16 +342,24 @@ fn boot(text: &[u8]) -> String {
 #[test]
 #[ignore]
 fn regen() {
-    let judge_bin = std::env::var_os("MODLAYER_IGN_JUDGE").map(PathBuf::from).expect("MODLAYER_IGN_JUDGE");
+    let judge_bin = std::env::var_os("MODLAYER_IGN_JUDGE")
+        .map(PathBuf::from)
+        .expect("MODLAYER_IGN_JUDGE");
     assert!(common::have(Oracle::IgnitionValidate) && common::have(Oracle::Ignition));
     let cases = corpus::corpus();
     let dir = tempfile::tempdir().unwrap();
-    let (old, new): (Vec<&corpus::Case>, Vec<&corpus::Case>) = cases.iter().partition(|c| c.spec < "3.4.0");
+    let (old, new): (Vec<&corpus::Case>, Vec<&corpus::Case>) =
+        cases.iter().partition(|c| c.spec < "3.4.0");
     let mut lines = BTreeMap::new();
     // 3.0-3.3: ignition-validate 2.14, then the 2.14 files stage on every valid one.
     let old_owned: Vec<corpus::Case> = old
         .iter()
-        .map(|c| corpus::Case { id: c.id.clone(), spec: c.spec, family: c.family, text: c.text.clone() })
+        .map(|c| corpus::Case {
+            id: c.id.clone(),
+            spec: c.spec,
+            family: c.family,
+            text: c.text.clone(),
+        })
         .collect();
     let v = validate_many(&old_owned, dir.path());
     // The files stage on every valid one, four at a time.
@@ -348,9 +389,20 @@ fn regen() {
     for (k, (c, (valid, why))) in old_owned.iter().zip(v.iter().cloned()).enumerate() {
         let b = boots[k].clone();
         if c.spec == "3.3.0" {
-            boot_at_33.insert(c.id.trim_start_matches("3.3.0/").to_string(), (c.text.clone(), b.clone()));
+            boot_at_33.insert(
+                c.id.trim_start_matches("3.3.0/").to_string(),
+                (c.text.clone(), b.clone()),
+            );
         }
-        lines.insert(c.id.clone(), format!("{}\t{}\t{}\t{b}\tignition-validate-2.14+files-2.14\t{why}", c.id, short_hash(&c.text), if valid { "valid" } else { "invalid" }));
+        lines.insert(
+            c.id.clone(),
+            format!(
+                "{}\t{}\t{}\t{b}\tignition-validate-2.14+files-2.14\t{why}",
+                c.id,
+                short_hash(&c.text),
+                if valid { "valid" } else { "invalid" }
+            ),
+        );
     }
     // 3.4/3.5: v2.20 validation; the boot verdict of the same config at 3.3.0 where the text is
     // the same but for the version (the 2.14 files stage does not read 3.4.0+), child configs
@@ -365,7 +417,12 @@ fn regen() {
         })
         .collect();
     let cmd = std::process::Command::new(&judge_bin);
-    let ran = common::run_with_timeout(cmd, Some(list.as_bytes()), std::time::Duration::from_secs(600)).unwrap();
+    let ran = common::run_with_timeout(
+        cmd,
+        Some(list.as_bytes()),
+        std::time::Duration::from_secs(600),
+    )
+    .unwrap();
     assert!(ran.success(), "{}", ran.transcript());
     let outs: Vec<serde_json::Value> = String::from_utf8_lossy(&ran.stdout)
         .lines()
@@ -375,11 +432,21 @@ fn regen() {
     for (c, o) in new.iter().zip(outs) {
         let verdict = o["verdict"].as_str().unwrap_or("");
         let valid = verdict == "valid";
-        let children: Vec<&str> = o["children"].as_array().into_iter().flatten().filter_map(|v| v.as_str()).collect();
-        let child_bad = children.iter().any(|s| s.contains(":invalid") || s.contains(":bad-dataurl"));
-        let rest = c.id.splitn(2, '/').nth(1).unwrap_or("");
+        let children: Vec<&str> = o["children"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|v| v.as_str())
+            .collect();
+        let child_bad = children
+            .iter()
+            .any(|s| s.contains(":invalid") || s.contains(":bad-dataurl"));
+        let rest = c.id.split_once('/').map_or("", |x| x.1);
         let same = boot_at_33.get(rest).filter(|(t, _)| {
-            String::from_utf8_lossy(t).replacen("\"3.3.0\"", &format!("\"{}\"", c.spec), usize::MAX).as_bytes() == c.text.as_slice()
+            String::from_utf8_lossy(t)
+                .replacen("\"3.3.0\"", &format!("\"{}\"", c.spec), usize::MAX)
+                .as_bytes()
+                == c.text.as_slice()
         });
         let (b, judge) = if !valid {
             ("-".to_string(), "ignition-v2.20-validate")
@@ -390,8 +457,21 @@ fn regen() {
         } else {
             ("-".to_string(), "ignition-v2.20-validate")
         };
-        let why = if valid { children.join(" ") } else { format!("{verdict}: {}", o["report"].as_str().unwrap_or("")) };
-        lines.insert(c.id.clone(), format!("{}\t{}\t{}\t{b}\t{judge}\t{}", c.id, short_hash(&c.text), if valid { "valid" } else { "invalid" }, one_line(&why)));
+        let why = if valid {
+            children.join(" ")
+        } else {
+            format!("{verdict}: {}", o["report"].as_str().unwrap_or(""))
+        };
+        lines.insert(
+            c.id.clone(),
+            format!(
+                "{}\t{}\t{}\t{b}\t{judge}\t{}",
+                c.id,
+                short_hash(&c.text),
+                if valid { "valid" } else { "invalid" },
+                one_line(&why)
+            ),
+        );
     }
     let mut text = String::from("# id\tsha256[..16] of the config\tvalidator verdict\tfiles stage (-: not run, fails, layer, other)\tjudge\tjudge's words\n");
     for c in &cases {

@@ -257,7 +257,8 @@ pub fn decode_data_url(url: &str) -> Result<Vec<u8>> {
                 .with_decode_padding_mode(DecodePaddingMode::RequireCanonical),
         );
         return GO_STD.decode(data).map_err(|e| match e {
-            base64::DecodeError::InvalidByte(i, _) | base64::DecodeError::InvalidLastSymbol(i, _) => {
+            base64::DecodeError::InvalidByte(i, _)
+            | base64::DecodeError::InvalidLastSymbol(i, _) => {
                 anyhow::anyhow!("illegal base64 data at input byte {i}")
             }
             _ => anyhow::anyhow!("illegal base64 data at input byte {}", data.len()),
@@ -338,7 +339,15 @@ fn data_url_parts(url: &str) -> Result<(bool, &str)> {
                 Some(_) => bail!("invalid character for media type"),
             }
             let ty = &rest[..j];
-            let known = ["text", "image", "audio", "video", "application", "message", "multipart"];
+            let known = [
+                "text",
+                "image",
+                "audio",
+                "video",
+                "application",
+                "message",
+                "multipart",
+            ];
             if !x_token && (c == b'x' || c == b'X' || !known.iter().any(|k| ty.starts_with(k))) {
                 bail!("invalid media type");
             }

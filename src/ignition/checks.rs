@@ -46,9 +46,9 @@ fn describe(v: &Value) -> String {
 pub fn check(config: &Value, spec: Spec) -> Vec<Problem> {
     let mut problems = check_shapes(config, spec);
     for p in super::validate::validate(config, spec) {
-        let known = problems.iter().any(|q| {
-            p.pointer.starts_with(&q.pointer) || q.pointer.starts_with(&p.pointer)
-        });
+        let known = problems
+            .iter()
+            .any(|q| p.pointer.starts_with(&q.pointer) || q.pointer.starts_with(&p.pointer));
         if !known {
             problems.push(p);
         }
@@ -185,8 +185,7 @@ fn check_node(
         .as_str()
         .unwrap_or_default();
     if spec.legacy() {
-        validate_node_path(path)
-            .map_err(|e| Problem::new(format!("{ip}/path"), e.to_string()))?;
+        validate_node_path(path).map_err(|e| Problem::new(format!("{ip}/path"), e.to_string()))?;
     } else if let Some(e) = super::validate::path_error(path) {
         return Err(Problem::new(format!("{ip}/path"), e));
     }
@@ -314,7 +313,12 @@ fn check_resource(r: &Value, rp: &str, _spec: Spec) -> Result<(), Problem> {
     {
         // Ignition's `Verification.Validate` (in [`super::validate`]) checks the function and
         // the digest's length; its hex is read at fetch time, where a bad digit fails the boot.
-        expect(h, &format!("{rp}/verification/hash"), "a string", Value::is_string)?;
+        expect(
+            h,
+            &format!("{rp}/verification/hash"),
+            "a string",
+            Value::is_string,
+        )?;
     }
     Ok(())
 }

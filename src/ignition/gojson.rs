@@ -16,19 +16,103 @@ const MAX_DEPTH: usize = 1_000;
 /// Every JSON field name of the Ignition 3.x spec structs (config/v3_*/types, coreos/ignition
 /// v2.20.0): keys that fold to one of these are renamed to it.
 const FIELDS: &[&str] = &[
-    "advertisement", "append", "certificateAuthorities", "cex", "clevis", "compression",
-    "config", "contents", "custom", "device", "devices", "directories", "discard", "disks",
-    "dropins", "enabled", "files", "filesystems", "format", "gecos", "gid", "group", "groups",
-    "guid", "hard", "hash", "homeDir", "httpHeaders", "httpProxy", "httpResponseHeaders",
-    "httpTotal", "httpsProxy", "id", "ignition", "kernelArguments", "keyFile", "label", "level",
-    "links", "luks", "mask", "merge", "mode", "mountOptions", "name", "needsNetwork",
-    "noCreateHome", "noLogInit", "noProxy", "noUserGroup", "number", "openOptions", "options",
-    "overwrite", "partitions", "passwd", "passwordHash", "path", "pin", "primaryGroup", "proxy",
-    "raid", "replace", "resize", "security", "shell", "shouldExist", "shouldNotExist", "sizeMiB",
-    "source", "spares", "sshAuthorizedKeys", "startMiB", "storage", "system", "systemd", "tang",
-    "target", "threshold", "thumbprint", "timeouts", "tls", "tpm2", "typeGuid", "uid", "units",
-    "url", "user", "users", "uuid", "value", "verification", "version", "wipeFilesystem",
-    "wipePartitionEntry", "wipeTable", "wipeVolume",
+    "advertisement",
+    "append",
+    "certificateAuthorities",
+    "cex",
+    "clevis",
+    "compression",
+    "config",
+    "contents",
+    "custom",
+    "device",
+    "devices",
+    "directories",
+    "discard",
+    "disks",
+    "dropins",
+    "enabled",
+    "files",
+    "filesystems",
+    "format",
+    "gecos",
+    "gid",
+    "group",
+    "groups",
+    "guid",
+    "hard",
+    "hash",
+    "homeDir",
+    "httpHeaders",
+    "httpProxy",
+    "httpResponseHeaders",
+    "httpTotal",
+    "httpsProxy",
+    "id",
+    "ignition",
+    "kernelArguments",
+    "keyFile",
+    "label",
+    "level",
+    "links",
+    "luks",
+    "mask",
+    "merge",
+    "mode",
+    "mountOptions",
+    "name",
+    "needsNetwork",
+    "noCreateHome",
+    "noLogInit",
+    "noProxy",
+    "noUserGroup",
+    "number",
+    "openOptions",
+    "options",
+    "overwrite",
+    "partitions",
+    "passwd",
+    "passwordHash",
+    "path",
+    "pin",
+    "primaryGroup",
+    "proxy",
+    "raid",
+    "replace",
+    "resize",
+    "security",
+    "shell",
+    "shouldExist",
+    "shouldNotExist",
+    "sizeMiB",
+    "source",
+    "spares",
+    "sshAuthorizedKeys",
+    "startMiB",
+    "storage",
+    "system",
+    "systemd",
+    "tang",
+    "target",
+    "threshold",
+    "thumbprint",
+    "timeouts",
+    "tls",
+    "tpm2",
+    "typeGuid",
+    "uid",
+    "units",
+    "url",
+    "user",
+    "users",
+    "uuid",
+    "value",
+    "verification",
+    "version",
+    "wipeFilesystem",
+    "wipePartitionEntry",
+    "wipeTable",
+    "wipeVolume",
 ];
 
 /// A syntax error, at a 1-based line and column.
@@ -75,10 +159,16 @@ impl Leniency {
             .map(|(l, c)| format!("{l}:{c}: "))
             .unwrap_or_default();
         if !self.duplicate_keys.is_empty() {
-            parts.push(format!("keys given twice ({})", self.duplicate_keys.join(", ")));
+            parts.push(format!(
+                "keys given twice ({})",
+                self.duplicate_keys.join(", ")
+            ));
         }
         if !self.folded_keys.is_empty() {
-            parts.push(format!("keys in another case ({})", self.folded_keys.join(", ")));
+            parts.push(format!(
+                "keys in another case ({})",
+                self.folded_keys.join(", ")
+            ));
         }
         if self.replaced_utf8 {
             parts.push("invalid UTF-8 (read as U+FFFD)".into());
@@ -90,7 +180,11 @@ impl Leniency {
 /// Parse Ignition config bytes as Go's `encoding/json` reads them into Ignition's structs.
 pub fn parse(bytes: &[u8]) -> Result<(Value, Leniency), SyntaxError> {
     let mut len = Leniency::default();
-    let mut p = Parser { b: bytes, i: 0, len: &mut len };
+    let mut p = Parser {
+        b: bytes,
+        i: 0,
+        len: &mut len,
+    };
     let v = p.document()?;
     let mut v = v;
     fold(&mut v, "", &mut len);
@@ -169,7 +263,11 @@ impl Parser<'_, '_> {
         let upto = &self.b[..self.i.min(self.b.len())];
         let line = upto.iter().filter(|&&c| c == b'\n').count() + 1;
         let column = upto.iter().rev().take_while(|&&c| c != b'\n').count() + 1;
-        SyntaxError { line, column, message: msg.into() }
+        SyntaxError {
+            line,
+            column,
+            message: msg.into(),
+        }
     }
 
     /// Remember the current place as the first lenient one.
@@ -253,7 +351,9 @@ impl Parser<'_, '_> {
                             }
                             Some(b']') => {
                                 self.i += 1;
-                                let Some(Frame::Arr(a)) = stack.pop() else { unreachable!() };
+                                let Some(Frame::Arr(a)) = stack.pop() else {
+                                    unreachable!()
+                                };
                                 v = Value::Array(a);
                             }
                             _ => return Err(self.err("invalid character after array element")),
@@ -279,10 +379,16 @@ impl Parser<'_, '_> {
                             }
                             Some(b'}') => {
                                 self.i += 1;
-                                let Some(Frame::Obj(m, _)) = stack.pop() else { unreachable!() };
+                                let Some(Frame::Obj(m, _)) = stack.pop() else {
+                                    unreachable!()
+                                };
                                 v = Value::Object(m);
                             }
-                            _ => return Err(self.err("invalid character after object key:value pair")),
+                            _ => {
+                                return Err(
+                                    self.err("invalid character after object key:value pair")
+                                )
+                            }
                         }
                     }
                 }
@@ -444,7 +550,10 @@ impl Parser<'_, '_> {
     }
 
     fn hex4(&mut self) -> Result<u32, SyntaxError> {
-        let t = self.b.get(self.i..self.i + 4).and_then(|t| std::str::from_utf8(t).ok());
+        let t = self
+            .b
+            .get(self.i..self.i + 4)
+            .and_then(|t| std::str::from_utf8(t).ok());
         match t.and_then(|t| u32::from_str_radix(t, 16).ok()) {
             Some(v) => {
                 self.i += 4;
@@ -461,7 +570,9 @@ mod tests {
 
     #[test]
     fn go_rules() {
-        let (v, l) = parse(br#"{"a":{"source":"x","Source":"y"},"b":-0,"a2":{"Source":"y","source":"x"}}"#).unwrap();
+        let (v, l) =
+            parse(br#"{"a":{"source":"x","Source":"y"},"b":-0,"a2":{"Source":"y","source":"x"}}"#)
+                .unwrap();
         assert_eq!(v["a"]["source"], "y");
         assert_eq!(v["a2"]["source"], "x");
         assert_eq!(v["b"], 0);
@@ -473,7 +584,10 @@ mod tests {
         let deep = format!("{}1{}", "[".repeat(1_000), "]".repeat(1_000));
         assert!(parse(deep.as_bytes()).is_ok());
         let deeper = format!("{}1{}", "[".repeat(1_001), "]".repeat(1_001));
-        assert!(parse(deeper.as_bytes()).unwrap_err().message.contains("1000"));
+        assert!(parse(deeper.as_bytes())
+            .unwrap_err()
+            .message
+            .contains("1000"));
         assert!(parse(b"{\"a\":1,}").is_err());
         assert!(parse(b"{} x").is_err());
         assert_eq!(parse(b"4.2e2").unwrap().0, serde_json::json!(420.0));

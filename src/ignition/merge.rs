@@ -69,8 +69,15 @@ fn collect_nodes(
         return nodes;
     }
     if let Some(r) = config.pointer("/ignition/config/replace") {
-        let no_source = r.get("source").and_then(Value::as_str).unwrap_or("").is_empty();
-        if no_source && r.pointer("/verification/hash").is_some_and(Value::is_string) {
+        let no_source = r
+            .get("source")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .is_empty();
+        if no_source
+            && r.pointer("/verification/hash")
+                .is_some_and(Value::is_string)
+        {
             // Observed with Ignition 2.14 on a 3.0.0 config (3.1.0+ refuse it in validation).
             findings.push(Finding::new(
                 Code::BadChildConfig,
@@ -163,12 +170,21 @@ fn collect_nodes(
         );
     }
     for key in ["users", "groups"] {
-        let items = config.pointer(&format!("/passwd/{key}")).and_then(Value::as_array);
+        let items = config
+            .pointer(&format!("/passwd/{key}"))
+            .and_then(Value::as_array);
         for (i, u) in items.into_iter().flatten().enumerate() {
-            if u.get("name").and_then(Value::as_str).unwrap_or("").is_empty() {
+            if u.get("name")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .is_empty()
+            {
                 findings.push(Finding::new(
                     Code::FilesStageFails,
-                    format!("{}: an entry without a name: Ignition fails the first boot", child_origin(origin, &format!("/passwd/{key}/{i}"))),
+                    format!(
+                        "{}: an entry without a name: Ignition fails the first boot",
+                        child_origin(origin, &format!("/passwd/{key}/{i}"))
+                    ),
                 ));
             }
         }
@@ -178,12 +194,19 @@ fn collect_nodes(
         .and_then(Value::as_array);
     for (i, m) in merges.into_iter().flatten().enumerate() {
         let ptr = format!("/ignition/config/merge/{i}");
-        if m.get("source").and_then(Value::as_str).unwrap_or("").is_empty() {
+        if m.get("source")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .is_empty()
+        {
             // Only 3.0.0 lets this through validation; Ignition 2.14 then fails the boot (or,
             // with an empty string, drops the config).
             findings.push(Finding::new(
                 Code::BadChildConfig,
-                format!("{}: a merge entry without a source: Ignition fails the first boot", child_origin(origin, &ptr)),
+                format!(
+                    "{}: a merge entry without a source: Ignition fails the first boot",
+                    child_origin(origin, &ptr)
+                ),
             ));
             continue;
         }
@@ -247,7 +270,11 @@ fn child_config(
     // Ignition's fetch stage parses the child as any config it reads (config.Parse): Go's JSON
     // rules, a spec up to the newest the release knows (2.14: 3.3.0 for parents up to 3.3.0;
     // v2.20: 3.5.0), every Validate() rule; an invalid child fails the boot.
-    let newest = if parent.major == 3 && parent.minor <= 3 { 3 } else { 5 };
+    let newest = if parent.major == 3 && parent.minor <= 3 {
+        3
+    } else {
+        5
+    };
     let parsed = super::gojson::parse(&bytes)
         .map_err(|e| e.to_string())
         .and_then(|(v, _)| {
@@ -431,13 +458,24 @@ fn files_stage_failures(
                 if let Some((stem, inst)) = name.split_once('@') {
                     let template = format!("{stem}@.service");
                     let known = |n: &str| {
-                        nodes.get(&format!("{UNIT_KEY}{n}")).is_some_and(|(u, _)| u.get("contents").and_then(Value::as_str).is_some())
-                            || view.files.contains_key(&format!("{IGNITION_UNIT_DIR}/{n}"))
+                        nodes.get(&format!("{UNIT_KEY}{n}")).is_some_and(|(u, _)| {
+                            u.get("contents").and_then(Value::as_str).is_some()
+                        }) || view.files.contains_key(&format!("{IGNITION_UNIT_DIR}/{n}"))
                     };
                     if inst.starts_with('.') {
-                        fail(name, origin, "enabling a template unit without an instance".into());
+                        fail(
+                            name,
+                            origin,
+                            "enabling a template unit without an instance".into(),
+                        );
                     } else if !known(name) && !known(&template) {
-                        fail(name, origin, format!("enabling {name}, whose unit and template {template} do not exist"));
+                        fail(
+                            name,
+                            origin,
+                            format!(
+                                "enabling {name}, whose unit and template {template} do not exist"
+                            ),
+                        );
                     }
                 }
             }
@@ -446,7 +484,8 @@ fn files_stage_failures(
         let mut parent = path.as_str();
         while let Some(i) = parent.rfind('/').filter(|&i| i > 0) {
             parent = &parent[..i];
-            if kind_of(parent) == Some("files") || (kind_of(parent).is_none() && image_file(parent)) {
+            if kind_of(parent) == Some("files") || (kind_of(parent).is_none() && image_file(parent))
+            {
                 fail(path, origin, format!("{parent} is a file, not a directory"));
                 break;
             }
@@ -454,7 +493,12 @@ fn files_stage_failures(
         if node.get("_kind").and_then(Value::as_str) != Some("links") {
             continue;
         }
-        if node.get("target").and_then(Value::as_str).unwrap_or("").is_empty() {
+        if node
+            .get("target")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .is_empty()
+        {
             fail(path, origin, "the link has no target".into());
             continue;
         }
@@ -479,9 +523,17 @@ fn files_stage_failures(
             };
             match kind_of(&target) {
                 Some("files") | Some("links") => {}
-                Some(_) => fail(path, origin, format!("hard link target {target} is a directory")),
+                Some(_) => fail(
+                    path,
+                    origin,
+                    format!("hard link target {target} is a directory"),
+                ),
                 None if image_file(&target) => {}
-                None => fail(path, origin, format!("hard link target {target} does not exist")),
+                None => fail(
+                    path,
+                    origin,
+                    format!("hard link target {target} does not exist"),
+                ),
             }
         }
     }

@@ -13,7 +13,10 @@ use crate::formats::encoding::decode_data_url;
 
 /// Everything `Validate()` and `ValidateDups` refuse in a config of `spec`.
 pub fn validate(config: &Value, spec: Spec) -> Vec<Problem> {
-    let mut v = Validator { spec, out: Vec::new() };
+    let mut v = Validator {
+        spec,
+        out: Vec::new(),
+    };
     if spec.legacy() {
         return v.out;
     }
@@ -30,7 +33,10 @@ struct Validator {
 }
 
 fn list<'a>(v: &'a Value, ptr: &str) -> &'a [Value] {
-    v.pointer(ptr).and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default()
+    v.pointer(ptr)
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or_default()
 }
 
 fn s<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
@@ -176,7 +182,12 @@ impl Validator {
 
     fn string_dups(&mut self, v: &Value, ptr: &str, at: &str) {
         let items = list(v, ptr);
-        self.dups(items.iter().enumerate().map(|(i, x)| (format!("{at}{ptr}/{i}"), x.as_str())));
+        self.dups(
+            items
+                .iter()
+                .enumerate()
+                .map(|(i, x)| (format!("{at}{ptr}/{i}"), x.as_str())),
+        );
     }
 
     /// `Resource.Validate`; `required`: a merge entry (`validateRequiredSource`).
@@ -192,7 +203,10 @@ impl Validator {
         }
         if let Some(h) = r.pointer("/verification/hash").and_then(Value::as_str) {
             if src.is_none() {
-                self.err(format!("{rp}/verification/hash"), "source must be specified if verification is specified");
+                self.err(
+                    format!("{rp}/verification/hash"),
+                    "source must be specified if verification is specified",
+                );
             }
             let hp = format!("{rp}/verification/hash");
             match h.split_once('-') {
@@ -242,7 +256,12 @@ impl Validator {
                     self.err(format!("{hp}/value"), "unable to parse HTTP header");
                 }
             }
-            self.dups(headers.iter().enumerate().map(|(i, h)| (format!("{rp}/httpHeaders/{i}"), s(h, "name"))));
+            self.dups(
+                headers
+                    .iter()
+                    .enumerate()
+                    .map(|(i, h)| (format!("{rp}/httpHeaders/{i}"), s(h, "name"))),
+            );
         }
     }
 
@@ -265,14 +284,21 @@ impl Validator {
             reference(self, m, &format!("/ignition/config/merge/{i}"), true);
         }
         self.dups(merges.iter().enumerate().map(|(i, m)| {
-            (format!("/ignition/config/merge/{i}"), Some(s(m, "source").unwrap_or("")))
+            (
+                format!("/ignition/config/merge/{i}"),
+                Some(s(m, "source").unwrap_or("")),
+            )
         }));
         if let Some(r) = c.pointer("/ignition/config/replace") {
             reference(self, r, "/ignition/config/replace", false);
         }
         let cas = list(c, "/ignition/security/tls/certificateAuthorities");
         for (i, r) in cas.iter().enumerate() {
-            self.resource(r, &format!("/ignition/security/tls/certificateAuthorities/{i}"), true);
+            self.resource(
+                r,
+                &format!("/ignition/security/tls/certificateAuthorities/{i}"),
+                true,
+            );
         }
     }
 
@@ -314,7 +340,10 @@ impl Validator {
             let fp = format!("/storage/files/{i}");
             let has_source = f.pointer("/contents/source").is_some_and(|x| x.is_string());
             if f.get("overwrite") == Some(&Value::Bool(true)) && !has_source {
-                self.err(format!("{fp}/overwrite"), "overwrite must be false if source is unspecified");
+                self.err(
+                    format!("{fp}/overwrite"),
+                    "overwrite must be false if source is unspecified",
+                );
             }
             if let Some(r) = f.get("contents") {
                 self.resource(r, &format!("{fp}/contents"), false);
@@ -326,16 +355,22 @@ impl Validator {
         // Duplicate paths across files, directories and links (MergedKeys: one "Node" list).
         let nodes = [("files", files), ("directories", dirs), ("links", links)];
         self.dups(nodes.iter().flat_map(|(name, items)| {
-            items
-                .iter()
-                .enumerate()
-                .map(move |(i, n)| (format!("/storage/{name}/{i}"), Some(s(n, "path").unwrap_or(""))))
+            items.iter().enumerate().map(move |(i, n)| {
+                (
+                    format!("/storage/{name}/{i}"),
+                    Some(s(n, "path").unwrap_or("")),
+                )
+            })
         }));
         // Paths below a link of the same config.
         let link_paths: Vec<&str> = links.iter().filter_map(|l| s(l, "path")).collect();
         let below = |p: &str| link_paths.iter().any(|l| p.starts_with(&format!("{l}/")));
         for (name, items, msg) in [
-            ("directories", dirs, "directory path includes link in config"),
+            (
+                "directories",
+                dirs,
+                "directory path includes link in config",
+            ),
             ("files", files, "file path includes link in config"),
             ("links", links, "link path includes link in config"),
         ] {
@@ -378,14 +413,20 @@ impl Validator {
                 }
                 for d in list(u, "/dropins") {
                     if non_empty(d, "contents").is_some() {
-                        unit_paths.insert(format!("/etc/systemd/system/{name}.d/{}", s(d, "name").unwrap_or("")));
+                        unit_paths.insert(format!(
+                            "/etc/systemd/system/{name}.d/{}",
+                            s(d, "name").unwrap_or("")
+                        ));
                     }
                 }
             }
             for (name, items) in nodes {
                 for (i, n) in items.iter().enumerate() {
                     if unit_paths.contains(s(n, "path").unwrap_or("")) {
-                        self.err(format!("/storage/{name}/{i}/path"), "path conflicts with systemd unit or dropin");
+                        self.err(
+                            format!("/storage/{name}/{i}/path"),
+                            "path conflicts with systemd unit or dropin",
+                        );
                     }
                 }
             }
@@ -417,21 +458,41 @@ impl Validator {
                     self.err(format!("{dp}/name"), "invalid systemd drop-in extension");
                 }
             }
-            self.dups(dropins.iter().enumerate().map(|(j, d)| (format!("{up}/dropins/{j}"), Some(s(d, "name").unwrap_or("")))));
+            self.dups(dropins.iter().enumerate().map(|(j, d)| {
+                (
+                    format!("{up}/dropins/{j}"),
+                    Some(s(d, "name").unwrap_or("")),
+                )
+            }));
         }
-        self.dups(units.iter().enumerate().map(|(i, u)| (format!("/systemd/units/{i}"), Some(s(u, "name").unwrap_or("")))));
+        self.dups(units.iter().enumerate().map(|(i, u)| {
+            (
+                format!("/systemd/units/{i}"),
+                Some(s(u, "name").unwrap_or("")),
+            )
+        }));
     }
 
     fn passwd(&mut self, c: &Value) {
         let users = list(c, "/passwd/users");
-        self.dups(users.iter().enumerate().map(|(i, u)| (format!("/passwd/users/{i}"), Some(s(u, "name").unwrap_or("")))));
+        self.dups(users.iter().enumerate().map(|(i, u)| {
+            (
+                format!("/passwd/users/{i}"),
+                Some(s(u, "name").unwrap_or("")),
+            )
+        }));
         for (i, u) in users.iter().enumerate() {
             let at = format!("/passwd/users/{i}");
             self.string_dups(u, "/sshAuthorizedKeys", &at);
             self.string_dups(u, "/groups", &at);
         }
         let groups = list(c, "/passwd/groups");
-        self.dups(groups.iter().enumerate().map(|(i, g)| (format!("/passwd/groups/{i}"), Some(s(g, "name").unwrap_or("")))));
+        self.dups(groups.iter().enumerate().map(|(i, g)| {
+            (
+                format!("/passwd/groups/{i}"),
+                Some(s(g, "name").unwrap_or("")),
+            )
+        }));
         self.string_dups(c, "/kernelArguments/shouldExist", "");
         self.string_dups(c, "/kernelArguments/shouldNotExist", "");
     }
@@ -449,8 +510,18 @@ fn ext(name: &str) -> &str {
 fn unit_ext_ok(name: &str) -> bool {
     matches!(
         ext(name),
-        ".service" | ".socket" | ".device" | ".mount" | ".automount" | ".swap" | ".target"
-            | ".path" | ".timer" | ".snapshot" | ".slice" | ".scope"
+        ".service"
+            | ".socket"
+            | ".device"
+            | ".mount"
+            | ".automount"
+            | ".swap"
+            | ".target"
+            | ".path"
+            | ".timer"
+            | ".snapshot"
+            | ".slice"
+            | ".scope"
     )
 }
 
@@ -461,7 +532,9 @@ fn unit_contents_error(text: &str) -> Option<String> {
     for (i, line) in lines.iter().enumerate() {
         let t = line.trim();
         if t.starts_with('[') && !t.ends_with(']') {
-            return Some(format!("invalid unit content: section header {t:?} is not closed"));
+            return Some(format!(
+                "invalid unit content: section header {t:?} is not closed"
+            ));
         }
         if t.ends_with('\\') && lines[i + 1..].iter().all(|l| l.trim().is_empty()) {
             return Some("invalid unit content: unexpected end of file".into());

@@ -27,10 +27,7 @@ pub fn read_ignition(name: &str, bytes: &[u8]) -> Result<(Value, Spec, Vec<Strin
 }
 
 /// [`read_ignition`], also returning what Go's lenient reading changed against a strict one.
-pub fn read_ignition_go(
-    name: &str,
-    bytes: &[u8],
-) -> Result<(Value, Spec, Vec<String>, Leniency)> {
+pub fn read_ignition_go(name: &str, bytes: &[u8]) -> Result<(Value, Spec, Vec<String>, Leniency)> {
     let (mut value, lenient) = gojson::parse(bytes).map_err(|e| anyhow::anyhow!("{name}:{e}"))?;
     let spec = ignition::spec_of(&value).map_err(|p| anyhow::anyhow!("{name}: {p}"))?;
     if let Some(v) = value.pointer_mut("/ignition/version") {

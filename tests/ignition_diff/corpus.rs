@@ -27,7 +27,10 @@ pub struct Case {
 }
 
 fn minor(spec: &str) -> u32 {
-    spec.split('.').nth(1).and_then(|m| m.parse().ok()).unwrap_or(0)
+    spec.split('.')
+        .nth(1)
+        .and_then(|m| m.parse().ok())
+        .unwrap_or(0)
 }
 
 fn b64(b: &[u8]) -> String {
@@ -205,25 +208,55 @@ pub fn corpus() -> Vec<Case> {
 
         // The layer itself, and without one file.
         add("base", j(cfg(spec, layer())), &mut out);
-        add("base", j(cfg(spec, vec![file(LOAD, "data:,sctp")])), &mut out);
+        add(
+            "base",
+            j(cfg(spec, vec![file(LOAD, "data:,sctp")])),
+            &mut out,
+        );
         add("base", j(cfg(spec, vec![file(BL, "data:,")])), &mut out);
         add("base", j(cfg(spec, vec![])), &mut out);
 
         // Data URLs: as the load file's source, as the blacklist's, as a child config's wrapper.
         for u in data_urls() {
-            add("dataurl-load", j(cfg(spec, vec![file(BL, "data:,"), file(LOAD, &u)])), &mut out);
+            add(
+                "dataurl-load",
+                j(cfg(spec, vec![file(BL, "data:,"), file(LOAD, &u)])),
+                &mut out,
+            );
         }
         for u in data_urls().iter().take(40) {
             let u = u.replace("sctp", "").replace("c2N0cA", "");
-            add("dataurl-bl", j(cfg(spec, vec![file(BL, &u), file(LOAD, "data:,sctp")])), &mut out);
+            add(
+                "dataurl-bl",
+                j(cfg(spec, vec![file(BL, &u), file(LOAD, "data:,sctp")])),
+                &mut out,
+            );
         }
         for u in data_urls().iter().take(60) {
             let mut f = file("/etc/other.conf", u);
             f["overwrite"] = json!(true);
-            add("dataurl-other", j(cfg(spec, vec![file(BL, "data:,"), file(LOAD, "data:,sctp"), f])), &mut out);
+            add(
+                "dataurl-other",
+                j(cfg(
+                    spec,
+                    vec![file(BL, "data:,"), file(LOAD, "data:,sctp"), f],
+                )),
+                &mut out,
+            );
         }
         for s in other_sources() {
-            add("source-kind", j(cfg(spec, vec![file(BL, "data:,"), file(LOAD, "data:,sctp"), file("/etc/other.conf", s)])), &mut out);
+            add(
+                "source-kind",
+                j(cfg(
+                    spec,
+                    vec![
+                        file(BL, "data:,"),
+                        file(LOAD, "data:,sctp"),
+                        file("/etc/other.conf", s),
+                    ],
+                )),
+                &mut out,
+            );
         }
 
         // Compression and verification.
@@ -252,14 +285,30 @@ pub fn corpus() -> Vec<Case> {
             (Some("GZIP"), gzurl.as_str(), None),
             (None, "data:,sctp", Some(format!("sha512-{sha512_sctp}"))),
             (None, "data:,sctp", Some(format!("sha256-{sha256_sctp}"))),
-            (None, "data:,sctp", Some(format!("sha512-{}", "0".repeat(128)))),
-            (None, "data:,sctp", Some(format!("sha256-{}", "0".repeat(64)))),
+            (
+                None,
+                "data:,sctp",
+                Some(format!("sha512-{}", "0".repeat(128))),
+            ),
+            (
+                None,
+                "data:,sctp",
+                Some(format!("sha256-{}", "0".repeat(64))),
+            ),
             (None, "data:,sctp", Some("sha512-abc".to_string())),
             (None, "data:,sctp", Some("md5-abc".to_string())),
             (None, "data:,sctp", Some(format!("SHA512-{sha512_sctp}"))),
-            (None, "data:,sctp", Some(format!("sha512-{}", sha512_sctp.to_uppercase()))),
+            (
+                None,
+                "data:,sctp",
+                Some(format!("sha512-{}", sha512_sctp.to_uppercase())),
+            ),
             (None, "data:,sctp", Some(format!("sha512{sha512_sctp}"))),
-            (Some("gzip"), gzurl.as_str(), Some(format!("sha512-{sha512_sctp}"))),
+            (
+                Some("gzip"),
+                gzurl.as_str(),
+                Some(format!("sha512-{sha512_sctp}")),
+            ),
             (None, "data:,sctp", Some(String::new())),
         ] {
             let mut f = file(LOAD, src);
@@ -269,7 +318,11 @@ pub fn corpus() -> Vec<Case> {
             if let Some(h) = hash {
                 f["contents"]["verification"] = json!({"hash": h});
             }
-            add("contents", j(cfg(spec, vec![file(BL, "data:,"), f])), &mut out);
+            add(
+                "contents",
+                j(cfg(spec, vec![file(BL, "data:,"), f])),
+                &mut out,
+            );
         }
         // Verification without a source; httpHeaders on data: and http sources.
         for extra in [
@@ -285,16 +338,39 @@ pub fn corpus() -> Vec<Case> {
             json!({}),
         ] {
             let f = json!({"path": "/etc/other.conf", "contents": extra, "mode": 420});
-            add("resource", j(cfg(spec, vec![file(BL, "data:,"), file(LOAD, "data:,sctp"), f])), &mut out);
+            add(
+                "resource",
+                j(cfg(
+                    spec,
+                    vec![file(BL, "data:,"), file(LOAD, "data:,sctp"), f],
+                )),
+                &mut out,
+            );
         }
 
         // Paths, modes, overwrite, append.
         for (path, mode, ow) in [
             ("etc/modules-load.d/sctp-load.conf", json!(420), json!(true)),
-            ("/etc/modules-load.d/../modules-load.d/sctp-load.conf", json!(420), json!(true)),
-            ("/etc/modules-load.d//sctp-load.conf", json!(420), json!(true)),
-            ("/etc/modules-load.d/sctp-load.conf/", json!(420), json!(true)),
-            ("/etc/modules-load.d/./sctp-load.conf", json!(420), json!(true)),
+            (
+                "/etc/modules-load.d/../modules-load.d/sctp-load.conf",
+                json!(420),
+                json!(true),
+            ),
+            (
+                "/etc/modules-load.d//sctp-load.conf",
+                json!(420),
+                json!(true),
+            ),
+            (
+                "/etc/modules-load.d/sctp-load.conf/",
+                json!(420),
+                json!(true),
+            ),
+            (
+                "/etc/modules-load.d/./sctp-load.conf",
+                json!(420),
+                json!(true),
+            ),
             (LOAD, json!(4095), json!(true)),
             (LOAD, json!(4096), json!(true)),
             (LOAD, json!(-1), json!(true)),
@@ -330,7 +406,11 @@ pub fn corpus() -> Vec<Case> {
             json!({"path": BL, "overwrite": true, "contents": {"source": "data:,"}, "group": {"id": 0, "name": "root"}}),
             json!({"path": BL, "overwrite": true, "contents": {"source": "data:,"}, "user": {"id": -1}}),
         ] {
-            add("node-bl", j(cfg(spec, vec![f, file(LOAD, "data:,sctp")])), &mut out);
+            add(
+                "node-bl",
+                j(cfg(spec, vec![f, file(LOAD, "data:,sctp")])),
+                &mut out,
+            );
         }
 
         // Duplicates and kinds across lists, links, hard links, files below files or links.
@@ -339,50 +419,194 @@ pub fn corpus() -> Vec<Case> {
         let hl = |p: &str, t: &str| json!({"path": p, "target": t, "hard": true});
         let lo = |p: &str, t: &str| json!({"path": p, "target": t, "overwrite": true});
         let storage_cases: Vec<(Vec<Value>, &str, Value)> = vec![
-            (vec![file(LOAD, "data:,sctp")], "files", json!([file(BL, "data:,"), file(BL, "data:,")])),
-            (vec![file(BL, "data:,"), file(LOAD, "data:,sctp"), file(LOAD, "data:,sctp")], "directories", json!([])),
+            (
+                vec![file(LOAD, "data:,sctp")],
+                "files",
+                json!([file(BL, "data:,"), file(BL, "data:,")]),
+            ),
+            (
+                vec![
+                    file(BL, "data:,"),
+                    file(LOAD, "data:,sctp"),
+                    file(LOAD, "data:,sctp"),
+                ],
+                "directories",
+                json!([]),
+            ),
             (layer(), "directories", json!([d(LOAD)])),
             (layer(), "directories", json!([d("/etc/modules-load.d")])),
-            (layer(), "directories", json!([d("/etc/modules-load.d"), d("/etc/modules-load.d")])),
-            (layer(), "directories", json!([d("/etc/modules-load.d/sctp-load.conf/x")])),
+            (
+                layer(),
+                "directories",
+                json!([d("/etc/modules-load.d"), d("/etc/modules-load.d")]),
+            ),
+            (
+                layer(),
+                "directories",
+                json!([d("/etc/modules-load.d/sctp-load.conf/x")]),
+            ),
             (layer(), "links", json!([l(LOAD, "/dev/null")])),
-            (vec![file(BL, "data:,")], "links", json!([l(LOAD, "/etc/x.conf")])),
-            (vec![file(BL, "data:,")], "links", json!([lo(LOAD, "/etc/x.conf")])),
-            (layer(), "links", json!([l("/etc/modules-load.d", "/etc/x")])),
-            (layer(), "links", json!([lo("/etc/modules-load.d", "/etc/x")])),
-            (layer(), "links", json!([l("/etc/modprobe.d", "/usr/lib/modprobe.d")])),
+            (
+                vec![file(BL, "data:,")],
+                "links",
+                json!([l(LOAD, "/etc/x.conf")]),
+            ),
+            (
+                vec![file(BL, "data:,")],
+                "links",
+                json!([lo(LOAD, "/etc/x.conf")]),
+            ),
+            (
+                layer(),
+                "links",
+                json!([l("/etc/modules-load.d", "/etc/x")]),
+            ),
+            (
+                layer(),
+                "links",
+                json!([lo("/etc/modules-load.d", "/etc/x")]),
+            ),
+            (
+                layer(),
+                "links",
+                json!([l("/etc/modprobe.d", "/usr/lib/modprobe.d")]),
+            ),
             (layer(), "links", json!([l("/etc/x/y", "/etc/z")])),
             (layer(), "links", json!([l("/etc/sctp-link.conf", LOAD)])),
             (layer(), "links", json!([hl("/etc/sctp-link.conf", LOAD)])),
-            (layer(), "links", json!([hl("/etc/sctp-link.conf", "/etc/missing")])),
+            (
+                layer(),
+                "links",
+                json!([hl("/etc/sctp-link.conf", "/etc/missing")]),
+            ),
             (layer(), "links", json!([hl("/etc/sctp-link.conf", "/etc")])),
-            (layer(), "links", json!([hl("/etc/sctp-link.conf", "/etc/modules-load.d")])),
-            (layer(), "links", json!([hl("/etc/sctp-link.conf", "relative")])),
-            (layer(), "links", json!([l("/etc/sctp-link.conf", "relative")])),
+            (
+                layer(),
+                "links",
+                json!([hl("/etc/sctp-link.conf", "/etc/modules-load.d")]),
+            ),
+            (
+                layer(),
+                "links",
+                json!([hl("/etc/sctp-link.conf", "relative")]),
+            ),
+            (
+                layer(),
+                "links",
+                json!([l("/etc/sctp-link.conf", "relative")]),
+            ),
             (layer(), "links", json!([l("/etc/sctp-link.conf", "")])),
             (layer(), "links", json!([d("/etc/sctp-link.conf")])),
             (layer(), "links", json!([hl(BL, "/etc/x")])),
-            (vec![file(LOAD, "data:,sctp")], "links", json!([l(BL, "/dev/null")])),
-            (vec![file(LOAD, "data:,sctp")], "links", json!([lo(BL, "/dev/null")])),
-            (vec![file(LOAD, "data:,sctp")], "links", json!([hl(BL, "/dev/null")])),
-            (vec![file(LOAD, "data:,sctp")], "links", json!([json!({"path": BL, "target": "/dev/null", "overwrite": true, "hard": true})])),
-            (vec![file(BL, "data:,"), file(LOAD, "data:,sctp"), file("/etc/modules-load.d/sctp-load.conf/x", "data:,")], "files", json!(null)),
-            (vec![file(BL, "data:,"), file(LOAD, "data:,sctp"), file("/etc/modules-load.d", "data:,")], "files", json!(null)),
-            (vec![file(BL, "data:,"), file(LOAD, "data:,sctp"), file("/etc", "data:,")], "files", json!(null)),
-            (vec![file(BL, "data:,"), file(LOAD, "data:,sctp"), file("/etc/a", "data:,"), file("/etc/a/b", "data:,")], "files", json!(null)),
-            (layer(), "links", json!([l("/etc/lnk", "/etc/x"), json!({"path": "/etc/lnk2", "target": "/etc/lnk"})])),
-            (vec![file(BL, "data:,"), file(LOAD, "data:,sctp"), file("/etc/lnk/x", "data:,")], "links", json!([l("/etc/lnk", "/etc/x")])),
+            (
+                vec![file(LOAD, "data:,sctp")],
+                "links",
+                json!([l(BL, "/dev/null")]),
+            ),
+            (
+                vec![file(LOAD, "data:,sctp")],
+                "links",
+                json!([lo(BL, "/dev/null")]),
+            ),
+            (
+                vec![file(LOAD, "data:,sctp")],
+                "links",
+                json!([hl(BL, "/dev/null")]),
+            ),
+            (
+                vec![file(LOAD, "data:,sctp")],
+                "links",
+                json!([
+                    json!({"path": BL, "target": "/dev/null", "overwrite": true, "hard": true})
+                ]),
+            ),
+            (
+                vec![
+                    file(BL, "data:,"),
+                    file(LOAD, "data:,sctp"),
+                    file("/etc/modules-load.d/sctp-load.conf/x", "data:,"),
+                ],
+                "files",
+                json!(null),
+            ),
+            (
+                vec![
+                    file(BL, "data:,"),
+                    file(LOAD, "data:,sctp"),
+                    file("/etc/modules-load.d", "data:,"),
+                ],
+                "files",
+                json!(null),
+            ),
+            (
+                vec![
+                    file(BL, "data:,"),
+                    file(LOAD, "data:,sctp"),
+                    file("/etc", "data:,"),
+                ],
+                "files",
+                json!(null),
+            ),
+            (
+                vec![
+                    file(BL, "data:,"),
+                    file(LOAD, "data:,sctp"),
+                    file("/etc/a", "data:,"),
+                    file("/etc/a/b", "data:,"),
+                ],
+                "files",
+                json!(null),
+            ),
+            (
+                layer(),
+                "links",
+                json!([
+                    l("/etc/lnk", "/etc/x"),
+                    json!({"path": "/etc/lnk2", "target": "/etc/lnk"})
+                ]),
+            ),
+            (
+                vec![
+                    file(BL, "data:,"),
+                    file(LOAD, "data:,sctp"),
+                    file("/etc/lnk/x", "data:,"),
+                ],
+                "links",
+                json!([l("/etc/lnk", "/etc/x")]),
+            ),
             (layer(), "directories", json!([d("/etc/lnk/x")])),
-            (layer(), "links", json!([l("/etc/lnk", "/etc/x"), l("/etc/lnk/y", "/etc/z")])),
+            (
+                layer(),
+                "links",
+                json!([l("/etc/lnk", "/etc/x"), l("/etc/lnk/y", "/etc/z")]),
+            ),
             (layer(), "links", json!([l("/", "/etc")])),
             (layer(), "directories", json!([d("/"), d("/etc")])),
-            (layer(), "directories", json!([json!({"path": "/etc/d", "mode": 493, "overwrite": true})])),
-            (layer(), "directories", json!([json!({"path": "/etc/d", "mode": 8192})])),
+            (
+                layer(),
+                "directories",
+                json!([json!({"path": "/etc/d", "mode": 493, "overwrite": true})]),
+            ),
+            (
+                layer(),
+                "directories",
+                json!([json!({"path": "/etc/d", "mode": 8192})]),
+            ),
             (layer(), "links", json!([json!({"path": "/etc/lnk"})])),
-            (layer(), "links", json!([json!({"path": "/etc/lnk", "target": "/etc/x", "user": {"id": 0, "name": "root"}})])),
+            (
+                layer(),
+                "links",
+                json!([
+                    json!({"path": "/etc/lnk", "target": "/etc/x", "user": {"id": 0, "name": "root"}})
+                ]),
+            ),
         ];
         for (files, key, v) in storage_cases {
-            let c = if v.is_null() { cfg(spec, files) } else { with_storage(spec, files, key, v) };
+            let c = if v.is_null() {
+                cfg(spec, files)
+            } else {
+                with_storage(spec, files, key, v)
+            };
             add("storage", j(c), &mut out);
         }
 
@@ -445,13 +669,35 @@ pub fn corpus() -> Vec<Case> {
         }
         // A file path that is a unit's or drop-in's path (systemd path conflicts).
         for (fp, u) in [
-            ("/etc/systemd/system/a.service", json!([{"name": "a.service", "contents": svc}])),
-            ("/etc/systemd/system/a.service.d/x.conf", json!([{"name": "a.service", "dropins": [{"name": "x.conf", "contents": "[Unit]\n"}]}])),
-            ("/etc/systemd/system/a.service", json!([{"name": "a.service", "enabled": true}])),
-            ("/etc/systemd/system/b.service", json!([{"name": "a.service", "contents": svc}])),
-            ("/etc/systemd/system/a.service", json!([{"name": "a.service", "mask": true}])),
+            (
+                "/etc/systemd/system/a.service",
+                json!([{"name": "a.service", "contents": svc}]),
+            ),
+            (
+                "/etc/systemd/system/a.service.d/x.conf",
+                json!([{"name": "a.service", "dropins": [{"name": "x.conf", "contents": "[Unit]\n"}]}]),
+            ),
+            (
+                "/etc/systemd/system/a.service",
+                json!([{"name": "a.service", "enabled": true}]),
+            ),
+            (
+                "/etc/systemd/system/b.service",
+                json!([{"name": "a.service", "contents": svc}]),
+            ),
+            (
+                "/etc/systemd/system/a.service",
+                json!([{"name": "a.service", "mask": true}]),
+            ),
         ] {
-            let mut c = cfg(spec, vec![file(BL, "data:,"), file(LOAD, "data:,sctp"), file(fp, "data:,")]);
+            let mut c = cfg(
+                spec,
+                vec![
+                    file(BL, "data:,"),
+                    file(LOAD, "data:,sctp"),
+                    file(fp, "data:,"),
+                ],
+            );
             c["systemd"] = json!({"units": u});
             add("unit-path", j(c), &mut out);
         }
@@ -465,7 +711,9 @@ pub fn corpus() -> Vec<Case> {
             child(vec![file(LOAD, "data:,sctp#x")]),
             child(vec![file(LOAD, "data:;base64,c2N0cA")]),
             child(vec![json!({"path": LOAD, "overwrite": true})]),
-            child(vec![json!({"path": "rel", "contents": {"source": "data:,"}})]),
+            child(vec![
+                json!({"path": "rel", "contents": {"source": "data:,"}}),
+            ]),
             json!({"ignition": {"version": "9.9.9"}}),
             json!({"ignition": {}}),
             json!({}),
@@ -500,7 +748,11 @@ pub fn corpus() -> Vec<Case> {
                     "data:,{}",
                     ch.to_string()
                         .bytes()
-                        .map(|b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("%{b:02X}") })
+                        .map(|b| if b.is_ascii_alphanumeric() {
+                            (b as char).to_string()
+                        } else {
+                            format!("%{b:02X}")
+                        })
                         .collect::<String>()
                 );
                 let mut c = cfg(spec, vec![file(BL, "data:,")]);
@@ -510,8 +762,14 @@ pub fn corpus() -> Vec<Case> {
         }
         // Parent link replaced by child's file (kind replacement), and the reverse.
         {
-            let mut c = with_storage(spec, vec![file(BL, "data:,")], "links", json!([l(LOAD, "/etc/x")]));
-            c["ignition"]["config"] = json!({"merge": [{"source": child_url(&child(vec![file(LOAD, "data:,sctp")]))}]});
+            let mut c = with_storage(
+                spec,
+                vec![file(BL, "data:,")],
+                "links",
+                json!([l(LOAD, "/etc/x")]),
+            );
+            c["ignition"]["config"] =
+                json!({"merge": [{"source": child_url(&child(vec![file(LOAD, "data:,sctp")]))}]});
             add("merge-kind", j(c), &mut out);
             let mut ch = child(vec![]);
             ch["storage"]["links"] = json!([l(LOAD, "/dev/null")]);
@@ -523,11 +781,23 @@ pub fn corpus() -> Vec<Case> {
             let mut c = cfg(spec, layer());
             c["ignition"]["config"] = json!({"merge": [{"source": child_url(&ch)}]});
             add("merge-kind", j(c), &mut out);
-            let mut c = with_storage(spec, vec![file(BL, "data:,")], "directories", json!([d(LOAD)]));
-            c["ignition"]["config"] = json!({"merge": [{"source": child_url(&child(vec![file(LOAD, "data:,sctp")]))}]});
+            let mut c = with_storage(
+                spec,
+                vec![file(BL, "data:,")],
+                "directories",
+                json!([d(LOAD)]),
+            );
+            c["ignition"]["config"] =
+                json!({"merge": [{"source": child_url(&child(vec![file(LOAD, "data:,sctp")]))}]});
             add("merge-kind", j(c), &mut out);
             // The child's file merges field by field over the parent's.
-            let mut c = cfg(spec, vec![file(BL, "data:,"), json!({"path": LOAD, "contents": {"source": "data:,x"}, "mode": 420, "overwrite": true})]);
+            let mut c = cfg(
+                spec,
+                vec![
+                    file(BL, "data:,"),
+                    json!({"path": LOAD, "contents": {"source": "data:,x"}, "mode": 420, "overwrite": true}),
+                ],
+            );
             c["ignition"]["config"] = json!({"merge": [{"source": child_url(&child(vec![json!({"path": LOAD, "contents": {"source": "data:,sctp"}})]))}]});
             add("merge-kind", j(c), &mut out);
             let mut c = cfg(spec, layer());
@@ -558,7 +828,8 @@ pub fn corpus() -> Vec<Case> {
         // Go JSON reading: key case, duplicate keys, invalid UTF-8, numbers, versions, nesting.
         let head = format!("{{\"ignition\":{{\"version\":\"{spec}\"}}");
         let bl = format!("{{\"path\":\"{BL}\",\"contents\":{{\"source\":\"data:,\"}},\"mode\":420,\"overwrite\":true}}");
-        let raw_load = |load: &str| format!("{head},\"storage\":{{\"files\":[{bl},{load}]}}}}").into_bytes();
+        let raw_load =
+            |load: &str| format!("{head},\"storage\":{{\"files\":[{bl},{load}]}}}}").into_bytes();
         let raws: Vec<Vec<u8>> = vec![
             raw_load(&format!("{{\"path\":\"{LOAD}\",\"contents\":{{\"source\":\"data:,x\",\"Source\":\"data:,sctp\"}},\"mode\":420,\"overwrite\":true}}")),
             raw_load(&format!("{{\"path\":\"{LOAD}\",\"contents\":{{\"Source\":\"data:,sctp\",\"source\":\"data:,x\"}},\"mode\":420,\"overwrite\":true}}")),
@@ -578,7 +849,7 @@ pub fn corpus() -> Vec<Case> {
             {
                 let mut v = raw_load(&format!("{{\"path\":\"{LOAD}\",\"contents\":{{\"source\":\"data:,sctp\"}},\"mode\":420,\"overwrite\":true}}"));
                 // Invalid UTF-8 in another file's path.
-                let s = format!(",{{\"path\":\"/etc/a\u{1}\",\"contents\":{{\"source\":\"data:,\"}}}}]");
+                let s = ",{\"path\":\"/etc/a\u{1}\",\"contents\":{\"source\":\"data:,\"}}]".to_string();
                 let at = v.iter().rposition(|&b| b == b']').unwrap();
                 let mut tail = s.into_bytes();
                 let p = tail.iter().position(|&b| b == 1).unwrap();
@@ -626,12 +897,27 @@ pub fn corpus() -> Vec<Case> {
 
         // Spec-gated keys: used in a spec that lacks them.
         let gated: Vec<(u32, Value)> = vec![
-            (1, json!({"storage": {"files": [{"path": "/etc/h", "contents": {"source": "https://x/y", "httpHeaders": [{"name": "a", "value": "b"}]}}]}})),
-            (1, json!({"storage": {"files": [{"path": "/etc/h", "contents": {"source": "data:,", "verification": {"hash": format!("sha256-{sha256_sctp}")}}}]}})),
-            (2, json!({"storage": {"luks": [{"name": "l", "device": "/dev/sda"}]}})),
+            (
+                1,
+                json!({"storage": {"files": [{"path": "/etc/h", "contents": {"source": "https://x/y", "httpHeaders": [{"name": "a", "value": "b"}]}}]}}),
+            ),
+            (
+                1,
+                json!({"storage": {"files": [{"path": "/etc/h", "contents": {"source": "data:,", "verification": {"hash": format!("sha256-{sha256_sctp}")}}}]}}),
+            ),
+            (
+                2,
+                json!({"storage": {"luks": [{"name": "l", "device": "/dev/sda"}]}}),
+            ),
             (3, json!({"kernelArguments": {"shouldExist": ["a"]}})),
-            (4, json!({"ignition": {"version": spec, "security": {"tls": {"certificateAuthorities": [{"source": "data:,"}]}}}, "storage": {"luks": [{"name": "l", "device": "/dev/sda", "clevis": {"custom": {"pin": "tpm2", "config": "{}"}}}]}})),
-            (5, json!({"storage": {"luks": [{"name": "l", "device": "/dev/sda", "discard": true}]}})),
+            (
+                4,
+                json!({"ignition": {"version": spec, "security": {"tls": {"certificateAuthorities": [{"source": "data:,"}]}}}, "storage": {"luks": [{"name": "l", "device": "/dev/sda", "clevis": {"custom": {"pin": "tpm2", "config": "{}"}}}]}}),
+            ),
+            (
+                5,
+                json!({"storage": {"luks": [{"name": "l", "device": "/dev/sda", "discard": true}]}}),
+            ),
         ];
         for (since, extra) in gated {
             let mut c = cfg(spec, layer());
