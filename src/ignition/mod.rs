@@ -150,6 +150,82 @@ mod tests {
     }
 
     #[test]
+    fn specs_as_go_semver_reads_them() {
+        assert_eq!(Spec::parse("3.03.0").unwrap(), Spec { major: 3, minor: 3 });
+        assert_eq!(Spec::parse("03.1.00").unwrap(), Spec { major: 3, minor: 1 });
+        for bad in [
+            "3.3.0+meta",
+            "v3.3.0",
+            " 3.3.0",
+            "3.3",
+            "3.4.0-experimental",
+            "+3.3.0",
+        ] {
+            assert!(Spec::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_childs_file_replaces_a_parents_link() {
+        // Files, directories and links share one key space in Ignition's merge.
+        let child = json!({"ignition": {"version": "3.2.0"}, "storage": {"files": [
+            {"path": "/etc/modules-load.d/sctp-load.conf", "contents": {"source": "data:,sctp"}, "mode": 420, "overwrite": true}]}});
+        let url = crate::formats::encoding::encode_data_url(child.to_string().as_bytes());
+        let parent = json!({"ignition": {"version": "3.2.0", "config": {"merge": [{"source": url}]}},
+            "storage": {"files": [{"path": "/etc/modprobe.d/sctp-blacklist.conf", "contents": {"source": "data:,"}, "mode": 420, "overwrite": true}],
+            "links": [{"path": "/etc/modules-load.d/sctp-load.conf", "target": "/dev/null"}]}});
+        assert!(check(&parent, Spec::parse("3.2.0").unwrap()).is_empty());
+        let mut view = crate::node::NodeView::rhcos("sctp");
+        let mut findings = Vec::new();
+        overlay(
+            &parent,
+            Spec::parse("3.2.0").unwrap(),
+            "p.ign",
+            &mut view,
+            &mut findings,
+        )
+        .unwrap();
+        assert!(findings.is_empty(), "{findings:?}");
+        assert_eq!(
+            view.files["/etc/modules-load.d/sctp-load.conf"].content,
+            crate::node::Content::File {
+                bytes: b"sctp".to_vec(),
+                mode: Some(0o644)
+            }
+        );
+    }
+
+    #[test]
+    fn validate_rules_speak_ignitions_words() {
+        let v = json!({"ignition": {"version": "3.4.0"}, "storage": {
+            "files": [{"path": "/etc/lnk/x", "contents": {"source": "data:,"}},
+                      {"path": "/etc/systemd/system/a.service", "contents": {"source": "data:,"}}],
+            "links": [{"path": "/etc/lnk", "target": "/etc/x"}]},
+            "systemd": {"units": [{"name": "a.service", "contents": "[Unit]\n"}, {"name": "b", "contents": "[Unit]\n"}]}});
+        let msgs: Vec<String> = check(&v, Spec::parse("3.4.0").unwrap())
+            .iter()
+            .map(|p| p.to_string())
+            .collect();
+        let all = msgs.join("\n");
+        for want in [
+            "$.storage.files[0]: file path includes link in config",
+            "$.storage.files[1].path: path conflicts with systemd unit or dropin",
+            "$.systemd.units[1].name: invalid systemd unit extension",
+        ] {
+            assert!(all.contains(want), "{want} not in {all}");
+        }
+        // 2.14 reads 3.3.0: no systemd path conflict rule there.
+        let mut v33 = v.clone();
+        v33["ignition"]["version"] = json!("3.3.0");
+        let all = check(&v33, Spec::parse("3.3.0").unwrap())
+            .iter()
+            .map(|p| p.to_string())
+            .collect::<Vec<_>>()
+            .join("\n");
+        assert!(!all.contains("conflicts with systemd"), "{all}");
+    }
+
+    #[test]
     fn checks_report_pointers() {
         let v = json!({"ignition":{"version":"3.2.0"},"storage":{"files":[{"path":"/etc/a","mode":"0644"},{"path":"/etc/a"}]}});
         let p = check(&v, Spec::parse("3.2.0").unwrap());
