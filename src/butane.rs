@@ -120,8 +120,9 @@ pub enum Local<'a> {
 }
 
 /// The source an unread `local` stands for in a translation made for apply (never a data URL,
-/// so no entry given as `local` counts as already holding the layer's bytes).
-const UNREAD_LOCAL: &str = "butane-local:unread";
+/// so no entry given as `local` counts as already holding the layer's bytes; a scheme Ignition
+/// accepts, so the translation passes its validation).
+const UNREAD_LOCAL: &str = "https://butane-local.invalid/unread";
 
 impl Source {
     /// Read a Butane source (one YAML document); errors say `file:line:col`.

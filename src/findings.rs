@@ -235,6 +235,9 @@ codes! {
     OverwriteFalse = "overwrite-false", Error,
         "The image already has the file and overwrite is not true: Ignition fails the first boot (\"file exists\").",
         "Set `overwrite: true` on the entry.";
+    FilesStageFails = "files-stage-fails", Error,
+        "Ignition's files stage would fail at first boot: a link over an existing file without `overwrite: true`, a hard link to a missing target or a directory, an entry below a file.",
+        "Fix the entry named (set `overwrite: true`, point the hard link at a file, move the entry out from under the file).";
     UnusedKey = "unused-key", Warning,
         "A key the Ignition spec does not know: Ignition ignores it.",
         "Check its spelling.";

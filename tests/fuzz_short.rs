@@ -7,6 +7,10 @@
 
 mod common;
 
+#[path = "ignition_diff/corpus.rs"]
+#[allow(dead_code)]
+mod diff_corpus;
+
 use std::path::Path;
 
 use modlayer::formats::encoding::{decode_contents, decode_data_url, Budget};
@@ -211,4 +215,61 @@ proptest! {
         let mut out = Vec::new();
         let _ = modlayer::krm::run(&mut input, &mut out);
     }
+}
+
+/// The differential on mutated configs (issue 19): configs of the Ignition differential corpus
+/// (specs 3.0.0-3.3.0) with a few byte edits, judged by modlayer and by the real
+/// ignition-validate 2.14. No config modlayer calls enabled may be one ignition-validate refuses.
+/// `PROPTEST_CASES` scales it (each case runs ignition-validate once); SKIP without the program.
+#[test]
+fn ignition_differential_on_mutated_seeds() {
+    if !common::have(common::Oracle::IgnitionValidate) {
+        return;
+    }
+    let seeds: Vec<Vec<u8>> = diff_corpus::corpus()
+        .into_iter()
+        .filter(|c| c.spec < "3.4.0")
+        .map(|c| c.text)
+        .collect();
+    let cases = std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(200u32);
+    let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig {
+        cases,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    });
+    let strategy = (
+        prop::sample::select(seeds),
+        prop::collection::vec(edit(), 0..3),
+    )
+        .prop_map(|(s, e)| mutate(s, &e));
+    let layer = common::sctp();
+    runner
+        .run(&strategy, |data| {
+            let file = FileTarget {
+                given: "m.ign".into(),
+                name: "m.ign".into(),
+                bytes: data.clone(),
+            };
+            let t = from_file(file, Some(Kind::Ignition));
+            let enabled = matches!(
+                judge(t.as_ref(), "m.ign", &layer, &VerifyOpts::default()),
+                Ok(r) if r.iter().all(|r| r.enabled)
+            );
+            let old_spec = modlayer::targets::ignition::read_ignition("m.ign", &data)
+                .is_ok_and(|(_, s, _)| s.major == 3 && s.minor <= 3);
+            if enabled && old_spec {
+                let judged = common::ignition_validate(&data);
+                prop_assert!(
+                    judged.is_ok(),
+                    "modlayer says enabled, ignition-validate refuses: {}\n{}",
+                    String::from_utf8_lossy(&data),
+                    judged.unwrap_err()
+                );
+            }
+            Ok(())
+        })
+        .unwrap();
 }

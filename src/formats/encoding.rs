@@ -236,23 +236,268 @@ pub fn encode_data_url(bytes: &[u8]) -> String {
     }
 }
 
-/// Decode a `data:` URL (RFC 2397: `data:,`, `%XX` escapes, `;base64,`, media types and parameters).
+/// Decode a `data:` URL exactly as Ignition reads one: Go's `net/url` parse must succeed (no
+/// control bytes) and then the RFC 2397 reading of github.com/vincent-petithory/dataurl v1.0.0
+/// (`DecodeString`, used by every coreos/ignition config/v3_*/types `validateURL` and by its
+/// fetcher): a lower-case `data:` prefix, an optional media type whose type starts with text,
+/// image, audio, video, application, message or multipart (or is `x-…`), `;attr=value`
+/// parameters (tokens or Go-quoted strings), `;base64` only as the last parameter, then `,` and
+/// the data: base64 with exact `=` padding, else URL characters with `%XX` escapes. No `#`
+/// fragment, no spaces, no non-ASCII. Errors carry the library's own words.
 pub fn decode_data_url(url: &str) -> Result<Vec<u8>> {
-    // Fast path for the common large case (installer-made configs carry megabytes of plain
-    // base64): decode directly; anything unusual goes through the full WHATWG processing.
-    if let Some((meta, payload)) = url.get(5..).and_then(|rest| rest.split_once(',')) {
-        if meta.trim_end().to_ascii_lowercase().ends_with(";base64") {
-            use base64::Engine;
-            if let Ok(v) = base64::engine::general_purpose::STANDARD.decode(payload) {
-                return Ok(v);
+    let (base64, data) = data_url_parts(url)?;
+    if base64 {
+        use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
+        use base64::Engine;
+        // Go's base64.StdEncoding: padding required, non-zero trailing bits allowed.
+        const GO_STD: GeneralPurpose = GeneralPurpose::new(
+            &base64::alphabet::STANDARD,
+            GeneralPurposeConfig::new()
+                .with_decode_allow_trailing_bits(true)
+                .with_decode_padding_mode(DecodePaddingMode::RequireCanonical),
+        );
+        return GO_STD.decode(data).map_err(|e| match e {
+            base64::DecodeError::InvalidByte(i, _)
+            | base64::DecodeError::InvalidLastSymbol(i, _) => {
+                anyhow::anyhow!("illegal base64 data at input byte {i}")
             }
+            _ => anyhow::anyhow!("illegal base64 data at input byte {}", data.len()),
+        });
+    }
+    unescape(data.as_bytes())
+}
+
+/// `%XX` unescaping as dataurl's `Unescape` does it (every other byte kept).
+fn unescape(b: &[u8]) -> Result<Vec<u8>> {
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' {
+            let (Some(&h), Some(&l)) = (b.get(i + 1), b.get(i + 2)) else {
+                bail!("rfc2396: unexpected end of unescape sequence");
+            };
+            let (Some(h), Some(l)) = ((h as char).to_digit(16), (l as char).to_digit(16)) else {
+                bail!("rfc2396: invalid char 0x25 in unescape sequence");
+            };
+            out.push((h * 16 + l) as u8);
+            i += 3;
+        } else {
+            out.push(b[i]);
+            i += 1;
         }
     }
-    let parsed = data_url::DataUrl::process(url).map_err(|e| anyhow::anyhow!("{e:?}"))?;
-    let (body, _fragment) = parsed
-        .decode_to_vec()
-        .map_err(|_| anyhow::anyhow!("invalid base64 in data URL"))?;
-    Ok(body)
+    Ok(out)
+}
+
+/// RFC 2045 tspecials, which are not token characters.
+fn is_tspecial(b: u8) -> bool {
+    b"()<>@,;:\\\"/[]?=".contains(&b)
+}
+
+/// A token character (ASCII, not a control, not a space, not a tspecial).
+fn is_token(b: u8) -> bool {
+    b.is_ascii() && !b.is_ascii_control() && b != b' ' && !is_tspecial(b)
+}
+
+/// A character allowed in plain (not base64) data.
+fn is_url_char(b: u8) -> bool {
+    b.is_ascii() && b > 0x1f && b != 0x7f && !b" <>#\"{}|\\^[]`".contains(&b)
+}
+
+/// Check a data URL's syntax as Go's `url.Parse` and dataurl's lexer do; returns whether it is
+/// base64 and the data part.
+fn data_url_parts(url: &str) -> Result<(bool, &str)> {
+    let b = url.as_bytes();
+    if b.iter().any(|&c| c < 0x20 || c == 0x7f) {
+        bail!("unable to parse url (it holds a control character)");
+    }
+    if fragment_escape_bad(url) {
+        bail!("unable to parse url (bad escape in its fragment)");
+    }
+    let Some(rest) = url.strip_prefix("data:") else {
+        bail!("missing data prefix");
+    };
+    let r = rest.as_bytes();
+    let mut i = 0;
+    let mut base64 = false;
+    let token_run = |mut i: usize| {
+        while i < r.len() && is_token(r[i]) {
+            i += 1;
+        }
+        i
+    };
+    // Media type.
+    match r.first() {
+        None => bail!("missing comma before data"),
+        Some(b';') | Some(b',') => {}
+        Some(&c) if is_token(c) => {
+            let x_token = (c == b'x' || c == b'X') && r.get(1) == Some(&b'-');
+            let j = token_run(if x_token { 2 } else { 1 });
+            match r.get(j) {
+                None => bail!("missing media type slash"),
+                Some(b'/') => {}
+                Some(_) => bail!("invalid character for media type"),
+            }
+            let ty = &rest[..j];
+            let known = [
+                "text",
+                "image",
+                "audio",
+                "video",
+                "application",
+                "message",
+                "multipart",
+            ];
+            if !x_token && (c == b'x' || c == b'X' || !known.iter().any(|k| ty.starts_with(k))) {
+                bail!("invalid media type");
+            }
+            let k = token_run(j + 1);
+            match r.get(k) {
+                None => bail!("incomplete media type"),
+                Some(b';') | Some(b',') => {}
+                Some(_) => bail!("invalid character for media subtype"),
+            }
+            i = k;
+        }
+        Some(_) => bail!("invalid character after data prefix"),
+    }
+    // Parameters.
+    while r.get(i) == Some(&b';') {
+        i += 1;
+        match r.get(i) {
+            None | Some(b'=') | Some(b',') => bail!("unterminated parameter sequence"),
+            Some(&c) if is_token(c) => {}
+            Some(_) => bail!("invalid character for parameter attribute"),
+        }
+        let j = token_run(i);
+        match r.get(j) {
+            Some(b'=') => {}
+            Some(b',') => {
+                let v = &rest[i..j];
+                if v != "base64" {
+                    bail!("expected base64, got {v}");
+                }
+                base64 = true;
+                i = j;
+                break;
+            }
+            None => bail!("unterminated parameter sequence"),
+            Some(_) => bail!("invalid character for parameter attribute"),
+        }
+        i = j + 1;
+        match r.get(i) {
+            Some(b'"') => {
+                let mut k = i + 1;
+                loop {
+                    match r.get(k) {
+                        None => bail!("unclosed quoted string"),
+                        Some(b'\\') => match r.get(k + 1) {
+                            None => bail!("unexpected eof"),
+                            Some(c) if c.is_ascii() => k += 2,
+                            Some(_) => bail!("invalid escaped character"),
+                        },
+                        Some(b'"') => break,
+                        Some(c) if c.is_ascii() => k += 1,
+                        Some(_) => bail!("invalid character for parameter value"),
+                    }
+                }
+                go_unquote_ok(&rest[i + 1..k])?;
+                i = k + 1;
+                match r.get(i) {
+                    Some(b';') | Some(b',') => {}
+                    None => bail!("missing comma before data"),
+                    Some(_) => bail!("expected semicolon or comma"),
+                }
+            }
+            None => bail!("missing comma before data"),
+            Some(&c) if is_token(c) => {
+                let k = token_run(i);
+                match r.get(k) {
+                    Some(b';') | Some(b',') => {}
+                    None => bail!("missing comma before data"),
+                    Some(_) => bail!("invalid character for parameter value"),
+                }
+                unescape(&r[i..k])?;
+                i = k;
+            }
+            Some(_) => bail!("invalid character for parameter value"),
+        }
+    }
+    // The comma (after the media type, or after the last parameter).
+    if r.get(i) != Some(&b',') {
+        bail!("missing comma before data");
+    }
+    let data = &rest[i + 1..];
+    let ok = if base64 {
+        data.bytes()
+            .all(|c| c.is_ascii_alphanumeric() || b"+/=\n".contains(&c))
+    } else {
+        data.bytes().all(is_url_char)
+    };
+    if !ok {
+        bail!("invalid data character");
+    }
+    Ok((base64, data))
+}
+
+/// Whether Go's `url.Parse` fails on the fragment (after the first `#`): a `%` not followed by
+/// two hex digits.
+fn fragment_escape_bad(url: &str) -> bool {
+    let Some((_, frag)) = url.split_once('#') else {
+        return false;
+    };
+    let f = frag.as_bytes();
+    f.iter().enumerate().any(|(i, &c)| {
+        c == b'%'
+            && !(f.get(i + 1).is_some_and(u8::is_ascii_hexdigit)
+                && f.get(i + 2).is_some_and(u8::is_ascii_hexdigit))
+    })
+}
+
+/// Whether Go's `strconv.Unquote` accepts `s` as the inside of a double-quoted string.
+fn go_unquote_ok(s: &str) -> Result<()> {
+    let b = s.as_bytes();
+    let mut i = 0;
+    let bad = || anyhow::anyhow!("invalid syntax");
+    let hex = |from: usize, n: usize| -> Result<u32> {
+        let t = s.get(from..from + n).ok_or_else(bad)?;
+        u32::from_str_radix(t, 16).map_err(|_| bad())
+    };
+    while i < b.len() {
+        match b[i] {
+            b'"' => return Err(bad()),
+            b'\\' => {
+                let c = *b.get(i + 1).ok_or_else(bad)?;
+                i += 2;
+                match c {
+                    b'a' | b'b' | b'f' | b'n' | b'r' | b't' | b'v' | b'\\' | b'"' => {}
+                    b'x' => {
+                        hex(i, 2)?;
+                        i += 2;
+                    }
+                    b'u' | b'U' => {
+                        let n = if c == b'u' { 4 } else { 8 };
+                        let v = hex(i, n)?;
+                        if char::from_u32(v).is_none() {
+                            return Err(bad());
+                        }
+                        i += n;
+                    }
+                    b'0'..=b'7' => {
+                        let t = s.get(i - 1..i + 2).ok_or_else(bad)?;
+                        let v = u32::from_str_radix(t, 8).map_err(|_| bad())?;
+                        if v > 255 {
+                            return Err(bad());
+                        }
+                        i += 2;
+                    }
+                    _ => return Err(bad()),
+                }
+            }
+            _ => i += 1,
+        }
+    }
+    Ok(())
 }
 
 /// Whether a source URL is a `data:` URL (which carries its bytes inline).
@@ -313,12 +558,30 @@ mod tests {
             ("data:,sctp%0A", b"sctp\n"),
             ("data:;base64,c2N0cA==", b"sctp"),
             ("data:text/plain;charset=utf-8;base64,c2N0cA==", b"sctp"),
-            ("DATA:,a%20b", b"a b"),
+            ("data:,a%20b", b"a b"),
+            ("data:text/,sctp", b"sctp"),
+            ("data:x-a/b;q=\"a\\\"b\";base64,c2N0cB==", b"sctp"),
         ];
         for (url, want) in cases {
             assert_eq!(decode_data_url(url).unwrap(), *want, "{url}");
         }
         assert!(decode_data_url("data:;base64,@@@").is_err());
+        // Ignition (dataurl, RFC 2397) refuses what WHATWG readers take.
+        for bad in [
+            "data:,sctp#frag",
+            "data:;base64,c2N0cA",
+            "data:text,sctp",
+            "data:,%ZZ",
+            "data:, sctp",
+            "DATA:,sctp",
+            "data:TEXT/plain,sctp",
+            "data:;base64;a=b,c2N0cA==",
+            "data:;charset=\"a\\qb\",sctp",
+            "data:,s\u{e9}",
+            "data:",
+        ] {
+            assert!(decode_data_url(bad).is_err(), "{bad}");
+        }
         assert!(decode_data_url("https://x/y").is_err());
     }
 

@@ -408,7 +408,15 @@ pub fn evaluate(view: &NodeView, module: &str) -> Evaluation {
         ..Evaluation::default()
     };
     let mut scan = Scan::default();
+    // A masked systemd-modules-load.service reads no modules-load.d list and no `modules-load=`.
+    let loader_masked = view
+        .units()
+        .get("systemd-modules-load.service")
+        .is_some_and(|u| u.masked.is_some());
     for (dirs, modprobe) in [(MODPROBE_DIRS, true), (MODULES_LOAD_DIRS, false)] {
+        if !modprobe && loader_masked {
+            continue;
+        }
         for (path, entry) in effective(view, dirs) {
             match &entry.content {
                 Content::Mask => {}
@@ -436,6 +444,9 @@ pub fn evaluate(view: &NodeView, module: &str) -> Evaluation {
         }
     }
     for (arg, origin) in &view.kernel_args {
+        if loader_masked && arg.replace('-', "_").starts_with("modules_load=") {
+            continue;
+        }
         scan_kernel_arg(arg, origin, &module, &mut scan);
     }
     for unit in view.units().values() {

@@ -5,7 +5,7 @@ use anyhow::{bail, Result};
 use serde_json::Value;
 
 use crate::findings::{Code, Finding};
-use crate::formats::json::parse_named;
+use crate::ignition::gojson::{self, Leniency};
 use crate::ignition::{self, Spec};
 use crate::layer::Layer;
 use crate::report::View;
@@ -17,50 +17,71 @@ pub struct IgnitionTarget {
     pub file: FileTarget,
 }
 
-/// Configs at least this large get their typed parse on a second thread (a bootstrap.ign can be
-/// tens of megabytes); a small node config is read on one (a thread per file would cost more than
-/// the parse in a batch of a thousand).
+/// Configs at least this large get their typed parse on a second thread.
 const PARALLEL_BYTES: usize = 256 << 10;
 
-/// Read and validate an Ignition config: strict JSON, spec, the storage checks, and (3.x) the typed
-/// specs — for a large config the typed parse runs on a second thread ([`PARALLEL_BYTES`]).
-/// Returns the value, its spec and unused-key warnings.
+/// Read and validate an Ignition config as Ignition does: Go's JSON reading
+/// ([`ignition::gojson`]), the spec as Ignition parses it, the checks and every `Validate()` rule
+/// of the spec, and (3.x) the typed specs — for a large config the typed parse runs on a second
+/// thread ([`PARALLEL_BYTES`]). Returns the value (keys under their spec names, the
+/// version in its canonical spelling), its spec and warnings.
 pub fn read_ignition(name: &str, bytes: &[u8]) -> Result<(Value, Spec, Vec<String>)> {
-    let checked = |bytes: &[u8]| {
-        parse_named(name, bytes).and_then(|value| {
-            let spec = ignition::spec_of(&value).map_err(|p| anyhow::anyhow!("{name}: {p}"))?;
-            let problems: Vec<String> = ignition::check(&value, spec)
-                .iter()
-                .map(|p| format!("{name}: {p}"))
-                .collect();
-            if problems.is_empty() {
-                Ok((value, spec))
-            } else {
-                bail!("{}", problems.join("\n"))
-            }
-        })
+    read_ignition_go(name, bytes).map(|(v, s, w, _)| (v, s, w))
+}
+
+/// [`read_ignition`], also returning what Go's lenient reading changed against a strict one.
+pub fn read_ignition_go(name: &str, bytes: &[u8]) -> Result<(Value, Spec, Vec<String>, Leniency)> {
+    let (mut value, lenient) = gojson::parse(bytes).map_err(|e| anyhow::anyhow!("{name}:{e}"))?;
+    let spec = ignition::spec_of(&value).map_err(|p| anyhow::anyhow!("{name}: {p}"))?;
+    if let Some(v) = value.pointer_mut("/ignition/version") {
+        *v = Value::String(spec.to_string());
+    }
+    let typed_input = if spec.legacy() {
+        Vec::new()
+    } else {
+        serde_json::to_vec(&value)?
     };
-    let (parsed, typed) = if bytes.len() < PARALLEL_BYTES {
-        (checked(bytes), Ok(ignition::validate_typed(bytes)))
+    let typed_parse = || {
+        if spec.legacy() {
+            Ok(Vec::new())
+        } else {
+            ignition::validate_typed(&typed_input)
+        }
+    };
+    let checks = || -> Vec<String> {
+        ignition::check(&value, spec)
+            .iter()
+            .map(|p| format!("{name}: {p}"))
+            .collect()
+    };
+    // A bootstrap.ign can be tens of megabytes: its typed parse runs on a second thread; a small
+    // node config is read on one (a thread per file would cost more than the parse in a batch).
+    let (problems, typed) = if bytes.len() < PARALLEL_BYTES {
+        (checks(), Ok(typed_parse()))
     } else {
         std::thread::scope(|s| {
-            let typed = s.spawn(|| ignition::validate_typed(bytes));
-            (checked(bytes), typed.join())
+            let typed = s.spawn(typed_parse);
+            (checks(), typed.join())
         })
     };
-    let (value, spec) = parsed?;
-    if spec.legacy() {
-        return Ok((value, spec, Vec::new()));
+    if !problems.is_empty() {
+        bail!("{}", problems.join("\n"));
     }
-    match typed {
-        Ok(Ok(w)) => Ok((
-            value,
-            spec,
-            w.into_iter().map(|w| format!("{name}: {w}")).collect(),
-        )),
+    let mut warnings: Vec<String> = match typed {
+        Ok(Ok(w)) => w.into_iter().map(|w| format!("{name}: {w}")).collect(),
+        // Go's structs have no required fields: a key the typed crate requires but Ignition
+        // leaves empty is judged by the checks above and the files stage (see `ignition::merge`).
+        Ok(Err(e)) if e.to_string().contains("missing field `") => Vec::new(),
         Ok(Err(e)) => bail!("{name}: {e}"),
         Err(_) => bail!("{name}: validation failed unexpectedly"),
+    };
+    if !lenient.is_empty() {
+        warnings.push(format!(
+            "{name}: read as Ignition reads it (Go's JSON rules): {}",
+            lenient.describe()
+        ));
     }
+    Ok((value, spec, warnings, lenient))
 }
 
 /// Apply a layer to an Ignition config's bytes: the new bytes, what changed, warnings.
@@ -69,7 +90,13 @@ pub fn patch(
     bytes: &[u8],
     layer: &Layer,
 ) -> Result<(Vec<u8>, Vec<String>, Vec<String>)> {
-    let (value, spec, mut warnings) = read_ignition(name, bytes)?;
+    let (value, spec, mut warnings, lenient) = read_ignition_go(name, bytes)?;
+    if !lenient.is_empty() {
+        bail!(
+            "{name}:{}: Ignition reads this config only by Go's lenient JSON rules; modlayer does not patch it: write each key once, spelled as the spec spells it, in UTF-8",
+            lenient.describe()
+        );
+    }
     let plan = ignition::plan(&value, spec, layer).map_err(|p| anyhow::anyhow!("{name}: {p}"))?;
     warnings.extend(plan.warnings.iter().map(|w| format!("{name}: {w}")));
     let out = ignition::apply_text(bytes, &[], &plan);
