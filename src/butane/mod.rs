@@ -1,0 +1,300 @@
+//! Butane sources translated as Butane translates them, for the variants and versions people use:
+//! `fcos` 1.0.0 to 1.7.0, `openshift` 4.8.0 to 4.22.0, `flatcar` 1.0.0 and 1.1.0, `r4e` 1.0.0 and
+//! 1.1.0, `fiot` 1.0.0 (Butane 0.29's stable versions; experimental ones are refused).
+//!
+//! [`Source::translate`] gives the Ignition config of the version's spec (and, for `openshift`,
+//! the MachineConfig Butane writes), so that a Butane source is judged by the same readers as
+//! any Ignition config or MachineConfig. Values are read as Butane's YAML reader (go-yaml v3)
+//! reads them: `mode: 0644` is 420, `'0644'` is a string (an error for `mode`), only
+//! `true`/`false` are booleans, and a plain scalar in a string field is its text. Every field
+//! Butane knows for the version is taken; any other key is an error (Butane warns `unused key`
+//! and drops it; `butane --strict` fails), as are the variant's refusals. Errors name
+//! `file:line:col` and the Butane path (`$.storage.files.0.path`), as Butane's reports do.
+
+mod storage;
+mod translate;
+mod typing;
+mod versions;
+
+use std::path::Path;
+
+use anyhow::{bail, Result};
+use serde_json::{json, Value};
+
+use crate::formats::encoding::encode_data_url;
+use crate::formats::yaml::{self, Document};
+use crate::ignition::{self, Spec};
+use translate::Translator;
+use typing::{butane_path, is_semver, Ctx};
+pub use versions::VERSIONS;
+
+/// A Butane variant.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Variant {
+    /// Fedora CoreOS.
+    Fcos,
+    /// OpenShift: the output is a MachineConfig.
+    Openshift,
+    /// Flatcar.
+    Flatcar,
+    /// RHEL for Edge.
+    R4e,
+    /// Fedora IoT.
+    Fiot,
+}
+
+
+/// Whether a text looks like a Butane source: top-level `variant:` and `version:` keys (or, in
+/// JSON, `"variant"` and `"version"` without Ignition's `"ignition"`).
+pub fn looks_like_butane(text: &str) -> bool {
+    let text = text.trim_start_matches('\u{feff}');
+    if text.trim_start().starts_with('{') {
+        let has = |key: &str| text.contains(key);
+        return has("\"variant\"") && has("\"version\"") && !has("\"ignition\"");
+    }
+    let top = |key: &str| text.lines().any(|l| l.starts_with(key));
+    top("variant:") && top("version:")
+}
+
+/// What a translation gives.
+#[derive(Clone, Debug)]
+pub struct Translated {
+    /// The Ignition config.
+    pub config: Value,
+    /// Its spec.
+    pub spec: Spec,
+    /// For the openshift variant: the MachineConfig.
+    pub machineconfig: Option<Value>,
+    /// Things worth a note (sections that do not take part in what a node's files are).
+    pub notes: Vec<String>,
+}
+
+/// A Butane source read and checked: its text, document and variant.
+pub struct Source {
+    name: String,
+    text: String,
+    doc: Document,
+    variant: Variant,
+    /// `variant version`, for messages.
+    label: String,
+    /// The base schema level (see [`VERSIONS`]).
+    base: u8,
+    spec: Spec,
+    /// The openshift release's minor number (8 for 4.8.0).
+    release: u32,
+}
+
+/// Where `local` files are read from.
+#[derive(Clone, Copy, Debug)]
+pub enum Local<'a> {
+    /// `--files-dir DIR`; without one, a `local` is an error.
+    Dir(Option<&'a Path>),
+    /// Apply: contents are not needed, only which entry writes which path.
+    Unread,
+}
+
+/// The source an unread `local` stands for in a translation made for apply (never a data URL,
+/// so no entry given as `local` counts as already holding the layer's bytes).
+pub(super) const UNREAD_LOCAL: &str = "butane-local:unread";
+
+impl Source {
+    /// Read a Butane source (one YAML document); errors say `file:line:col`.
+    pub fn read(name: &str, bytes: &[u8]) -> Result<Source> {
+        let mut all = Source::read_all(name, bytes)?;
+        if all.len() > 1 {
+            let pos = all[1].doc.pos("").map_or((0, 0), |p| (p.line, p.col));
+            bail!(
+                "{name}:{}:{}: a Butane config is one YAML document (Butane reads only the first)",
+                pos.0,
+                pos.1
+            );
+        }
+        all.pop()
+            .ok_or_else(|| anyhow::anyhow!("{name}: empty Butane config"))
+    }
+
+    /// Read a file of Butane sources: one, or several openshift ones (one MachineConfig each, as
+    /// `modlayer render butane --role A --role B` writes them; Butane itself would read only the
+    /// first, so other variants must be alone).
+    pub fn read_all(name: &str, bytes: &[u8]) -> Result<Vec<Source>> {
+        let Ok(text) = std::str::from_utf8(bytes) else {
+            bail!("{name}: not UTF-8 text");
+        };
+        let docs = yaml::parse_documents(text)
+            .map_err(|e| anyhow::anyhow!("{name}:{}:{}: {}", e.pos.line, e.pos.col, e.message))?;
+        let docs: Vec<Document> = docs.into_iter().filter(|d| !d.value.is_null()).collect();
+        if docs.is_empty() {
+            bail!("{name}: empty Butane config");
+        }
+        let second = docs.get(1).and_then(|d| d.pos("")).map(|p| (p.line, p.col));
+        let mut out = Vec::new();
+        for doc in docs {
+            out.push(Source::of_document(name, text, doc)?);
+        }
+        if let Some((line, col)) = second {
+            if out.iter().any(|s| s.variant != Variant::Openshift) {
+                bail!("{name}:{line}:{col}: a Butane config is one YAML document (Butane reads only the first); only openshift sources, one MachineConfig each, may share a file");
+            }
+        }
+        Ok(out)
+    }
+
+    /// One document of `text` as a Butane source: its variant and version checked.
+    fn of_document(name: &str, text: &str, doc: Document) -> Result<Source> {
+        let mut ctx = Ctx::new(name, text, &doc);
+        let variant = ctx.string("/variant");
+        let version = ctx.string("/version");
+        let at = |ptr: &str| ctx.at(ptr);
+        let Some(variant_text) = variant else {
+            bail!(
+                "{}: error parsing variant; must be specified",
+                at("/variant")
+            );
+        };
+        if variant_text == "rhcos" {
+            bail!("{}: rhcos variant has been removed; use openshift variant instead: https://coreos.github.io/butane/upgrading-openshift/", at("/variant"));
+        }
+        let Some(version_text) = version.filter(|v| is_semver(v)) else {
+            bail!(
+                "{}: error parsing version; must be a valid semver",
+                at("/version")
+            );
+        };
+        let Some(&(v, _, spec, base)) = VERSIONS
+            .iter()
+            .find(|(v, ver, _, _)| *v == variant_text && *ver == version_text)
+        else {
+            let experimental = if version_text.contains('-') {
+                " (experimental Butane versions are not covered)"
+            } else {
+                ""
+            };
+            bail!(
+                "{}: No translator exists for variant {variant_text} with version {version_text}{experimental}",
+                at("/version")
+            );
+        };
+        let variant = match v {
+            "fcos" => Variant::Fcos,
+            "openshift" => Variant::Openshift,
+            "flatcar" => Variant::Flatcar,
+            "r4e" => Variant::R4e,
+            _ => Variant::Fiot,
+        };
+        let release = match variant {
+            Variant::Openshift => version_text
+                .split('.')
+                .nth(1)
+                .and_then(|m| m.parse().ok())
+                .unwrap_or(0),
+            _ => 0,
+        };
+        Ok(Source {
+            name: name.to_string(),
+            text: text.to_string(),
+            label: format!("{variant_text} {version_text}"),
+            doc,
+            variant,
+            base,
+            spec: Spec::parse(spec)?,
+            release,
+        })
+    }
+
+    /// The source's text.
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    /// The source's YAML document.
+    pub fn doc(&self) -> &Document {
+        &self.doc
+    }
+
+    /// Its variant.
+    pub fn variant(&self) -> Variant {
+        self.variant
+    }
+
+    /// For the openshift variant, the OpenShift release its version names (4.14.0 is 4.14).
+    pub fn release(&self) -> Option<crate::mco::release::Release> {
+        (self.variant == Variant::Openshift)
+            .then(|| crate::mco::release::Release::four(self.release))
+    }
+
+    /// Translate as Butane does; every error found, each with its place.
+    pub fn translate(&self, local: Local) -> Result<Translated> {
+        let mut t = Translator {
+            src: self,
+            ctx: Ctx::new(&self.name, &self.text, &self.doc),
+            local,
+            notes: Vec::new(),
+        };
+        let (config, machineconfig) = t.root();
+        let mut errors = t.ctx.errors;
+        if errors.is_empty() {
+            for p in ignition::check(&config, self.spec) {
+                let ctx = Ctx::new(&self.name, &self.text, &self.doc);
+                let at = ctx.at(&butane_pointer(&p.pointer));
+                errors.push(format!(
+                    "{at}: error at {}: {} (in the Ignition config it translates to)",
+                    butane_path(&p.pointer),
+                    p.message
+                ));
+            }
+        }
+        if !errors.is_empty() {
+            bail!("{}", errors.join("\n"));
+        }
+        Ok(Translated {
+            config,
+            spec: self.spec,
+            machineconfig,
+            notes: t.notes,
+        })
+    }
+}
+
+/// The Butane pointer an Ignition pointer of the translation comes from (`contents/source` may
+/// have been `inline` or `local`: the entry's `contents` is named then).
+fn butane_pointer(pointer: &str) -> String {
+    pointer
+        .trim_end_matches("/source")
+        .replace("httpHeaders", "http_headers")
+        .to_string()
+}
+
+/// The `storage.files` entry apply writes for a layer file in a Butane source: `path`, `mode`
+/// (written `0644`), `overwrite: true` and `contents.inline` (a file that is not UTF-8 as a
+/// data URL in `contents.source`).
+pub fn layer_entry(f: &crate::layer::LayerFile) -> Value {
+    let contents = match std::str::from_utf8(&f.bytes) {
+        Ok(text) => json!({ "inline": text }),
+        Err(_) => json!({ "source": encode_data_url(&f.bytes) }),
+    };
+    json!({"path": f.path, "mode": f.mode, "overwrite": true, "contents": contents})
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_and_paths() {
+        assert_eq!(camel("ssh_authorized_keys"), "sshAuthorizedKeys");
+        assert_eq!(
+            butane_path("/storage/files/0/path"),
+            "$.storage.files.0.path"
+        );
+        let d = Path::new("/d");
+        assert_eq!(within(d, "a/../b"), Some(PathBuf::from("/d/b")));
+        assert_eq!(within(d, "/x"), Some(PathBuf::from("/d/x")));
+        assert_eq!(within(d, "../file-1"), None);
+        assert!(is_semver("4.23.0-experimental") && !is_semver("1.5"));
+        assert_eq!(
+            escaped_data_url(b"Hello, world!"),
+            "data:,Hello%2C%20world!"
+        );
+    }
+}
+
