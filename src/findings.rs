@@ -220,6 +220,12 @@ codes! {
     ButaneNotTranslated = "butane-not-translated", Info,
         "A Butane section that sets up disks, mounts or the boot loader (boot_device, grub, with_mount_unit): modlayer does not translate it; it does not decide which modules load.",
         "Nothing to do; translate with Butane to see those parts.";
+    ButaneWarning = "butane-warning", Warning,
+        "Butane warns about the source (a mode that reads as decimal, special mode bits before Ignition 3.4.0); the translation goes through.",
+        "Fix the value at the path named (write modes in octal with a leading zero: `mode: 0644`).";
+    ButaneDocumentIgnored = "butane-document-ignored", Warning,
+        "A Butane file holds more than one YAML document: Butane translates only the first and silently ignores the others.",
+        "Put each Butane config in its own file (`modlayer render butane -o DIR` writes one per role).";
     EmptyImage = "empty-image", Warning,
         "The image has no layers.",
         "Verify the image the node boots.";

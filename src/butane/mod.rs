@@ -43,7 +43,6 @@ pub enum Variant {
     Fiot,
 }
 
-
 /// Whether a text looks like a Butane source: top-level `variant:` and `version:` keys (or, in
 /// JSON, `"variant"` and `"version"` without Ignition's `"ignition"`).
 pub fn looks_like_butane(text: &str) -> bool {
@@ -67,6 +66,21 @@ pub struct Translated {
     pub machineconfig: Option<Value>,
     /// Things worth a note (sections that do not take part in what a node's files are).
     pub notes: Vec<String>,
+    /// The warnings Butane gives for the source, each with its place and Butane path.
+    pub warnings: Vec<Warning>,
+    /// The documents after the first, which Butane ignores: where each starts.
+    pub ignored: Vec<String>,
+}
+
+/// A warning Butane gives (the translation goes through).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Warning {
+    /// `file:line:col`.
+    pub at: String,
+    /// The Butane path (`$.storage.files.0.mode`).
+    pub path: String,
+    /// Butane's message.
+    pub message: String,
 }
 
 /// A Butane source read and checked: its text, document and variant.
@@ -82,6 +96,8 @@ pub struct Source {
     spec: Spec,
     /// The openshift release's minor number (8 for 4.8.0).
     release: u32,
+    /// Where the documents after the first start (Butane ignores them).
+    ignored: Vec<String>,
 }
 
 /// Where `local` files are read from.
@@ -98,45 +114,27 @@ pub enum Local<'a> {
 pub(super) const UNREAD_LOCAL: &str = "butane-local:unread";
 
 impl Source {
-    /// Read a Butane source (one YAML document); errors say `file:line:col`.
+    /// Read a Butane source as Butane does: its first YAML document (the ones after it, which
+    /// Butane ignores, are counted for a warning); errors say `file:line:col`.
     pub fn read(name: &str, bytes: &[u8]) -> Result<Source> {
-        let mut all = Source::read_all(name, bytes)?;
-        if all.len() > 1 {
-            let pos = all[1].doc.pos("").map_or((0, 0), |p| (p.line, p.col));
-            bail!(
-                "{name}:{}:{}: a Butane config is one YAML document (Butane reads only the first)",
-                pos.0,
-                pos.1
-            );
-        }
-        all.pop()
-            .ok_or_else(|| anyhow::anyhow!("{name}: empty Butane config"))
-    }
-
-    /// Read a file of Butane sources: one, or several openshift ones (one MachineConfig each, as
-    /// `modlayer render butane --role A --role B` writes them; Butane itself would read only the
-    /// first, so other variants must be alone).
-    pub fn read_all(name: &str, bytes: &[u8]) -> Result<Vec<Source>> {
         let Ok(text) = std::str::from_utf8(bytes) else {
             bail!("{name}: not UTF-8 text");
         };
         let docs = yaml::parse_documents(text)
             .map_err(|e| anyhow::anyhow!("{name}:{}:{}: {}", e.pos.line, e.pos.col, e.message))?;
-        let docs: Vec<Document> = docs.into_iter().filter(|d| !d.value.is_null()).collect();
-        if docs.is_empty() {
+        let mut docs = docs.into_iter().filter(|d| !d.value.is_null());
+        let Some(first) = docs.next() else {
             bail!("{name}: empty Butane config");
-        }
-        let second = docs.get(1).and_then(|d| d.pos("")).map(|p| (p.line, p.col));
-        let mut out = Vec::new();
-        for doc in docs {
-            out.push(Source::of_document(name, text, doc)?);
-        }
-        if let Some((line, col)) = second {
-            if out.iter().any(|s| s.variant != Variant::Openshift) {
-                bail!("{name}:{line}:{col}: a Butane config is one YAML document (Butane reads only the first); only openshift sources, one MachineConfig each, may share a file");
-            }
-        }
-        Ok(out)
+        };
+        let ignored: Vec<String> = docs
+            .map(|d| {
+                d.pos("")
+                    .map_or(name.to_string(), |p| format!("{name}:{}:{}", p.line, p.col))
+            })
+            .collect();
+        let mut source = Source::of_document(name, text, first)?;
+        source.ignored = ignored;
+        Ok(source)
     }
 
     /// One document of `text` as a Butane source: its variant and version checked.
@@ -198,6 +196,7 @@ impl Source {
             base,
             spec: Spec::parse(spec)?,
             release,
+            ignored: Vec::new(),
         })
     }
 
@@ -251,6 +250,8 @@ impl Source {
             spec: self.spec,
             machineconfig,
             notes: t.notes,
+            warnings: t.ctx.warnings,
+            ignored: self.ignored.clone(),
         })
     }
 }
@@ -297,4 +298,3 @@ mod tests {
         );
     }
 }
-

@@ -146,16 +146,56 @@ impl Translator<'_> {
                 );
             }
             let mut v = camel_keys(v);
-            // Butane's sugar that makes a mount unit: not an Ignition field.
             let items = v.as_array_mut().into_iter().flatten();
             for (i, item) in items.enumerate() {
-                let sugar = item.as_object_mut().and_then(|o| o.remove("withMountUnit"));
-                if sugar.is_some() {
-                    let at = self.ctx.at(&format!("{ptr}/{i}/with_mount_unit"));
-                    self.notes.push(format!("{at}: with_mount_unit is not translated (it makes a mount unit, not which modules load)"));
+                let Some(o) = item.as_object_mut() else {
+                    continue;
+                };
+                let ip = format!("{ptr}/{i}");
+                match section {
+                    "filesystems" => self.filesystem(&ip, o),
+                    "luks" => {
+                        if o.remove("keyFile").is_some() {
+                            if let Some(r) = self.resource(&format!("{ip}/key_file")) {
+                                o.insert("keyFile".into(), r);
+                            }
+                        }
+                    }
+                    _ => {}
                 }
             }
             out.insert(section.into(), v);
+        }
+    }
+
+    /// A `storage.filesystems` item: `with_mount_unit` (Butane's sugar for a mount unit, which
+    /// needs a path unless the format is swap), the formats the spec and the variant take.
+    fn filesystem(&mut self, ip: &str, o: &mut Map<String, Value>) {
+        let format = self.ctx.string(&format!("{ip}/format")).unwrap_or_default();
+        if o.remove("withMountUnit").is_some()
+            && self.ctx.boolean(&format!("{ip}/with_mount_unit")) == Some(true)
+        {
+            let path = self.ctx.string(&format!("{ip}/path")).unwrap_or_default();
+            if path.is_empty() && format != "swap" {
+                let message = "path is required if with_mount_unit is true and format is not swap";
+                self.ctx.error(&format!("{ip}/path"), message);
+            }
+            let at = self.ctx.at(&format!("{ip}/with_mount_unit"));
+            self.notes.push(format!("{at}: with_mount_unit is not translated (it makes a mount unit, not which modules load)"));
+        }
+        let fp = format!("{ip}/format");
+        let known = ["ext4", "btrfs", "xfs", "vfat", "swap"];
+        if !format.is_empty()
+            && !known.contains(&format.as_str())
+            && (format != "none" || self.src.spec < (crate::ignition::Spec { major: 3, minor: 3 }))
+        {
+            self.ctx.error(&fp, "invalid filesystem format");
+        } else if self.openshift() && format == "btrfs" {
+            self.ctx
+                .error(&fp, "btrfs is not supported in this spec version");
+        } else if self.openshift() && format == "none" {
+            self.ctx
+                .error(&fp, "format \"none\" is not supported in this spec version");
         }
     }
 
@@ -234,7 +274,9 @@ impl Translator<'_> {
                 .collect();
             obj.insert("append".into(), Value::Array(items));
         }
-        if let Some(c) = self.resource(&format!("{p}/contents")) {
+        // An empty resource (`inline: ~`) is no contents at all, as Butane writes it.
+        let contents = self.resource(&format!("{p}/contents"));
+        if let Some(c) = contents.filter(|c| c.as_object().is_some_and(|o| !o.is_empty())) {
             obj.insert("contents".into(), c);
         }
         if let Some(m) = self.mode(&format!("{p}/mode")) {
@@ -246,6 +288,16 @@ impl Translator<'_> {
     /// A `mode`; the openshift variant refuses special bits from 4.10.
     pub(super) fn mode(&mut self, pointer: &str) -> Option<i64> {
         let m = self.ctx.int(pointer)?;
+        let directory = pointer.contains("/directories/");
+        if decimal_mode(m, directory) {
+            self.ctx.warn(pointer, "unreasonable mode would be reasonable if specified in octal; remember to add a leading zero");
+        }
+        if m & 0o7000 != 0 && self.src.spec < (crate::ignition::Spec { major: 3, minor: 4 }) {
+            self.ctx.warn(
+                pointer,
+                "setuid/setgid/sticky bits are not supported in spec versions older than 3.4.0",
+            );
+        }
         if self.openshift() && self.src.release >= 10 && !(0..=0o777).contains(&m) {
             let message = "special mode bits are not supported in this spec version";
             self.ctx.error(pointer, message);
@@ -275,7 +327,10 @@ impl Translator<'_> {
         }
         let mut out = Map::new();
         let compression = self.ctx.string(&format!("{p}/compression"));
+        // The MCO's rules are about storage.files (merged configs and CAs are Ignition's).
+        let file_contents = p.starts_with("/storage/files/");
         if compression.as_deref().is_some_and(|c| !c.is_empty())
+            && file_contents
             && self.openshift()
             && self.src.release <= 9
         {
@@ -331,7 +386,7 @@ impl Translator<'_> {
                 compressed = Some(String::new());
             }
         } else if let Some(s) = self.ctx.string(&format!("{p}/source")) {
-            if self.openshift() && !is_data_url(&s) {
+            if self.openshift() && file_contents && !is_data_url(&s) {
                 self.ctx.error(
                     &format!("{p}/source"),
                     "file contents source must be data URL in this spec version",
@@ -410,7 +465,6 @@ impl Translator<'_> {
             }
         }
     }
-
 }
 
 /// What a tree holds at a path.
@@ -422,7 +476,11 @@ pub(super) enum TreeNode {
 }
 
 /// The regular files and symlinks below `root/rel`, in name order (as Go's `filepath.Walk`).
-pub(super) fn walk(root: &Path, rel: &Path, out: &mut Vec<(PathBuf, TreeNode)>) -> std::io::Result<()> {
+pub(super) fn walk(
+    root: &Path,
+    rel: &Path,
+    out: &mut Vec<(PathBuf, TreeNode)>,
+) -> std::io::Result<()> {
     use std::os::unix::fs::PermissionsExt;
     let mut entries: Vec<_> = std::fs::read_dir(root.join(rel))?.collect::<Result<_, _>>()?;
     entries.sort_by_key(|e| e.file_name());
@@ -476,3 +534,54 @@ pub(super) fn within(dir: &Path, local: &str) -> Option<PathBuf> {
     Some(dir.join(out))
 }
 
+/// Whether a mode looks written in decimal where octal was meant (Butane's warning): it is not a
+/// usual mode, and its decimal digits read as octal are one.
+pub(super) fn decimal_mode(mode: i64, directory: bool) -> bool {
+    if !(0..=7777).contains(&mode) {
+        return false;
+    }
+    let mut octal = 0;
+    for divisor in [1000, 100, 10, 1] {
+        let digit = (mode / divisor) % 10;
+        if digit > 7 {
+            return false;
+        }
+        octal = (octal << 3) | digit;
+    }
+    !usual_mode(mode, directory) && usual_mode(octal, directory)
+}
+
+/// Whether a mode is an unsurprising one (Butane's reading): each wider class has no bit the
+/// narrower lacks, no read-less write or execute, someone can read (and, for a directory,
+/// enter); special bits only where they make sense.
+fn usual_mode(mode: i64, directory: bool) -> bool {
+    if mode == 0 {
+        return true;
+    }
+    let (mut had_r, mut had_w, mut had_x) = (false, false, false);
+    for shift in [0, 3, 6] {
+        let perm = (mode >> shift) & 7;
+        let (r, w, x) = (perm & 4 != 0, perm & 2 != 0, perm & 1 != 0);
+        if (!r && had_r) || (!w && had_w) || (!x && had_x) {
+            return false;
+        }
+        if x && had_r && !had_x {
+            return false;
+        }
+        if (w || x) && !r {
+            return false;
+        }
+        had_r |= r;
+        had_w |= w;
+        had_x |= x;
+    }
+    if !had_r {
+        return false;
+    }
+    if directory {
+        had_x && mode & 0o4000 == 0 && (mode & 0o3000 == 0 || had_w)
+    } else {
+        let special_ok = mode & 0o6000 == 0 || (had_x && mode & 2 == 0);
+        special_ok && mode & 0o1000 == 0
+    }
+}

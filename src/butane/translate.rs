@@ -59,6 +59,16 @@ impl Translator<'_> {
         if let Some(s) = self.systemd() {
             config.insert("systemd".into(), s);
         }
+        if let Some(layout) = self.ctx.string("/boot_device/layout") {
+            let mut known = vec!["aarch64", "ppc64le", "x86_64"];
+            if self.src.base >= 6 {
+                known.extend(["s390x-eckd", "s390x-virt", "s390x-zfcp"]);
+            }
+            if !known.contains(&layout.as_str()) {
+                let message = "layout must be one of: aarch64, ppc64le, s390x-eckd, s390x-virt, s390x-zfcp, x86_64";
+                self.ctx.error("/boot_device/layout", message);
+            }
+        }
         for sugar in ["boot_device", "grub"] {
             if self.ctx.get(&format!("/{sugar}")).is_some() {
                 self.notes.push(format!(
@@ -189,8 +199,12 @@ impl Translator<'_> {
                 );
             }
             let hash_ok = self.src.release >= 13;
+            // Butane checks the translated user: local keys become ssh_authorized_keys.
             let allowed = |k: &str| {
-                k == "name" || k == "ssh_authorized_keys" || (hash_ok && k == "password_hash")
+                k == "name"
+                    || k == "ssh_authorized_keys"
+                    || k == "ssh_authorized_keys_local"
+                    || (hash_ok && k == "password_hash")
             };
             let keys: Vec<String> = self
                 .ctx
@@ -237,19 +251,19 @@ impl Translator<'_> {
         let mut out = Map::new();
         for (k, _) in fields {
             let ptr = format!("{p}/{k}");
-            let value = match self.ctx.get(&ptr) {
-                None => continue,
-                Some(Value::Array(_)) => self.ctx.strings(&ptr).map(Value::Array),
-                Some(Value::Bool(_)) => self.ctx.boolean(&ptr).map(Value::Bool),
-                Some(Value::Number(_))
-                    if !matches!(
-                        *k,
-                        "name" | "password_hash" | "gecos" | "home_dir" | "primary_group" | "shell"
-                    ) =>
-                {
-                    self.ctx.int(&ptr).map(|n| json!(n))
+            if self.ctx.get(&ptr).is_none() {
+                continue;
+            }
+            // Typed by the field, as Butane's structs are.
+            let value = match *k {
+                "uid" | "gid" => self.ctx.int(&ptr).map(|n| json!(n)),
+                "no_create_home" | "no_user_group" | "no_log_init" | "system" | "should_exist" => {
+                    self.ctx.boolean(&ptr).map(Value::Bool)
                 }
-                Some(_) => self.ctx.string(&ptr).map(Value::String),
+                "ssh_authorized_keys" | "groups" | "ssh_authorized_keys_local" => {
+                    self.ctx.strings(&ptr).map(Value::Array)
+                }
+                _ => self.ctx.string(&ptr).map(Value::String),
             };
             if let Some(v) = value {
                 out.insert(camel(k), v);
@@ -257,7 +271,6 @@ impl Translator<'_> {
         }
         Value::Object(out)
     }
-
 }
 
 impl Translator<'_> {
@@ -383,9 +396,12 @@ impl Translator<'_> {
     }
 }
 
-
 /// A Butane field name in Ignition's JSON spelling (`ssh_authorized_keys` -> `sshAuthorizedKeys`).
 pub(super) fn camel(name: &str) -> String {
+    // Ignition's spelling of Butane's `size_mib` and `start_mib`.
+    if let Some(stem) = name.strip_suffix("_mib") {
+        return format!("{}MiB", camel(stem));
+    }
     let mut out = String::with_capacity(name.len());
     let mut upper = false;
     for c in name.chars() {
@@ -411,4 +427,3 @@ pub(super) fn camel_keys(v: &Value) -> Value {
         other => other.clone(),
     }
 }
-

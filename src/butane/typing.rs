@@ -34,6 +34,7 @@ pub(super) struct Ctx<'a> {
     pub(super) text: &'a str,
     pub(super) doc: &'a Document,
     pub(super) errors: Vec<String>,
+    pub(super) warnings: Vec<super::Warning>,
 }
 
 impl<'a> Ctx<'a> {
@@ -43,6 +44,7 @@ impl<'a> Ctx<'a> {
             text,
             doc,
             errors: Vec::new(),
+            warnings: Vec::new(),
         }
     }
 
@@ -74,6 +76,18 @@ impl<'a> Ctx<'a> {
             .count()
             + 1;
         format!("{}:{line}:{col}", self.name)
+    }
+
+    /// A warning Butane gives at a pointer.
+    pub(super) fn warn(&mut self, pointer: &str, message: impl std::fmt::Display) {
+        let warning = super::Warning {
+            at: self.at(pointer),
+            path: butane_path(pointer),
+            message: message.to_string(),
+        };
+        if !self.warnings.contains(&warning) {
+            self.warnings.push(warning);
+        }
     }
 
     pub(super) fn error(&mut self, pointer: &str, message: impl std::fmt::Display) {
@@ -121,47 +135,95 @@ impl<'a> Ctx<'a> {
         }
     }
 
-    /// A boolean field: only `true`/`false` (any case go-yaml v3 accepts) are booleans.
+    /// What go-yaml v3 resolves the scalar at `pointer` to (a quoted or block scalar is a
+    /// string; a plain one is typed by [`resolve_plain`]).
+    fn resolved(&self, pointer: &str) -> Option<Resolved> {
+        let v = self.get(pointer)?;
+        if !matches!(v, Value::String(_) | Value::Number(_) | Value::Bool(_)) {
+            return None;
+        }
+        match self.doc.style(pointer) {
+            Some(Style::Plain) | None => {
+                let written = self.written(pointer).unwrap_or("");
+                Some(match v {
+                    // A multi-line plain scalar is a string whatever its words.
+                    Value::String(s) if s != written => Resolved::Str,
+                    _ => resolve_plain(written),
+                })
+            }
+            Some(_) => Some(Resolved::Str),
+        }
+    }
+
+    /// A boolean field, as go-yaml v3 fills one: `true`/`false` (any case it resolves as
+    /// booleans), and, from YAML 1.1, `y Y yes Yes YES on On ON` and `n N no No NO off Off OFF`
+    /// whether quoted or not (a quoted `"true"` is a string, an error).
     pub(super) fn boolean(&mut self, pointer: &str) -> Option<bool> {
-        let written = self.written(pointer).unwrap_or("");
-        match self.get(pointer)? {
-            Value::Bool(b)
-                if matches!(
-                    written,
-                    "true" | "True" | "TRUE" | "false" | "False" | "FALSE"
-                ) =>
-            {
-                Some(*b)
-            }
-            Value::Bool(_) => {
-                let message = format!("cannot unmarshal !!str `{written}` into bool (Butane reads YAML 1.2: only true and false are booleans)");
-                self.error(pointer, message);
-                None
-            }
+        let resolved = self.resolved(pointer);
+        let text = self.text_of(pointer);
+        match resolved {
+            None if self.get(pointer).is_none() => None,
+            Some(Resolved::Bool(b)) => Some(b),
+            Some(Resolved::Str) if yaml11_bool(&text).is_some() => yaml11_bool(&text),
             _ => {
-                let shown = self.shown(pointer);
+                let shown = self.shown_v3(pointer);
                 self.error(pointer, format!("cannot unmarshal {shown} into bool"));
                 None
             }
         }
     }
 
-    /// An integer field (`0644` is 420; a quoted `'0644'` is a string, an error).
+    /// An integer field, as go-yaml v3 fills one: an integer (`0644` and `0o644` are 420,
+    /// `0x1a4` too), or a float truncated toward zero (`420.5` is 420); a string (`'0644'`) is an
+    /// error.
     pub(super) fn int(&mut self, pointer: &str) -> Option<i64> {
-        let v = self.get(pointer)?;
-        let n = v
-            .as_i64()
-            .or_else(|| v.as_f64().filter(|f| f.fract() == 0.0).map(|f| f as i64));
+        let n = match self.resolved(pointer) {
+            None if self.get(pointer).is_none() => return None,
+            Some(Resolved::Int(n)) => i64::try_from(n).ok(),
+            Some(Resolved::Float(f)) if f <= i64::MAX as f64 && !f.is_nan() => Some(f as i64),
+            _ => None,
+        };
         if n.is_none() {
-            let shown = self.shown(pointer);
-            let hint = if pointer.ends_with("/mode") && v.is_string() {
-                " (write the mode without quotes: mode: 0644)"
-            } else {
-                ""
-            };
+            let shown = self.shown_v3(pointer);
+            let hint =
+                if pointer.ends_with("/mode") && self.get(pointer).is_some_and(Value::is_string) {
+                    " (write the mode without quotes: mode: 0644)"
+                } else {
+                    ""
+                };
             self.error(pointer, format!("cannot unmarshal {shown} into int{hint}"));
         }
         n
+    }
+
+    /// A scalar's text (the string, or the text a plain scalar was written as).
+    fn text_of(&self, pointer: &str) -> String {
+        match self.get(pointer) {
+            Some(Value::String(s)) => s.clone(),
+            Some(v) => self
+                .written(pointer)
+                .map_or_else(|| v.to_string(), str::to_string),
+            None => String::new(),
+        }
+    }
+
+    /// A node as go-yaml v3 names it in type errors (`!!str `0644``, `!!float `9999999...``).
+    fn shown_v3(&self, pointer: &str) -> String {
+        let tag = match self.resolved(pointer) {
+            Some(Resolved::Null) => "!!null",
+            Some(Resolved::Bool(_)) => "!!bool",
+            Some(Resolved::Int(_)) => "!!int",
+            Some(Resolved::Float(_)) => "!!float",
+            Some(Resolved::Str) => "!!str",
+            None => return self.shown(pointer),
+        };
+        let text = self.text_of(pointer);
+        let text = if text.chars().count() > 10 {
+            format!("{}...", text.chars().take(7).collect::<String>())
+        } else {
+            text
+        };
+        format!("{tag} `{text}`")
     }
 
     /// The item pointers of a list field (none for null).
@@ -193,7 +255,13 @@ impl<'a> Ctx<'a> {
 
     /// Whether the mapping at `pointer` exists; its keys are checked against `fields` (each with
     /// the base schema level that has it) for Butane `label` at `base`.
-    pub(super) fn object(&mut self, pointer: &str, fields: &[(&str, u8)], base: u8, label: &str) -> bool {
+    pub(super) fn object(
+        &mut self,
+        pointer: &str,
+        fields: &[(&str, u8)],
+        base: u8,
+        label: &str,
+    ) -> bool {
         let Some(v) = self.get(pointer) else {
             return false;
         };
@@ -219,3 +287,109 @@ impl<'a> Ctx<'a> {
     }
 }
 
+/// What go-yaml v3 resolves a scalar to.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(super) enum Resolved {
+    /// `~`, `null`, `Null`, `NULL` or nothing.
+    Null,
+    /// `true`, `True`, `TRUE`, `false`, `False`, `FALSE`.
+    Bool(bool),
+    /// An integer (Go's `strconv.ParseInt` with base 0 after `_` are dropped, or a `0b`/`0o` one).
+    Int(i128),
+    /// A float.
+    Float(f64),
+    /// Anything else.
+    Str,
+}
+
+/// How go-yaml v3 resolves a plain scalar (YAML 1.2 core rules, plus YAML 1.1's `0644` octal).
+/// Timestamps are strings here (no Butane field takes one).
+pub(super) fn resolve_plain(text: &str) -> Resolved {
+    match text {
+        "" | "~" | "null" | "Null" | "NULL" => return Resolved::Null,
+        "true" | "True" | "TRUE" => return Resolved::Bool(true),
+        "false" | "False" | "FALSE" => return Resolved::Bool(false),
+        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" => {
+            return Resolved::Float(f64::INFINITY)
+        }
+        "-.inf" | "-.Inf" | "-.INF" => return Resolved::Float(f64::NEG_INFINITY),
+        ".nan" | ".NaN" | ".NAN" => return Resolved::Float(f64::NAN),
+        _ => {}
+    }
+    let first = text.as_bytes()[0];
+    if first == b'.' {
+        return text.parse().map_or(Resolved::Str, Resolved::Float);
+    }
+    if !(first.is_ascii_digit() || first == b'+' || first == b'-') {
+        return Resolved::Str;
+    }
+    let plain = text.replace('_', "");
+    if let Some(n) = go_parse_int(&plain) {
+        return Resolved::Int(n);
+    }
+    if is_yaml_float(&plain) {
+        if let Ok(f) = plain.parse::<f64>() {
+            return Resolved::Float(f);
+        }
+    }
+    Resolved::Str
+}
+
+/// Go's `strconv.ParseInt(s, 0, 64)` (or `ParseUint` for what overflows it): sign, then `0x`,
+/// `0o`, `0b` or a leading `0` for octal.
+fn go_parse_int(s: &str) -> Option<i128> {
+    let (negative, digits) = match s.as_bytes().first()? {
+        b'-' => (true, &s[1..]),
+        b'+' => (false, &s[1..]),
+        _ => (false, s),
+    };
+    let lower = digits.to_ascii_lowercase();
+    let (radix, body) = if let Some(b) = lower.strip_prefix("0x") {
+        (16, b)
+    } else if let Some(b) = lower.strip_prefix("0o") {
+        (8, b)
+    } else if let Some(b) = lower.strip_prefix("0b") {
+        (2, b)
+    } else if lower.len() > 1 && lower.starts_with('0') {
+        (8, &lower[1..])
+    } else {
+        (10, lower.as_str())
+    };
+    if body.is_empty() || !body.chars().all(|c| c.is_digit(radix)) {
+        return None;
+    }
+    let n = u64::from_str_radix(body, radix).ok()? as i128;
+    match negative {
+        true if n > i64::MAX as i128 + 1 => None,
+        true => Some(-n),
+        // ParseUint has no sign: `+` beyond int64 is not an integer.
+        false if n > i64::MAX as i128 && s.starts_with('+') => None,
+        false => Some(n),
+    }
+}
+
+/// go-yaml v3's float pattern: `^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$`.
+fn is_yaml_float(s: &str) -> bool {
+    let s = s.strip_prefix(['-', '+']).unwrap_or(s);
+    let (mantissa, exponent) = match s.find(['e', 'E']) {
+        Some(i) => (&s[..i], Some(&s[i + 1..])),
+        None => (s, None),
+    };
+    let digits = |t: &str| !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit());
+    let mantissa_ok = match mantissa.split_once('.') {
+        Some(("", frac)) => digits(frac),
+        Some((int, frac)) => digits(int) && (frac.is_empty() || digits(frac)),
+        None => digits(mantissa),
+    };
+    let exponent_ok = exponent.is_none_or(|e| digits(e.strip_prefix(['-', '+']).unwrap_or(e)));
+    mantissa_ok && exponent_ok
+}
+
+/// The YAML 1.1 booleans go-yaml v3 still accepts into a bool field when the scalar is a string.
+pub(super) fn yaml11_bool(text: &str) -> Option<bool> {
+    match text {
+        "y" | "Y" | "yes" | "Yes" | "YES" | "on" | "On" | "ON" => Some(true),
+        "n" | "N" | "no" | "No" | "NO" | "off" | "Off" | "OFF" => Some(false),
+        _ => None,
+    }
+}

@@ -78,7 +78,8 @@ pub(super) const NODE: &[(&str, u8)] = &[("group", 1), ("overwrite", 1), ("path"
 pub(super) const FILE: &[(&str, u8)] = &[("append", 1), ("contents", 1), ("mode", 1)];
 pub(super) const DIRECTORY: &[(&str, u8)] = &[("mode", 1)];
 pub(super) const LINK: &[(&str, u8)] = &[("target", 1), ("hard", 1)];
-pub(super) const TREE: &[(&str, u8)] = &[("local", 2), ("path", 2), ("file_mode", 7), ("dir_mode", 7)];
+pub(super) const TREE: &[(&str, u8)] =
+    &[("local", 2), ("path", 2), ("file_mode", 7), ("dir_mode", 7)];
 pub(super) const OWNER: &[(&str, u8)] = &[("id", 1), ("name", 1)];
 pub(super) const SYSTEMD: &[(&str, u8)] = &[("units", 1)];
 pub(super) const UNIT: &[(&str, u8)] = &[
@@ -105,7 +106,7 @@ pub(super) const USER: &[(&str, u8)] = &[
     ("no_log_init", 1),
     ("shell", 1),
     ("system", 1),
-    ("should_exist", 4),
+    ("should_exist", 3),
     ("ssh_authorized_keys_local", 5),
 ];
 pub(super) const GROUP: &[(&str, u8)] = &[
@@ -113,7 +114,7 @@ pub(super) const GROUP: &[(&str, u8)] = &[
     ("gid", 1),
     ("password_hash", 1),
     ("system", 1),
-    ("should_exist", 4),
+    ("should_exist", 3),
 ];
 pub(super) const KARGS: &[(&str, u8)] = &[("should_exist", 4), ("should_not_exist", 4)];
 pub(super) const METADATA: &[(&str, u8)] = &[("name", 1), ("labels", 1)];
@@ -123,4 +124,3 @@ pub(super) const OPENSHIFT: &[(&str, u8)] = &[
     ("fips", 1),
     ("kernel_type", 1),
 ];
-
