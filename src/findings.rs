@@ -188,7 +188,7 @@ codes! {
         "The MCO refuses file modes above 0777.",
         "Use a mode of 0777 or less (0644 for the layer's files).";
     McoUnsupported = "mco-unsupported", Error,
-        "The MCO refuses directories, links, disks, filesystems, RAID, LUKS and users other than core.",
+        "The MCO refuses directories, links and users other than core; disks, filesystems, RAID and LUKS as day-2 changes (an install directory's manifests may set them up on the first boot).",
         "Remove that section from the MachineConfig.";
     MergeTooDeep = "merge-too-deep", Error,
         "Ignition configs merge into each other deeper than modlayer follows.",
