@@ -278,7 +278,47 @@ pub fn layer_entry(f: &crate::layer::LayerFile) -> Value {
 
 #[cfg(test)]
 mod tests {
+    use super::storage::{decimal_mode, escaped_data_url, within};
+    use super::translate::camel;
+    use super::typing::{resolve_plain, yaml11_bool, Resolved};
     use super::*;
+    use std::path::PathBuf;
+
+    #[test]
+    fn go_yaml_v3_typing() {
+        for (text, want) in [
+            ("0644", Resolved::Int(420)),
+            ("0o644", Resolved::Int(420)),
+            ("0x1a4", Resolved::Int(420)),
+            ("4_20", Resolved::Int(420)),
+            ("+420", Resolved::Int(420)),
+            ("-0b11", Resolved::Int(-3)),
+            ("420.5", Resolved::Float(420.5)),
+            ("1e3", Resolved::Float(1000.0)),
+            ("yes", Resolved::Str),
+            ("on", Resolved::Str),
+            ("True", Resolved::Bool(true)),
+            ("~", Resolved::Null),
+            ("0644.0", Resolved::Float(644.0)),
+            ("1:20", Resolved::Str),
+            ("99999999999999999999", Resolved::Float(1e20)),
+        ] {
+            assert_eq!(resolve_plain(text), want, "{text}");
+        }
+        assert_eq!(yaml11_bool("Y"), Some(true));
+        assert_eq!(yaml11_bool("OFF"), Some(false));
+        assert_eq!(yaml11_bool("true"), None);
+    }
+
+    #[test]
+    fn decimal_modes_warned_as_butane_does() {
+        assert!(decimal_mode(644, false));
+        assert!(decimal_mode(755, true));
+        assert!(!decimal_mode(0o644, false));
+        assert!(!decimal_mode(420, false));
+        assert!(!decimal_mode(0o4755, false));
+        assert!(!decimal_mode(8888, false));
+    }
 
     #[test]
     fn names_and_paths() {

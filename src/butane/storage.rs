@@ -154,11 +154,10 @@ impl Translator<'_> {
                 let ip = format!("{ptr}/{i}");
                 match section {
                     "filesystems" => self.filesystem(&ip, o),
-                    "luks" => {
-                        if o.remove("keyFile").is_some() {
-                            if let Some(r) = self.resource(&format!("{ip}/key_file")) {
-                                o.insert("keyFile".into(), r);
-                            }
+                    // A key file is a resource, made a data URL as file contents are.
+                    "luks" if o.remove("keyFile").is_some() => {
+                        if let Some(r) = self.resource(&format!("{ip}/key_file")) {
+                            o.insert("keyFile".into(), r);
                         }
                     }
                     _ => {}
