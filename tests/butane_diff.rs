@@ -140,16 +140,29 @@ fn openshift_release(text: &str) -> Option<String> {
     Some(format!("{}.{}", parts.next()?, parts.next()?))
 }
 
+/// A translation with each gzipped data URL replaced by its decompressed bytes: Go's deflate and
+/// modlayer's (zlib's) compress the same bytes differently, both valid; the contents must agree.
+fn gunzipped(v: Value) -> Value {
+    use modlayer::formats::encoding::{decode_data_url, gunzip};
+    match v {
+        Value::String(s) if s.starts_with("data:;base64,H4sI") => {
+            match decode_data_url(&s).ok().and_then(|z| gunzip(&z).ok()) {
+                Some(bytes) => json!({ "gunzipped": String::from_utf8_lossy(&bytes) }),
+                None => Value::String(s),
+            }
+        }
+        Value::Array(a) => Value::Array(a.into_iter().map(gunzipped).collect()),
+        Value::Object(o) => Value::Object(o.into_iter().map(|(k, v)| (k, gunzipped(v))).collect()),
+        other => other,
+    }
+}
+
 /// Cases whose translation by modlayer is known to differ from Butane's output, with why.
-const MOUNT: &str = "with_mount_unit: Butane adds a mount or swap unit; modlayer does not write it (a note instead)";
 const BOOT: &str =
     "boot_device: Butane writes LUKS/RAID/filesystem entries; modlayer does not (a note instead)";
 const GRUB: &str = "grub: Butane writes /boot/grub2/user.cfg and a boot filesystem; modlayer does not (a note instead)";
 
 const TRANSLATION_DIFFERS: &[(&str, &str)] = &[
-    ("docs/examples-09", MOUNT),
-    ("docs/examples-10", MOUNT),
-    ("docs/examples-11", BOOT),
     ("docs/examples-12", BOOT),
     ("docs/examples-13", BOOT),
     ("docs/examples-14", BOOT),
@@ -166,22 +179,13 @@ const TRANSLATION_DIFFERS: &[(&str, &str)] = &[
     ("docs/upgrading-fcos-05", BOOT),
     ("docs/upgrading-fcos-06", BOOT),
     ("docs/upgrading-fcos-07", BOOT),
-    ("docs/upgrading-fcos-14", MOUNT),
-    ("docs/upgrading-fcos-15", MOUNT),
-    ("docs/upgrading-fcos-17", MOUNT),
-    ("docs/upgrading-fcos-22", MOUNT),
-    ("docs/upgrading-fcos-25", MOUNT),
-    ("docs/upgrading-fcos-26", MOUNT),
+    ("docs/upgrading-fcos-15", BOOT),
     ("docs/upgrading-openshift-06", BOOT),
     ("gen/boot-layout-x86", BOOT),
     ("gen/boot-luks-openshift-4.14.0", BOOT),
     ("gen/boot-luks-openshift-4.8.0", BOOT),
     ("gen/boot-luks-tpm-fcos", BOOT),
-    ("gen/disks-size-mib", MOUNT),
     ("gen/grub-users", GRUB),
-    ("gen/mount-unit-openshift", MOUNT),
-    ("gen/mount-unit-path", MOUNT),
-    ("gen/mount-unit-swap", MOUNT),
 ];
 
 /// Cases whose source verdict is known to differ from that of Butane's translation, with why.
@@ -242,7 +246,7 @@ fn modlayer_judges_as_butane_translates() {
             ));
         } else if (status, &mine) != (t_status, &theirs) && !verdict_known {
             failures.push(format!("{name}: the source is exit {status} {mine:?}, its Butane translation exit {t_status} {theirs:?}\nsource: {transcript}\ntranslation: {t_transcript}"));
-        } else {
+        } else if !verdict_known {
             same_verdict += 1;
         }
         // Butane's warnings are the source's butane-warning findings.
@@ -287,6 +291,7 @@ fn modlayer_judges_as_butane_translates() {
         } else {
             serde_json::from_str(&g.stdout).unwrap_or(Value::Null)
         };
+        let (ours, theirs) = (gunzipped(ours), gunzipped(theirs));
         let known = TRANSLATION_DIFFERS.iter().find(|(n, _)| *n == name);
         match (ours == theirs, known) {
             (true, None) => same_bytes += 1,

@@ -12,6 +12,7 @@
 //! `file:line:col` and the Butane path (`$.storage.files.0.path`), as Butane's reports do.
 
 mod storage;
+mod sugar;
 mod translate;
 mod typing;
 mod versions;
@@ -228,6 +229,7 @@ impl Source {
             ctx: Ctx::new(&self.name, &self.text, &self.doc),
             local,
             notes: Vec::new(),
+            units: Vec::new(),
         };
         let (config, machineconfig) = t.root();
         let mut errors = t.ctx.errors;

@@ -179,8 +179,7 @@ impl Translator<'_> {
                 let message = "path is required if with_mount_unit is true and format is not swap";
                 self.ctx.error(&format!("{ip}/path"), message);
             }
-            let at = self.ctx.at(&format!("{ip}/with_mount_unit"));
-            self.notes.push(format!("{at}: with_mount_unit is not translated (it makes a mount unit, not which modules load)"));
+            self.mount_unit(o);
         }
         let fp = format!("{ip}/format");
         let known = ["ext4", "btrfs", "xfs", "vfat", "swap"];

@@ -13,6 +13,8 @@ pub(super) struct Translator<'s> {
     pub(super) ctx: Ctx<'s>,
     pub(super) local: Local<'s>,
     pub(super) notes: Vec<String>,
+    /// Units Butane's sugar generates (`with_mount_unit`).
+    pub(super) units: Vec<Value>,
 }
 
 impl Translator<'_> {
@@ -56,7 +58,18 @@ impl Translator<'_> {
         if let Some(s) = self.storage() {
             config.insert("storage".into(), s);
         }
-        if let Some(s) = self.systemd() {
+        let own = self.systemd();
+        let generated = std::mem::take(&mut self.units);
+        if !generated.is_empty() {
+            let own_units = own
+                .as_ref()
+                .and_then(|s| s.get("units"))
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default();
+            let units = super::sugar::merge_units(generated, own_units);
+            config.insert("systemd".into(), json!({ "units": units }));
+        } else if let Some(s) = own {
             config.insert("systemd".into(), s);
         }
         if let Some(layout) = self.ctx.string("/boot_device/layout") {
