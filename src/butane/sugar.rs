@@ -131,3 +131,220 @@ pub(super) fn merge_units(generated: Vec<Value>, own: Vec<Value>) -> Vec<Value> 
     }
     out
 }
+
+/// Butane's partition sizes (MiB) and type GUIDs for a mirrored boot disk.
+const BIOS: (i64, &str) = (1, "21686148-6449-6E6F-744E-656564454649");
+const PREP: (i64, &str) = (4, "9E1A2D38-C612-4316-AA26-8B49521E5A8B");
+const RESERVED: (i64, &str) = (1, "8DA63339-0007-60C0-C436-083AC8230908");
+const ESP: (i64, &str) = (127, "C12A7328-F81F-11D2-BA4B-00A0C93EC93B");
+const BOOT_MIB: i64 = 384;
+
+impl Translator<'_> {
+    /// `boot_device` as Butane lays it out (LUKS on the root partition with Clevis, a mirrored
+    /// boot disk with RAID1 boot and root): the `storage` sections it adds, or None when it adds
+    /// none or when modlayer does not lay it out (the s390x layouts, `cex`: a note then).
+    pub(super) fn boot_device(&mut self) -> Option<Map<String, Value>> {
+        let luks = self
+            .ctx
+            .get("/boot_device/luks")
+            .cloned()
+            .unwrap_or(Value::Null);
+        let tpm2 = self.ctx.boolean("/boot_device/luks/tpm2") == Some(true);
+        let tang = luks
+            .get("tang")
+            .and_then(Value::as_array)
+            .is_some_and(|t| !t.is_empty());
+        let cex = self.ctx.boolean("/boot_device/luks/cex/enabled") == Some(true);
+        let mirror: Vec<String> = self
+            .ctx
+            .strings("/boot_device/mirror/devices")
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|v| v.as_str().map(str::to_string))
+            .collect();
+        let want_luks = tpm2 || tang || cex;
+        if !want_luks && mirror.is_empty() {
+            return None;
+        }
+        let layout = self.ctx.string("/boot_device/layout");
+        let (bios, esp, prep) = match layout.as_deref() {
+            None | Some("x86_64") => (true, true, false),
+            Some("aarch64") => (false, true, false),
+            Some("ppc64le") => (false, false, true),
+            _ => return None,
+        };
+        if cex {
+            return None;
+        }
+        let mut out = Map::new();
+        let (mut disks, mut filesystems) = (Vec::new(), Vec::new());
+        for (i, device) in mirror.iter().enumerate() {
+            let n = i + 1;
+            let part = |label: &str, (size, guid): (i64, &str)| json!({"label": format!("{label}-{n}"), "sizeMiB": size, "typeGuid": guid});
+            let mut partitions = vec![if bios {
+                part("bios", BIOS)
+            } else if prep {
+                part("prep", PREP)
+            } else {
+                part("reserved", RESERVED)
+            }];
+            partitions.push(if esp {
+                part("esp", ESP)
+            } else {
+                part("reserved", RESERVED)
+            });
+            partitions.push(json!({"label": format!("boot-{n}"), "sizeMiB": BOOT_MIB}));
+            partitions.push(json!({"label": format!("root-{n}")}));
+            disks.push(json!({"device": device, "partitions": partitions, "wipeTable": true}));
+            if esp {
+                filesystems.push(json!({
+                    "device": format!("/dev/disk/by-partlabel/esp-{n}"),
+                    "format": "vfat", "label": format!("esp-{n}"), "wipeFilesystem": true,
+                }));
+            }
+        }
+        if !mirror.is_empty() {
+            let devices = |prefix: &str| -> Vec<Value> {
+                (1..=mirror.len())
+                    .map(|n| json!(format!("/dev/disk/by-partlabel/{prefix}-{n}")))
+                    .collect()
+            };
+            out.insert("disks".into(), Value::Array(disks));
+            out.insert(
+                "raid".into(),
+                json!([
+                    {"devices": devices("boot"), "level": "raid1", "name": "md-boot", "options": ["--metadata=1.0"]},
+                    {"devices": devices("root"), "level": "raid1", "name": "md-root"},
+                ]),
+            );
+            filesystems.push(json!({
+                "device": "/dev/md/md-boot", "format": "ext4", "label": "boot", "wipeFilesystem": true,
+            }));
+        }
+        if want_luks {
+            let mut clevis = Map::new();
+            if let Some(t) = luks.get("tang") {
+                clevis.insert("tang".into(), super::translate::camel_keys(t));
+            }
+            if let Some(n) = self.ctx.int("/boot_device/luks/threshold") {
+                clevis.insert("threshold".into(), json!(n));
+            }
+            if tpm2 {
+                clevis.insert("tpm2".into(), json!(true));
+            }
+            let device = if mirror.is_empty() {
+                "/dev/disk/by-partlabel/root"
+            } else {
+                "/dev/md/md-root"
+            };
+            let mut entry = json!({
+                "clevis": clevis, "device": device, "label": "luks-root", "name": "root",
+                "wipeVolume": true,
+            });
+            if let Some(d) = self.ctx.boolean("/boot_device/luks/discard") {
+                entry["discard"] = json!(d);
+            }
+            out.insert("luks".into(), json!([entry]));
+        }
+        let root = if want_luks {
+            "/dev/mapper/root"
+        } else {
+            "/dev/md/md-root"
+        };
+        filesystems.push(json!({
+            "device": root, "format": "xfs", "label": "root", "wipeFilesystem": true,
+        }));
+        out.insert("filesystems".into(), Value::Array(filesystems));
+        Some(out)
+    }
+}
+
+/// Sections Butane's sugar lays out merged into the source's `storage`: the sugar's entries
+/// first (Ignition's parent), the source's after them.
+pub(super) fn merge_storage(config: &mut Map<String, Value>, rendered: Map<String, Value>) {
+    let storage = config
+        .entry("storage")
+        .or_insert_with(|| Value::Object(Map::new()));
+    let Some(storage) = storage.as_object_mut() else {
+        return;
+    };
+    for (section, items) in rendered {
+        // Ignition's keys: an entry of the source with the same key overrides fields.
+        let key = match section.as_str() {
+            "disks" | "filesystems" => "device",
+            _ => "name",
+        };
+        let mut all = items.as_array().cloned().unwrap_or_default();
+        for entry in storage
+            .get(&section)
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let same = all
+                .iter_mut()
+                .find(|e| e.get(key).is_some() && e.get(key) == entry.get(key));
+            match (same.and_then(Value::as_object_mut), entry.as_object()) {
+                (Some(parent), Some(child)) => {
+                    for (k, v) in child {
+                        let merged = match (k.as_str(), parent.get(k), v) {
+                            // Partitions are keyed by their label too.
+                            ("partitions", Some(Value::Array(p)), Value::Array(c)) => {
+                                Value::Array(merge_keyed(p.clone(), c, "label"))
+                            }
+                            _ => v.clone(),
+                        };
+                        parent.insert(k.clone(), merged);
+                    }
+                }
+                _ => all.push(entry.clone()),
+            }
+        }
+        storage.insert(section, Value::Array(all));
+    }
+}
+
+/// openshift `fips: true`: every LUKS volume without a cipher option gets FIPS's cipher.
+pub(super) fn fips_luks(config: &mut Value) {
+    let Some(luks) = config
+        .pointer_mut("/storage/luks")
+        .and_then(Value::as_array_mut)
+    else {
+        return;
+    };
+    for l in luks {
+        let has_cipher = l.get("options").and_then(Value::as_array).is_some_and(|o| {
+            o.iter()
+                .filter_map(Value::as_str)
+                .any(|s| s == "--cipher" || s.starts_with("--cipher=") || s == "-c")
+        });
+        if has_cipher {
+            continue;
+        }
+        if let Some(o) = l.as_object_mut() {
+            let options = o.entry("options").or_insert_with(|| json!([]));
+            if let Some(a) = options.as_array_mut() {
+                a.extend([json!("--cipher"), json!("aes-cbc-essiv:sha256")]);
+            }
+        }
+    }
+}
+
+/// Child entries merged into parent ones with the same `key` (fields overridden), the others
+/// appended.
+fn merge_keyed(mut parent: Vec<Value>, child: &[Value], key: &str) -> Vec<Value> {
+    for entry in child {
+        let same = parent
+            .iter_mut()
+            .find(|e| e.get(key).is_some() && e.get(key) == entry.get(key));
+        match (same.and_then(Value::as_object_mut), entry.as_object()) {
+            (Some(p), Some(c)) => {
+                for (k, v) in c {
+                    p.insert(k.clone(), v.clone());
+                }
+            }
+            _ => parent.push(entry.clone()),
+        }
+    }
+    parent
+}

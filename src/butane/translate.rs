@@ -58,6 +58,11 @@ impl Translator<'_> {
         if let Some(s) = self.storage() {
             config.insert("storage".into(), s);
         }
+        let laid_out = self.boot_device();
+        let boot_device_done = laid_out.is_some();
+        if let Some(rendered) = laid_out {
+            super::sugar::merge_storage(&mut config, rendered);
+        }
         let own = self.systemd();
         let generated = std::mem::take(&mut self.units);
         if !generated.is_empty() {
@@ -83,6 +88,9 @@ impl Translator<'_> {
             }
         }
         for sugar in ["boot_device", "grub"] {
+            if sugar == "boot_device" && boot_device_done {
+                continue;
+            }
             if self.ctx.get(&format!("/{sugar}")).is_some() {
                 self.notes.push(format!(
                     "{}: {sugar} is not translated (it sets up disks or the boot loader, not which modules load)",
@@ -90,7 +98,10 @@ impl Translator<'_> {
                 ));
             }
         }
-        let config = Value::Object(config);
+        let mut config = Value::Object(config);
+        if self.openshift() && self.ctx.boolean("/openshift/fips") == Some(true) {
+            super::sugar::fips_luks(&mut config);
+        }
         let mc = self.openshift().then(|| self.machineconfig(&config));
         (config, mc)
     }
