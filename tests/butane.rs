@@ -693,6 +693,12 @@ fn several_roles_are_several_files_and_only_the_first_document_counts() {
         "{transcript}"
     );
     let applied = common::run_modlayer(["apply".as_ref(), path.as_os_str()]).unwrap();
+    assert!(
+        String::from_utf8_lossy(&applied.stderr)
+            .contains("two.bu:10:1: a YAML document after the first"),
+        "{}",
+        applied.transcript()
+    );
     let applied = String::from_utf8(applied.stdout).unwrap();
     let (first, rest) = applied.split_once("---\n").unwrap();
     assert!(first.contains("inline: sctp"), "{applied}");

@@ -4,12 +4,19 @@
 //!
 //! [`Source::translate`] gives the Ignition config of the version's spec (and, for `openshift`,
 //! the MachineConfig Butane writes), so that a Butane source is judged by the same readers as
-//! any Ignition config or MachineConfig. Values are read as Butane's YAML reader (go-yaml v3)
-//! reads them: `mode: 0644` is 420, `'0644'` is a string (an error for `mode`), only
-//! `true`/`false` are booleans, and a plain scalar in a string field is its text. Every field
-//! Butane knows for the version is taken; any other key is an error (Butane warns `unused key`
-//! and drops it; `butane --strict` fails), as are the variant's refusals. Errors name
-//! `file:line:col` and the Butane path (`$.storage.files.0.path`), as Butane's reports do.
+//! any Ignition config or MachineConfig. Values are typed as Butane's YAML reader (go-yaml v3,
+//! into typed fields) types them (`typing`): `mode: 0644` is 420, `420.5` is 420, `'0644'` is
+//! a string (an error for `mode`), a bool field takes YAML 1.1's `yes`/`on`/`y`… (quoted or not)
+//! but not a quoted `"true"`, and a plain scalar in a string field is its text. Only the first
+//! YAML document is translated, as Butane does (the others are counted for a warning). Every
+//! field Butane knows for the version is taken; any other key is an error (Butane warns
+//! `unused key` and drops it; `butane --strict` fails), as are the variant's refusals. Errors
+//! name `file:line:col` and the Butane path (`$.storage.files.0.path`), as Butane's reports do;
+//! Butane's warnings come with the translation ([`Translated::warnings`]).
+//!
+//! Files: `versions` (variants, versions, the fields of each schema level), `typing` (go-yaml
+//! v3's rules), `translate` (the translator and the openshift MachineConfig), `storage`
+//! (files, trees, passed-through sections, mode warnings), `sugar` (mount units, `boot_device`).
 
 mod storage;
 mod sugar;

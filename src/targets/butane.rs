@@ -162,6 +162,9 @@ fn plan_document(
             .warnings
             .iter()
             .map(|w| format!("{name}: {w}"))
+            .chain(t.ignored.iter().map(|at| {
+                format!("{at}: a YAML document after the first: Butane ignores it, and so does apply (put each config in its own file)")
+            }))
             .collect(),
         notes: t.notes,
     }))
