@@ -209,7 +209,7 @@ codes! {
         "The MCO refuses file modes above 0777.",
         "Use a mode of 0777 or less (0644 for the layer's files).";
     McoUnsupported = "mco-unsupported", Error,
-        "The MCO refuses directories, links, disks, filesystems, RAID, LUKS and users other than core.",
+        "The MCO refuses directories, links and users other than core; disks, filesystems, RAID and LUKS as day-2 changes (an install directory's manifests may set them up on the first boot).",
         "Remove that section from the MachineConfig.";
     MergeTooDeep = "merge-too-deep", Error,
         "Ignition configs merge into each other deeper than modlayer follows.",
@@ -242,8 +242,14 @@ codes! {
         "A key the Ignition spec does not know: Ignition ignores it.",
         "Check its spelling.";
     ButaneNotTranslated = "butane-not-translated", Info,
-        "A Butane section that sets up disks, mounts or the boot loader (boot_device, grub, with_mount_unit): modlayer does not translate it; it does not decide which modules load.",
+        "A Butane section that sets up disks or the boot loader (grub; boot_device on s390x layouts or with cex): modlayer does not translate it; it does not decide which modules load.",
         "Nothing to do; translate with Butane to see those parts.";
+    ButaneWarning = "butane-warning", Warning,
+        "Butane warns about the source (a mode that reads as decimal, special mode bits before Ignition 3.4.0); the translation goes through.",
+        "Fix the value at the path named (write modes in octal with a leading zero: `mode: 0644`).";
+    ButaneDocumentIgnored = "butane-document-ignored", Warning,
+        "A Butane file holds more than one YAML document: Butane translates only the first and silently ignores the others.",
+        "Put each Butane config in its own file (`modlayer render butane -o DIR` writes one per role).";
     EmptyImage = "empty-image", Warning,
         "The image has no layers.",
         "Verify the image the node boots.";

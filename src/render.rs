@@ -16,8 +16,16 @@ pub enum Variant {
     Fcos,
 }
 
-/// A Butane config equivalent to the layer: one document per role for the openshift variant.
-pub fn butane(layer: &Layer, variant: Variant, roles: &[String], release: Release) -> String {
+/// Butane configs equivalent to the layer, each with the file name it is written as with
+/// `render butane -o DIR`: one for fcos (`sctp.bu`), one per role for openshift
+/// (`load-sctp-module-worker.bu`). Butane translates only the first YAML document of a file, so
+/// each config is a file of its own.
+pub fn butane(
+    layer: &Layer,
+    variant: Variant,
+    roles: &[String],
+    release: Release,
+) -> Vec<(String, String)> {
     let mut files = String::from("storage:\n  files:\n");
     for f in &layer.files {
         let inline = serde_json::to_string(&String::from_utf8_lossy(&f.bytes)).unwrap_or_default();
@@ -27,17 +35,20 @@ pub fn butane(layer: &Layer, variant: Variant, roles: &[String], release: Releas
         ));
     }
     match variant {
-        Variant::Fcos => format!("variant: fcos\nversion: 1.5.0\n{files}"),
+        Variant::Fcos => vec![(
+            format!("{}.bu", layer.name),
+            format!("variant: fcos\nversion: 1.5.0\n{files}"),
+        )],
         Variant::Openshift => roles
             .iter()
             .map(|role| {
-                format!(
-                    "variant: openshift\nversion: {release}.0\nmetadata:\n  name: {}\n  labels:\n    {ROLE_LABEL}: {role}\n{files}",
-                    machineconfig_name(layer, role),
-                )
+                let name = machineconfig_name(layer, role);
+                let text = format!(
+                    "variant: openshift\nversion: {release}.0\nmetadata:\n  name: {name}\n  labels:\n    {ROLE_LABEL}: {role}\n{files}",
+                );
+                (format!("{name}.bu"), text)
             })
-            .collect::<Vec<_>>()
-            .join("---\n"),
+            .collect(),
     }
 }
 

@@ -240,6 +240,9 @@ fn modes_are_read_as_butane_reads_yaml() {
         ("0o644", 420),
         ("0x1a4", 420),
         ("420", 420),
+        ("420.5", 420),
+        ("4_20", 420),
+        ("0b110100100", 420),
         ("644", 644),
         ("0600", 384),
     ] {
@@ -296,10 +299,6 @@ fn butane_errors_name_the_place() {
         ),
         ("version: 1.5.0\nvariant: rhcos\n".into(), "t.bu:2:10: rhcos variant has been removed"),
         ("version: 1.5.0\n".into(), "t.bu:1:1: error parsing variant; must be specified"),
-        (
-            "variant: fcos\nversion: 1.5.0\n---\nvariant: fcos\nversion: 1.4.0\n".into(),
-            "t.bu:4:1: a Butane config is one YAML document",
-        ),
         ("variant: fcos\nversion: 1.5\n".into(), "t.bu:2:10: error parsing version; must be a valid semver"),
         (
             "variant: fcos\nversion: 1.5.0\nstorage:\n  files:\n    - path: etc/foo\n".into(),
@@ -310,8 +309,8 @@ fn butane_errors_name_the_place() {
             "t.bu:6:13: error at $.storage.files.0.mode: cannot unmarshal !!str `0644` into int",
         ),
         (
-            "variant: fcos\nversion: 1.5.0\nsystemd:\n  units:\n    - name: a.service\n      enabled: yes\n".into(),
-            "t.bu:6:16: error at $.systemd.units.0.enabled: cannot unmarshal !!str `yes` into bool",
+            "variant: fcos\nversion: 1.5.0\nsystemd:\n  units:\n    - name: a.service\n      enabled: \"true\"\n".into(),
+            "t.bu:6:16: error at $.systemd.units.0.enabled: cannot unmarshal !!str `true` into bool",
         ),
         (
             "variant: fcos\nversion: 1.5.0\nstorage:\n  files:\n    - path: /x\n      contents:\n        local: f\n".into(),
@@ -644,57 +643,77 @@ fn the_release_is_the_version_or_the_one_asked_for() {
     assert_eq!(verify_status(&path, None).0, 0);
 }
 
-/// Several openshift sources in one file (as `render butane --role A --role B` writes them): each
-/// is a MachineConfig of the one inventory; apply edits each, or only the roles asked for.
+/// `render butane` with several roles writes one file per role (`-o DIR`) or refuses; a file of
+/// several documents is what Butane makes of it: the first one, with a warning for the others.
 #[test]
-fn several_openshift_sources_in_one_file() {
+fn several_roles_are_several_files_and_only_the_first_document_counts() {
     let dir = tempfile::tempdir().unwrap();
-    let ran =
-        common::run_modlayer(["render", "butane", "--role", "worker", "--role", "master"]).unwrap();
-    let rendered = dir.path().join("roles.bu");
-    std::fs::write(&rendered, &ran.stdout).unwrap();
-    let (status, transcript) = verify_status(&rendered, None);
-    assert_eq!(status, 0, "{transcript}");
-    assert!(
-        transcript.contains("[pool worker]") && transcript.contains("[pool master]"),
-        "{transcript}"
-    );
+    let mut cmd = common::modlayer();
+    cmd.args(["render", "butane", "--role", "worker", "--role", "master"]);
+    let refused = common::run_with_timeout(cmd, None, common::ORACLE_TIMEOUT).unwrap();
+    assert_eq!(refused.status.code(), Some(2), "{}", refused.transcript());
+    assert!(refused.stdout.is_empty());
+    let out = dir.path().join("roles");
+    let ran = common::run_modlayer([
+        "render".as_ref(),
+        "butane".as_ref(),
+        "--role".as_ref(),
+        "worker".as_ref(),
+        "--role".as_ref(),
+        "master".as_ref(),
+        "-o".as_ref(),
+        out.as_os_str(),
+    ])
+    .unwrap();
+    assert!(ran.success(), "{}", ran.transcript());
+    for role in ["worker", "master"] {
+        let path = out.join(format!("load-sctp-module-{role}.bu"));
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(text.matches("variant:").count(), 1, "{text}");
+        let mc = translate(&text, &[]).unwrap().machineconfig.unwrap();
+        assert_eq!(
+            mc["metadata"]["labels"]["machineconfiguration.openshift.io/role"],
+            role
+        );
+        let (status, transcript) = verify_status(&path, None);
+        assert_eq!(status, 0, "{transcript}");
+    }
 
+    // Butane reads the first document only: the master one below is ignored (a warning).
     let master = OPENSHIFT
         .replace("99-worker-sctp", "99-master-sctp")
         .replace("role: worker", "role: master");
     let text = format!("# two pools\n{OPENSHIFT}---\n# the master one\n{master}");
     let path = dir.path().join("two.bu");
     std::fs::write(&path, &text).unwrap();
-    assert_eq!(verify_status(&path, None).0, 1);
-    let only = common::run_modlayer([
-        "apply".as_ref(),
-        path.as_os_str(),
-        "--role".as_ref(),
-        "master".as_ref(),
-    ])
-    .unwrap();
-    let only = String::from_utf8(only.stdout).unwrap();
+    let (status, transcript) = verify_status(&path, None);
+    assert_eq!(status, 1, "{transcript}");
     assert!(
-        only.starts_with(&format!("# two pools\n{OPENSHIFT}---\n# the master one\n")),
-        "{only}"
+        transcript.contains("two.bu:10:1: a YAML document after the first"),
+        "{transcript}"
     );
-    assert!(only.contains("inline: sctp"), "{only}");
-    let all = common::run_modlayer(["apply".as_ref(), path.as_os_str()]).unwrap();
-    let all_path = dir.path().join("two-applied.bu");
-    std::fs::write(&all_path, &all.stdout).unwrap();
-    let (status, transcript) = verify_status(&all_path, None);
-    assert_eq!(status, 0, "{transcript}");
+    let applied = common::run_modlayer(["apply".as_ref(), path.as_os_str()]).unwrap();
+    assert!(
+        String::from_utf8_lossy(&applied.stderr)
+            .contains("two.bu:10:1: a YAML document after the first"),
+        "{}",
+        applied.transcript()
+    );
+    let applied = String::from_utf8(applied.stdout).unwrap();
+    let (first, rest) = applied.split_once("---\n").unwrap();
+    assert!(first.contains("inline: sctp"), "{applied}");
+    assert_eq!(rest, format!("# the master one\n{master}"));
+
     let fcos = dir.path().join("two-fcos.bu");
     std::fs::write(
         &fcos,
-        "variant: fcos\nversion: 1.5.0\n---\nvariant: fcos\nversion: 1.5.0\n",
+        "variant: fcos\nversion: 1.5.0\n---\nvariant: fcos\nversion: 9.9.9\n",
     )
     .unwrap();
     let (status, transcript) = verify_status(&fcos, None);
-    assert_eq!(status, 2, "{transcript}");
+    assert_eq!(status, 1, "{transcript}");
     assert!(
-        transcript.contains("two-fcos.bu:4:1: a Butane config is one YAML document"),
+        transcript.contains("two-fcos.bu:4:1: a YAML document after the first"),
         "{transcript}"
     );
 }

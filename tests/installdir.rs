@@ -886,3 +886,37 @@ fn cli_dry_run_on_an_install_dir_writes_nothing() {
     );
     assert_eq!(snapshot(&dir), before);
 }
+
+/// Disks, filesystems, RAID and LUKS are install-time Butane features: in an install directory's
+/// manifests (here real Butane's translation of an openshift `boot_device.luks` source, the
+/// documented install-time disk encryption) the MCO does not refuse them; as a day-2
+/// MachineConfig it does.
+#[test]
+fn luks_and_filesystems_are_install_time_features() {
+    let golden = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("testdata/butane-diff/gen/boot-luks-openshift-4.14.0.butane.json");
+    let golden: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(golden).unwrap()).unwrap();
+    let mc = golden["plain"]["stdout"].as_str().unwrap();
+    assert!(mc.contains("luks:") && mc.contains("filesystems:"), "{mc}");
+    let (_t, dir) = copy_of("standard");
+    let manifest = dir.join("openshift/99_openshift-machineconfig_99-master-luks.yaml");
+    std::fs::write(&manifest, mc).unwrap();
+    let master = verify(&dir, &["master"]).remove(0);
+    let codes = errors(&master);
+    assert!(
+        !codes.iter().any(|(c, _)| c == "mco-unsupported"),
+        "{codes:?}"
+    );
+    assert!(master.enabled, "{:#?}", master.findings);
+    // The same MachineConfig alone, as a day-2 change: refused.
+    let mut cmd = common::modlayer();
+    cmd.arg("verify").arg(&manifest);
+    let ran = common::run_with_timeout(cmd, None, common::ORACLE_TIMEOUT).unwrap();
+    assert_eq!(ran.status.code(), Some(1), "{}", ran.transcript());
+    assert!(
+        ran.transcript().contains("the MCO refuses luks"),
+        "{}",
+        ran.transcript()
+    );
+}

@@ -180,7 +180,8 @@ pub struct RenderArgs {
     /// What to render.
     #[command(subcommand)]
     pub what: RenderWhat,
-    /// Write the output to FILE (atomically) instead of standard output.
+    /// Write the output to FILE (atomically) instead of standard output; for `render butane` with
+    /// several roles, the directory each role's Butane file is written in.
     #[arg(short, long, value_name = "FILE", global = true)]
     pub output: Option<PathBuf>,
     /// Also write a `sha256sum -c` list of the files written to FILE.

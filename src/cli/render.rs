@@ -44,7 +44,8 @@ pub(super) fn run(args: RenderArgs) -> Result<()> {
             openshift_version,
         } => {
             let release = openshift_version.unwrap_or(Release::four(13));
-            crate::render::butane(&layer, variant, &or_worker(roles), release)
+            let configs = crate::render::butane(&layer, variant, &or_worker(roles), release);
+            return emit_butane(&args.output, &args.checksums, configs);
         }
         RenderWhat::SmokeTest {
             namespace,
@@ -79,6 +80,35 @@ fn emit(output: &Option<PathBuf>, checksums: &Option<PathBuf>, bytes: &[u8]) -> 
         }
         None => stdout_write(bytes),
     }
+}
+
+/// Write Butane configs: one to standard output or `-o FILE`; several (one per role) only as
+/// files of their own in `-o DIR`, since Butane translates only the first document of a file.
+fn emit_butane(
+    output: &Option<PathBuf>,
+    checksums: &Option<PathBuf>,
+    configs: Vec<(String, String)>,
+) -> Result<()> {
+    if let [(_, text)] = configs.as_slice() {
+        return emit(output, checksums, text.as_bytes());
+    }
+    let Some(dir) = output else {
+        anyhow::bail!("render butane: {} roles give {} Butane configs, and Butane translates only the first YAML document of a file: give -o DIR to write one file per role", configs.len(), configs.len());
+    };
+    if dir.exists() && !dir.is_dir() {
+        anyhow::bail!(
+            "{}: not a directory (several roles are written as one Butane file each in -o DIR)",
+            dir.display()
+        );
+    }
+    std::fs::create_dir_all(dir).with_context(|| format!("{}: cannot create", dir.display()))?;
+    let mut written = Vec::new();
+    for (name, text) in &configs {
+        let path = dir.join(name);
+        write_atomic(&path, text.as_bytes())?;
+        written.push(path);
+    }
+    write_checksums(checksums, &written)
 }
 
 /// Write a `sha256sum -c` list (`<hex>  <path>`) of files written, read back from disk.

@@ -2,7 +2,7 @@
 //! install directories, KRM items), and the pool rule: which pools verify judges.
 //!
 //! Every source hands its manifests to [`Inventory::read`]; [`Inventory::views`] renders each
-//! pool as the MCO does ([`crate::mco::render::render_pool`]) and says which pools the layer is
+//! pool as the MCO does ([`crate::mco::render::render_pool_at`]) and says which pools the layer is
 //! meant for: the ones asked for (`--role`, `--all-pools`); else the pools in which some
 //! MachineConfig tries to enable the module; else the default roles (worker, plus master when
 //! masters are schedulable). Other pools are reported, not judged.
@@ -17,7 +17,7 @@ use crate::formats::template;
 use crate::layer::Layer;
 use crate::mco::file::{documents, objects, MachineConfig, McFile};
 use crate::mco::release::Release;
-use crate::mco::render::render_pool;
+use crate::mco::render::render_pool_at;
 use crate::mco::ROLE_LABEL;
 use crate::node::{evaluate, normalize_module, NodeView};
 use crate::report::View;
@@ -160,6 +160,8 @@ pub struct Inventory {
     /// The cluster's topology from the install manifests kept with it (AgentClusterInstall,
     /// ClusterInstance, agent-config, install-config), when one says there are no workers.
     topology: Option<Topology>,
+    /// The MachineConfigs are install-time manifests (see [`Inventory::at_install`]).
+    install_time: bool,
 }
 
 /// Kinds whose objects say how many workers a cluster has.
@@ -223,6 +225,12 @@ impl Inventory {
         inv.pools = pools_with_builtin(declared);
         inv.found = inv.dedupe(found);
         inv.check_roles();
+    }
+
+    /// Judge the MachineConfigs as install-time manifests (an install directory's, applied by
+    /// Ignition on the first boot): disks, filesystems, RAID and LUKS are not refused then.
+    pub fn at_install(&mut self) {
+        self.install_time = true;
     }
 
     /// Take what an install-config says about workers (agent-based directories keep it beside
@@ -666,12 +674,13 @@ impl Inventory {
         members.extend(self.current_rendered(pool));
         for f in members {
             let mut own = Vec::new();
-            let view = render_pool(
+            let view = render_pool_at(
                 &[(&f.mc, f.origin.as_str())],
                 &NodeView::default(),
                 None,
                 &mut own,
                 &self.budget,
+                self.install_time,
             )?;
             if layer.files.iter().any(|l| view.files.contains_key(&l.path))
                 || !evaluate(&view, &layer.module).loads.is_empty()
@@ -871,12 +880,13 @@ impl Inventory {
             );
         }
         spec_findings(current, release, &mut findings);
-        let node = render_pool(
+        let node = render_pool_at(
             &[(&current.mc, current.origin.as_str())],
             base,
             release,
             &mut findings,
             &self.budget,
+            self.install_time,
         )?;
         if !self.members(pool).is_empty() {
             let now = crate::node::verdict(&node, layer);
@@ -944,7 +954,14 @@ impl Inventory {
         }
         let pairs: Vec<(&MachineConfig, &str)> =
             members.iter().map(|f| (&f.mc, f.origin.as_str())).collect();
-        let node = render_pool(&pairs, base, release, &mut findings, &self.budget)?;
+        let node = render_pool_at(
+            &pairs,
+            base,
+            release,
+            &mut findings,
+            &self.budget,
+            self.install_time,
+        )?;
         let _ = layer;
         Ok(View {
             pool: Some(pool.name.clone()),

@@ -26,11 +26,25 @@ pub fn render_pool(
     findings: &mut Vec<Finding>,
     budget: &crate::formats::encoding::Budget,
 ) -> anyhow::Result<NodeView> {
+    render_pool_at(members, base, release, findings, budget, false)
+}
+
+/// [`render_pool`] for MachineConfigs given at install time (`install_time`: an install
+/// directory's manifests, which Ignition applies on the first boot) or as day-2 changes: disks,
+/// filesystems, RAID and LUKS are refused only as day-2 changes.
+pub fn render_pool_at(
+    members: &[(&MachineConfig, &str)],
+    base: &NodeView,
+    release: Option<Release>,
+    findings: &mut Vec<Finding>,
+    budget: &crate::formats::encoding::Budget,
+    install_time: bool,
+) -> anyhow::Result<NodeView> {
     let mut view = base.clone();
     let mut configs = Vec::new();
     for (mc, origin) in members {
         if let Some((c, spec)) = &mc.config {
-            mco_refusals(c, origin, findings);
+            mco_refusals(c, origin, install_time, findings);
             configs.push((c, *spec, *origin));
         }
         for a in &mc.kernel_args {
@@ -46,8 +60,9 @@ pub fn render_pool(
 
 /// What the MCO refuses in a MachineConfig's config (it degrades the pool instead of applying it):
 /// non-data sources, append, modes above 0777, directories, links, disks, filesystems, RAID, LUKS,
-/// users other than core.
-fn mco_refusals(config: &Value, origin: &str, findings: &mut Vec<Finding>) {
+/// users other than core. At install time disks, filesystems, RAID and LUKS are Ignition's to
+/// set up on the first boot (the documented install-time disk encryption and partitioning).
+fn mco_refusals(config: &Value, origin: &str, install_time: bool, findings: &mut Vec<Finding>) {
     let files = config.pointer("/storage/files").and_then(Value::as_array);
     for (i, f) in files.into_iter().flatten().enumerate() {
         let path = f.get("path").and_then(Value::as_str).unwrap_or("?");
@@ -92,6 +107,9 @@ fn mco_refusals(config: &Value, origin: &str, findings: &mut Vec<Finding>) {
         "raid",
         "luks",
     ] {
+        if install_time && matches!(list, "disks" | "filesystems" | "raid" | "luks") {
+            continue;
+        }
         let refused = config
             .pointer(&format!("/storage/{list}"))
             .and_then(Value::as_array);

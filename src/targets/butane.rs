@@ -45,9 +45,10 @@ impl ButaneTarget {
     /// The translation as a file of the kind it is (the MachineConfigs of openshift sources, or
     /// an Ignition config), named after the source, and the options to judge it with (the
     /// release an openshift source is for, unless --openshift-version names another).
-    fn translated(&self, opts: &VerifyOpts) -> Result<(Box<dyn Target>, VerifyOpts, Vec<String>)> {
-        let sources = Source::read_all(&self.file.name, &self.file.bytes)?;
+    fn translated(&self, opts: &VerifyOpts) -> Result<(Box<dyn Target>, VerifyOpts, Vec<Finding>)> {
+        let sources = [Source::read(&self.file.name, &self.file.bytes)?];
         let mut notes = Vec::new();
+        let mut found = Vec::new();
         let mut release = opts.release;
         let mut machineconfigs = Vec::new();
         let mut config = None;
@@ -55,6 +56,14 @@ impl ButaneTarget {
             let t = source.translate(Local::Dir(opts.files_dir.as_deref()))?;
             release = release.or(source.release());
             notes.extend(t.notes);
+            for w in &t.warnings {
+                let message = format!("{}: warning at {}: {}", w.at, w.path, w.message);
+                found.push(Finding::new(Code::ButaneWarning, message).at(w.path.clone()));
+            }
+            for at in &t.ignored {
+                let message = format!("{at}: a YAML document after the first: Butane translates only the first document of a file and ignores this one (put each config in its own file)");
+                found.push(Finding::new(Code::ButaneDocumentIgnored, message));
+            }
             match t.machineconfig {
                 Some(mc) => machineconfigs.push(yaml::to_yaml(&mc)),
                 None => config = Some(t.config),
@@ -77,7 +86,11 @@ impl ButaneTarget {
             release,
             ..opts.clone()
         };
-        Ok((target, opts, notes))
+        let notes = notes
+            .into_iter()
+            .map(|n| Finding::new(Code::ButaneNotTranslated, n));
+        found.extend(notes);
+        Ok((target, opts, found))
     }
 }
 
@@ -149,6 +162,9 @@ fn plan_document(
             .warnings
             .iter()
             .map(|w| format!("{name}: {w}"))
+            .chain(t.ignored.iter().map(|at| {
+                format!("{at}: a YAML document after the first: Butane ignores it, and so does apply (put each config in its own file)")
+            }))
             .collect(),
         notes: t.notes,
     }))
@@ -162,7 +178,7 @@ impl Target for ButaneTarget {
     fn apply(&self, layer: &Layer, opts: &ApplyOpts) -> Result<Applied> {
         self.file.check_dest(opts)?;
         let name = &self.file.name;
-        let sources = Source::read_all(name, &self.file.bytes)?;
+        let sources = [Source::read(name, &self.file.bytes)?];
         let mut splice = Splice::default();
         let (mut changes, mut warnings, mut notes, mut selected) = (vec![], vec![], vec![], 0);
         for source in &sources {
@@ -199,13 +215,10 @@ impl Target for ButaneTarget {
     }
 
     fn views(&self, layer: &Layer, opts: &VerifyOpts) -> Result<Vec<View>> {
-        let (target, opts, notes) = self.translated(opts)?;
+        let (target, opts, found) = self.translated(opts)?;
         let mut views = target.views(layer, &opts)?;
         for view in &mut views {
-            let found = notes
-                .iter()
-                .map(|n| Finding::new(Code::ButaneNotTranslated, n.clone()));
-            view.findings.extend(found);
+            view.findings.extend(found.iter().cloned());
         }
         Ok(views)
     }

@@ -300,6 +300,7 @@ fn rendered(layer: &Layer, roles: &[String], spec: Spec) -> Vec<(String, String,
 /// directory the install-config.yaml beside them.
 fn dir_inventory(dir: &Path, stage: Stage, manifests: &[Manifest]) -> Result<Inventory> {
     let mut inv = Inventory::read(manifests).created_by_installer();
+    inv.at_install();
     let ac = dir.join("agent-config.yaml");
     if stage == Stage::Agent && ac.is_file() {
         let bytes = read_config(&ac.to_string_lossy())?;
@@ -393,7 +394,8 @@ fn apply_to_bootstrap(
     let path = dir.join(BOOTSTRAP_IGN);
     let bytes = read_config(&path.to_string_lossy())?;
     let (manifests, _) = bootstrap_manifests(BOOTSTRAP_IGN, &bytes)?;
-    let inv = Inventory::read(&manifests);
+    let mut inv = Inventory::read(&manifests);
+    inv.at_install();
     let roles = pick_roles(opts, &inv, changes);
     warn_unknown_roles(&inv, &roles, changes);
     let files: Vec<LayerFile> = rendered(layer, &roles, spec)
@@ -476,7 +478,8 @@ fn warn_after(
         .cloned()
         .collect();
     all.extend(added);
-    let inv = Inventory::read(&all);
+    let mut inv = Inventory::read(&all);
+    inv.at_install();
     let choice = PoolChoice {
         roles: inv
             .pools
