@@ -15,6 +15,7 @@ use serde_json::Value;
 use crate::findings::{Code, Finding};
 use crate::layer::Layer;
 use crate::mco::file::{documents, objects, MachineConfig, McFile};
+use crate::mco::operators::{Landing, Operators, RuntimeLoader};
 use crate::mco::release::Release;
 use crate::mco::render::render_pool;
 use crate::mco::ROLE_LABEL;
@@ -154,6 +155,11 @@ pub struct Inventory {
     install_config: Option<Schedulable>,
     /// Decoded contents (data URLs, gzip) every render of this target's configs may produce.
     budget: crate::formats::encoding::Budget,
+    /// PerformanceProfiles, Tuneds, KMM Modules, pods running modprobe (and the ConfigMaps
+    /// their scripts are in).
+    operators: Operators,
+    /// What loads or removes modules after boot.
+    loaders: Vec<RuntimeLoader>,
 }
 
 impl Inventory {
@@ -187,7 +193,7 @@ impl Inventory {
     }
 
     /// After reading: the pools (declared, assumed, rendered for), duplicates, role checks.
-    fn settle(&mut self, found: Vec<Found>, mut declared: Vec<Pool>, assumed: &[Pool]) {
+    fn settle(&mut self, mut found: Vec<Found>, mut declared: Vec<Pool>, assumed: &[Pool]) {
         let inv = self;
         for a in assumed {
             if !declared.iter().any(|d: &Pool| d.name == a.name) {
@@ -204,6 +210,24 @@ impl Inventory {
             }
         }
         inv.pools = pools_with_builtin(declared);
+        // What the Node Tuning Operator renders joins the pools' MachineConfigs.
+        let pool_roles: Vec<(String, Vec<String>)> = inv
+            .pools
+            .iter()
+            .map(|p| (p.name.clone(), p.roles.clone()))
+            .collect();
+        let existing: BTreeSet<String> = found.iter().map(|f| f.mc.name.clone()).collect();
+        let (rendered, findings, tuned_loaders) = inv.operators.render(&pool_roles, &existing);
+        found.extend(rendered.into_iter().map(|r| Found {
+            mc: r.mc,
+            object: r.object,
+            file: r.file,
+            origin: r.origin,
+            problems: Vec::new(),
+        }));
+        inv.findings.extend(findings);
+        inv.loaders = inv.operators.loaders();
+        inv.loaders.extend(tuned_loaders);
         inv.found = inv.dedupe(found);
         inv.check_roles();
     }
@@ -265,6 +289,7 @@ impl Inventory {
             && !mentions(b"Scheduler")
             && !mentions(b"install-config")
             && !mentions(b"SCTP")
+            && !crate::mco::operators::mentions(&m.bytes)
         {
             return;
         }
@@ -293,7 +318,9 @@ impl Inventory {
     ) {
         let mut has_mc = false;
         for (_, obj) in docs.iter().flat_map(objects) {
+            let taken = self.operators.add(name, obj);
             match kind_of(obj) {
+                _ if taken => {}
                 Some("MachineConfig") => has_mc = true,
                 Some("MachineConfigPool") => match pool_of(obj) {
                     Ok(p) => pools.push(p),
@@ -376,7 +403,12 @@ impl Inventory {
                 if let Ok(ic) = first_document(&from, text) {
                     self.install_config = Some(schedulable_from_install_config(&from, &ic));
                 }
-            } else if depth == 0 && text.contains("MachineConfig") {
+            } else if depth == 0
+                && (text.contains("MachineConfig")
+                    || (text.contains("apiVersion")
+                        && text.contains("kind")
+                        && crate::mco::operators::mentions(text.as_bytes())))
+            {
                 let carried = Manifest {
                     name: from,
                     bytes: text.as_bytes().to_vec(),
@@ -619,6 +651,25 @@ impl Inventory {
                 judged.insert(p.name.clone());
             }
         }
+        // Run-time loaders of the module, and the pools they run on.
+        let module = normalize_module(&layer.module);
+        let loaders: Vec<(&RuntimeLoader, Vec<String>)> = self
+            .loaders
+            .iter()
+            .filter(|l| l.modules.iter().any(|m| normalize_module(m) == module))
+            .map(|l| {
+                let on: Vec<String> = self
+                    .pools
+                    .iter()
+                    .filter(|p| match &l.landing {
+                        Landing::Pods(w) => w.lands_on(&p.nodes(masters)),
+                        Landing::Pools(names) => names.contains(&p.name),
+                    })
+                    .map(|p| p.name.clone())
+                    .collect();
+                (l, on)
+            })
+            .collect();
         let mut general = Vec::new();
         for w in &needing {
             if !landing.iter().any(|l| l.iter().any(|x| x.id == w.id)) {
@@ -660,6 +711,12 @@ impl Inventory {
                 v.findings.extend(ignored.clone());
                 v.findings.extend(general.iter().cloned());
                 v.workloads = lands.iter().map(|w| (*w).clone()).collect();
+                for (l, on) in &loaders {
+                    if on.contains(&p.name) {
+                        let f = crate::mco::operators::judge(l, on, &p.name, &v.node, layer);
+                        v.findings.push(f);
+                    }
+                }
                 if !lands.is_empty() && !crate::node::verdict(&v.node, layer).enabled {
                     for w in lands {
                         v.findings.push(Finding::new(

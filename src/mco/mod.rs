@@ -4,6 +4,7 @@
 
 pub mod file;
 pub mod inventory;
+pub mod operators;
 pub mod release;
 pub mod render;
 
