@@ -844,7 +844,9 @@ impl Inventory {
             }
             spec_findings(f, release, &mut findings);
         }
-        if members.is_empty() {
+        // With no MachineConfig in the input at all, the pools render the base alone: the
+        // verdict (module-not-listed) says it.
+        if members.is_empty() && !(self.found.is_empty() && self.rendered.is_empty()) {
             findings.push(Finding::new(
                 Code::NoMachineconfigForRole,
                 format!(

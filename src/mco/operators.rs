@@ -699,13 +699,16 @@ pub fn judge(
                 .notes
                 .iter()
                 .filter(|n| n.code == Code::BlockBypassed)
-                .map(|n| n.message.clone())
+                .map(|n| {
+                    let at = n.path.as_deref().or(n.origin.as_deref()).unwrap_or("?");
+                    format!("{at} [{}]", n.message.split(['[', ':']).next().map_or("", |_| "blacklist"))
+                })
                 .collect();
             if ignored.is_empty() {
                 "nothing on the node stops it".to_string()
             } else {
                 format!(
-                    "nothing on the node stops it: an explicit modprobe ignores blacklist lines and `modprobe.blacklist=` ({})",
+                    "nothing on the node stops it: an explicit modprobe ignores blacklist lines and `modprobe.blacklist=` (ignored: {})",
                     ignored.join("; ")
                 )
             }
