@@ -131,7 +131,10 @@ fn tuned_bootloader_cmdline_renders_50_nto_for_its_pool() {
     std::fs::write(d.path().join("pool2.yaml"), both).unwrap();
     let (_, v) = verify(d.path(), &["--role", "worker-cnf"]);
     let cnf = pool(&v, "worker-cnf");
-    assert!(with_code(cnf, "kernel-arg-module-blacklist").is_empty(), "{cnf:#}");
+    assert!(
+        with_code(cnf, "kernel-arg-module-blacklist").is_empty(),
+        "{cnf:#}"
+    );
     assert!(!with_code(cnf, "operator-labels-match-no-pool").is_empty());
 }
 
@@ -210,7 +213,11 @@ fn a_kmm_module_removing_the_in_tree_module_is_reported() {
 fn manifests_without_machineconfigs_are_judged_against_the_base() {
     let d = tempfile::tempdir().unwrap();
     let p = d.path().join("svc.yaml");
-    std::fs::write(&p, "apiVersion: v1\nkind: Service\nmetadata:\n  name: s\nspec:\n  ports:\n  - port: 80\n").unwrap();
+    std::fs::write(
+        &p,
+        "apiVersion: v1\nkind: Service\nmetadata:\n  name: s\nspec:\n  ports:\n  - port: 80\n",
+    )
+    .unwrap();
     let (code, v) = verify(&p, &[]);
     assert_eq!(code, 1, "{v:#}");
     let w = pool(&v, "worker");
@@ -245,5 +252,8 @@ fn messages_are_true_for_the_module_and_the_base() {
     );
     let (_, v) = verify(d.path(), &["--module", "sctp", "--base", "fcos", "-v"]);
     let kv = with_code(pool(&v, "worker"), "kernel-not-visible");
-    assert!(kv.is_empty(), "fcos models the kernel that carries sctp: {kv:?}");
+    assert!(
+        kv.is_empty(),
+        "fcos models the kernel that carries sctp: {kv:?}"
+    );
 }

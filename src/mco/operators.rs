@@ -276,7 +276,10 @@ impl Operators {
             }
             self.recommends.push(Recommend {
                 profile: str_at(r, "/profile").to_string(),
-                priority: r.get("priority").and_then(Value::as_i64).unwrap_or(i64::MAX),
+                priority: r
+                    .get("priority")
+                    .and_then(Value::as_i64)
+                    .unwrap_or(i64::MAX),
                 labels,
                 owner: owner.clone(),
                 file: file.to_string(),
@@ -377,7 +380,9 @@ impl Operators {
                         install: true,
                     },
                     modules: vec![module.clone()],
-                    command: format!("modprobe {module} {options}").trim_end().to_string(),
+                    command: format!("modprobe {module} {options}")
+                        .trim_end()
+                        .to_string(),
                     privilege: None,
                     landing: Landing::Pools(vec![pool.clone()]),
                 });
@@ -535,16 +540,18 @@ impl Operators {
                     .pointer("/securityContext/capabilities/add")
                     .and_then(Value::as_array)
                     .is_some_and(|a| {
-                        a.iter().any(|x| {
-                            matches!(x.as_str(), Some("SYS_MODULE" | "CAP_SYS_MODULE"))
-                        })
+                        a.iter()
+                            .any(|x| matches!(x.as_str(), Some("SYS_MODULE" | "CAP_SYS_MODULE")))
                     });
                 let privilege = if privileged {
                     (true, "privileged".to_string())
                 } else if sys_module && host_modules(c) {
                     (true, "SYS_MODULE with the host's /lib/modules".to_string())
                 } else if sys_module {
-                    (false, "SYS_MODULE but not the host's /lib/modules".to_string())
+                    (
+                        false,
+                        "SYS_MODULE but not the host's /lib/modules".to_string(),
+                    )
                 } else {
                     (false, "neither privileged nor SYS_MODULE".to_string())
                 };
@@ -600,7 +607,10 @@ fn kmm_loaders(file: &str, obj: &Value, out: &mut Vec<RuntimeLoader>) {
             .collect()
     };
     remove.extend(list(container.get("inTreeModulesToRemove")));
-    if let Some(one) = container.get("inTreeModuleToRemove").and_then(Value::as_str) {
+    if let Some(one) = container
+        .get("inTreeModuleToRemove")
+        .and_then(Value::as_str)
+    {
         remove.push(one.to_string());
     }
     for km in container
@@ -844,7 +854,9 @@ mod tests {
             mcs[1].mc.kernel_args,
             ["module_blacklist=sctp", "nohz_full=2-3"]
         );
-        assert!(mcs[1].origin.contains("Tuned openshift-cluster-node-tuning-operator/patch"));
+        assert!(mcs[1]
+            .origin
+            .contains("Tuned openshift-cluster-node-tuning-operator/patch"));
         assert!(mcs[1].origin.contains("openshift-node-performance-p"));
         assert_eq!(loaders.len(), 1);
         assert_eq!(loaders[0].modules, ["sctp"]);

@@ -556,7 +556,9 @@ pub fn compare_layer(view: &NodeView, layer: &Layer) -> Vec<FileCheck> {
 /// What `kernel-not-visible` says for a module: what each base is known to ship of it (the
 /// built-in table), and nothing invented for modules it does not know (out-of-tree ones too).
 fn kernel_not_visible(module: &str) -> String {
-    let head = format!("this target carries no kernel: the OS image decides whether a {module} module exists");
+    let head = format!(
+        "this target carries no kernel: the OS image decides whether a {module} module exists"
+    );
     match crate::node::base::rhcos_blacklisted(module) {
         Some(e) => {
             let fedora = match &e.fedora_package {

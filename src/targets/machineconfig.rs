@@ -65,10 +65,13 @@ pub fn manifest_views(
 fn holds_objects(manifests: &[Manifest]) -> bool {
     manifests.iter().any(|m| {
         crate::mco::file::documents(&m.name, &m.bytes).is_ok_and(|docs| {
-            docs.iter().flat_map(crate::mco::file::objects).any(|(_, o)| {
-                o.get("apiVersion").is_some_and(serde_json::Value::is_string)
-                    && o.get("kind").is_some_and(serde_json::Value::is_string)
-            })
+            docs.iter()
+                .flat_map(crate::mco::file::objects)
+                .any(|(_, o)| {
+                    o.get("apiVersion")
+                        .is_some_and(serde_json::Value::is_string)
+                        && o.get("kind").is_some_and(serde_json::Value::is_string)
+                })
         })
     })
 }
