@@ -710,8 +710,11 @@ pub fn judge(
                 .iter()
                 .filter(|n| n.code == Code::BlockBypassed)
                 .map(|n| {
-                    let at = n.path.as_deref().or(n.origin.as_deref()).unwrap_or("?");
-                    format!("{at} [{}]", n.message.split(['[', ':']).next().map_or("", |_| "blacklist"))
+                    n.path
+                        .as_deref()
+                        .or(n.origin.as_deref())
+                        .unwrap_or("?")
+                        .to_string()
                 })
                 .collect();
             if ignored.is_empty() {
