@@ -1161,7 +1161,11 @@ fn run_scenario(ctx: &Ctx, accel: Accel, base: &Base, s: &Scenario, logs: &Path)
             let v = verify(&t, s.verify_args)?;
             out.image_verify = Some(v.enabled);
             if !t.starts_with("oci:") {
-                out.other_kind = "MachineConfig";
+                out.other_kind = if Path::new(&t).is_dir() {
+                    "manifests"
+                } else {
+                    "MachineConfig"
+                };
             }
             if v.enabled != enabled {
                 out.image_mismatch = Some(format!(

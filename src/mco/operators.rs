@@ -557,6 +557,7 @@ impl Operators {
                 };
                 let cname = str_at(c, "/name");
                 for cmd in commands {
+                    let cmd = host_command(cmd);
                     if let Some((action, modules)) = module_command(&cmd) {
                         if modules.is_empty() {
                             continue;
@@ -574,6 +575,35 @@ impl Operators {
                 }
             }
         }
+    }
+}
+
+/// The command a container runs on the host: `chroot /host CMD...` and `nsenter [OPTIONS] [--]
+/// CMD...` (how privileged pods reach the host's modprobe) run CMD.
+fn host_command(cmd: Vec<String>) -> Vec<String> {
+    let program = cmd.first().map(|p| p.rsplit('/').next().unwrap_or(p));
+    match program {
+        Some("chroot") => {
+            // chroot [--userspec=U] [--groups=G] NEWROOT [COMMAND...]
+            let rest: Vec<String> = cmd[1..]
+                .iter()
+                .skip_while(|a| a.starts_with('-'))
+                .skip(1)
+                .cloned()
+                .collect();
+            host_command(rest)
+        }
+        Some("nsenter") => {
+            let rest = &cmd[1..];
+            let start = rest
+                .iter()
+                .position(|a| a == "--")
+                .map(|i| i + 1)
+                .or_else(|| rest.iter().position(|a| !a.starts_with('-')))
+                .unwrap_or(rest.len());
+            host_command(rest[start..].to_vec())
+        }
+        _ => cmd,
     }
 }
 
@@ -830,6 +860,20 @@ fn rendered(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn host_commands_are_unwrapped() {
+        let v = |s: &str| s.split(' ').map(str::to_string).collect::<Vec<_>>();
+        assert_eq!(
+            host_command(v("chroot /host modprobe sctp")),
+            v("modprobe sctp")
+        );
+        assert_eq!(
+            host_command(v("nsenter -t 1 -m -- /usr/sbin/modprobe sctp")),
+            v("/usr/sbin/modprobe sctp")
+        );
+        assert_eq!(host_command(v("modprobe sctp")), v("modprobe sctp"));
+    }
 
     #[test]
     fn tuned_cmdline_merges_by_option_name() {
