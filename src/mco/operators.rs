@@ -579,7 +579,8 @@ impl Operators {
 }
 
 /// The command a container runs on the host: `chroot /host CMD...` and `nsenter [OPTIONS] [--]
-/// CMD...` (how privileged pods reach the host's modprobe) run CMD.
+/// CMD...` (how privileged pods reach the host's modprobe) run CMD. An nsenter without `--` whose
+/// options take values (`-t 1`) is not told apart: its command is missed, never misread.
 fn host_command(cmd: Vec<String>) -> Vec<String> {
     let program = cmd.first().map(|p| p.rsplit('/').next().unwrap_or(p));
     match program {
