@@ -83,8 +83,8 @@ codes! {
         "The image has no kernel (no `lib/modules/<version>/`).",
         "Verify the image the node boots, or a tree that holds its /usr/lib/modules.";
     ModuleMissing = "module-missing", Error,
-        "An installed kernel does not carry the module (Fedora CoreOS, for one, lacks kernel-modules-extra).",
-        "Install the package that ships the module (RHEL: kernel-modules-extra) in the image.";
+        "An installed kernel does not carry the module.",
+        "Install the package that ships the module in the image (RHEL: kernel-modules-extra holds most of the network protocols it blacklists; an out-of-tree module needs its own package, image layer or KMM Module).";
     ContentNotVisible = "content-not-visible", Error,
         "A modprobe.d or modules-load.d file cannot be read offline (remote source, unresolved link), so the verdict is unknown.",
         "Inline the file as a data: URL, or verify the artifact that holds it.";
@@ -117,7 +117,7 @@ codes! {
         "List the module in /etc/modules-load.d/ to have it loaded at boot.";
     KernelNotVisible = "kernel-not-visible", Info,
         "The target carries no kernel: the OS image decides whether the module exists.",
-        "Verify the OS image too (`modlayer verify oci:DIR` or a tree), or trust RHEL CoreOS, which ships kernel-modules-extra.";
+        "Verify the OS image too (`modlayer verify oci:DIR` or a tree); the message says what RHEL CoreOS and Fedora CoreOS are known to ship of the module.";
     LayerFileDiffers = "layer-file-differs", Warning,
         "A layer file is present with other bytes or another mode than the layer's.",
         "Run `modlayer apply` on the target, or write the layer's exact bytes (`modlayer layers`).";
@@ -196,6 +196,18 @@ codes! {
     SctpSelectsNothing = "sctp-selects-nothing", Info,
         "A Service or NetworkPolicy has an SCTP port but selects no workload of the input.",
         "Nothing to fix if its pods are defined elsewhere; verify those manifests together.";
+    RuntimeLoader = "runtime-loader", Info,
+        "Something loads the module at run time (a KMM Module, a privileged pod running modprobe, TuneD's [modules]); the module is loaded at boot already.",
+        "Nothing to fix.";
+    RuntimeLoaderOnly = "runtime-loader-only", Warning,
+        "Only a run-time loader (a KMM Module, a privileged pod or DaemonSet running modprobe, TuneD's [modules]) loads the module, after its pod or operator runs: nothing loads it at boot, so verify says NOT enabled.",
+        "Load it at boot: `modlayer apply` (or `modlayer render machineconfig --role <pool>`) for the pools named; keep the run-time loader only if a module loaded after boot is enough.";
+    RuntimeUnload = "runtime-unload", Warning,
+        "A run-time channel unloads the module after boot (KMM `inTreeModulesToRemove`, `rmmod`, `modprobe -r` in a pod).",
+        "Remove the module from `inTreeModulesToRemove` (or the pod's rmmod), or keep that workload off the pools that need the module.";
+    OperatorLabelsMatchNoPool = "operator-labels-match-no-pool", Warning,
+        "A Tuned or PerformanceProfile's machineConfigLabels match no pool, or several: the Node Tuning Operator renders no MachineConfig for them.",
+        "Give the profile machineConfigLabels that exactly one MachineConfigPool's machineConfigSelector takes.";
     IgnitionSpecUnsupported = "ignition-spec-unsupported", Error,
         "A MachineConfig uses an Ignition spec that the OpenShift release's MCO cannot read: the pool degrades.",
         "Render it for the release: `--openshift-version X.Y`.";

@@ -52,7 +52,7 @@ pub fn role_label(role: &str) -> String {
 }
 
 /// The pod spec of a workload object, and its kind's place for it.
-fn pod_spec(obj: &Value) -> Option<&Value> {
+pub fn pod_spec(obj: &Value) -> Option<&Value> {
     let kind = obj.get("kind").and_then(Value::as_str)?;
     match kind {
         "Pod" => obj.get("spec"),
@@ -170,52 +170,9 @@ impl Workloads {
                 }
             }
             _ => {
-                let Some(spec) = pod_spec(obj) else {
-                    return;
-                };
-                let mut why = Vec::new();
-                for list in ["containers", "initContainers"] {
-                    for c in spec
-                        .get(list)
-                        .and_then(Value::as_array)
-                        .into_iter()
-                        .flatten()
-                    {
-                        for p in c
-                            .get("ports")
-                            .and_then(Value::as_array)
-                            .into_iter()
-                            .flatten()
-                        {
-                            if is_sctp(p) {
-                                why.push(format!(
-                                    "container {} port {} protocol SCTP",
-                                    c.get("name").and_then(Value::as_str).unwrap_or("?"),
-                                    p.get("containerPort").map_or("?".into(), Value::to_string)
-                                ));
-                            }
-                        }
-                    }
+                if let Some(w) = pod_workload(file, obj) {
+                    self.pods.push(w);
                 }
-                let affinity = spec
-                    .pointer("/affinity/nodeAffinity/requiredDuringSchedulingIgnoredDuringExecution/nodeSelectorTerms")
-                    .and_then(Value::as_array)
-                    .cloned()
-                    .unwrap_or_default();
-                self.pods.push(Workload {
-                    id,
-                    file: file.to_string(),
-                    why,
-                    labels: pod_labels(obj),
-                    namespace,
-                    node_selector: string_map(spec.get("nodeSelector")),
-                    affinity,
-                    tolerations: spec
-                        .get("tolerations")
-                        .and_then(Value::as_array)
-                        .cloned()
-                        .unwrap_or_default(),
-                });
             }
         }
     }
@@ -250,6 +207,55 @@ impl Workloads {
     }
 }
 
+/// The pod-bearing object `obj` (Pod, a workload with a pod template, CronJob) as a [`Workload`]:
+/// its SCTP ports and where its pods can be scheduled; `None` for other kinds.
+pub fn pod_workload(file: &str, obj: &Value) -> Option<Workload> {
+    let (id, namespace) = id_of(obj);
+    let spec = pod_spec(obj)?;
+    let mut why = Vec::new();
+    for list in ["containers", "initContainers"] {
+        for c in spec
+            .get(list)
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            for p in c
+                .get("ports")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                if is_sctp(p) {
+                    why.push(format!(
+                        "container {} port {} protocol SCTP",
+                        c.get("name").and_then(Value::as_str).unwrap_or("?"),
+                        p.get("containerPort").map_or("?".into(), Value::to_string)
+                    ));
+                }
+            }
+        }
+    }
+    let affinity = spec
+        .pointer("/affinity/nodeAffinity/requiredDuringSchedulingIgnoredDuringExecution/nodeSelectorTerms")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    Some(Workload {
+        id,
+        file: file.to_string(),
+        why,
+        labels: pod_labels(obj),
+        namespace,
+        node_selector: string_map(spec.get("nodeSelector")),
+        affinity,
+        tolerations: spec
+            .get("tolerations")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default(),
+    })
+}
 impl Workload {
     /// Whether this workload's pods can be scheduled on nodes with these labels and taints.
     pub fn lands_on(&self, nodes: &Nodes) -> bool {

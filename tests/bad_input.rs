@@ -169,11 +169,39 @@ fn bad_data_url() {
 #[test]
 fn not_a_config() {
     rejects("a.ign", b"[1, 2]", "a.ign");
-    rejects(
-        "s.yaml",
-        b"apiVersion: v1\nkind: Service\n",
-        "no MachineConfig found",
-    );
+    // A stream of Kubernetes objects without a MachineConfig (a lone Service) is judged against
+    // the base by verify now (issue 22: exit 1, module-not-listed; tests/operators.rs); apply
+    // still has nothing to patch, and text holding no Kubernetes object at all is refused.
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("s.yaml");
+    for (bytes, cmd, code, says) in [
+        (
+            &b"apiVersion: v1\nkind: Service\n"[..],
+            "apply",
+            2,
+            "no MachineConfig found",
+        ),
+        (
+            &b"apiVersion: v1\nkind: Service\n"[..],
+            "verify",
+            1,
+            "module-not-listed",
+        ),
+        (
+            &b"apiVersion: v1\nspec: {}\n"[..],
+            "verify",
+            2,
+            "no Kubernetes object found",
+        ),
+    ] {
+        std::fs::write(&p, bytes).unwrap();
+        let out = common::modlayer().arg(cmd).arg(&p).output().unwrap();
+        let all = String::from_utf8_lossy(&out.stdout).to_string()
+            + &String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(code), "{cmd}: {all}");
+        assert!(all.contains(says) && all.contains("s.yaml"), "{cmd}: {all}");
+        assert_eq!(std::fs::read(&p).unwrap(), bytes);
+    }
     rejects("t.yaml", b"kind: MachineConfig\napiVersion: machineconfiguration.openshift.io/v1\nmetadata:\n\tname: x\n", "t.yaml:4:");
 }
 

@@ -652,6 +652,20 @@ fn scenarios() -> Vec<Scenario> {
             prepare: prepare_machineconfig_unit,
         },
         Scenario {
+            name: "runtime-loader",
+            what: "a unit running `modprobe sctp` that nothing starts at boot (the stand-in for a privileged DaemonSet's pod, started by the kubelet after boot); RHEL blacklist kept; the DaemonSet's manifests verified too",
+            expect_enabled: false,
+            verify_args: &[],
+            prepare: prepare_runtime_loader,
+        },
+        Scenario {
+            name: "performanceprofile-blacklist",
+            what: "the layer's MachineConfig (3.2.0) applied by the real Ignition + `module_blacklist=sctp`, the kernelArguments of the MachineConfig 50-nto-worker the Node Tuning Operator renders from a PerformanceProfile's additionalKernelArgs",
+            expect_enabled: false,
+            verify_args: &[],
+            prepare: prepare_performance_profile,
+        },
+        Scenario {
             name: "oci",
             what: "root in an umoci image, `modlayer apply oci:IMG:TAG`, umoci unpack",
             expect_enabled: true,
@@ -748,6 +762,42 @@ fn prepare_machineconfig_unit(ctx: &Ctx, r: &Path) -> Result<(PathBuf, Vec<Strin
         .args(["preset", UNIT_NAME]);
     run(c, TOOL_TIMEOUT)?;
     Ok((r.to_path_buf(), vec![path_str(&mc_path)?.to_string()]))
+}
+
+/// A run-time loader: the unit a privileged DaemonSet's pod stands for (`modprobe sctp`), in
+/// /etc/systemd/system but linked into no boot target: on a node the kubelet starts the pod after
+/// boot. verify of the root and of the DaemonSet's manifests (testdata/operators/daemonset) must
+/// both say NOT enabled, and the probe must find sctp not loaded at boot.
+fn prepare_runtime_loader(_: &Ctx, r: &Path) -> Result<(PathBuf, Vec<String>), String> {
+    write_file(
+        r,
+        &format!("etc/systemd/system/{UNIT_NAME}"),
+        unit_text("/usr/sbin/modprobe sctp").as_bytes(),
+        0o644,
+    )?;
+    let ds = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/operators/daemonset");
+    Ok((r.to_path_buf(), vec![path_str(&ds)?.to_string()]))
+}
+
+/// `module_blacklist=sctp` through the Node Tuning Operator: a PerformanceProfile for the worker
+/// pool with `additionalKernelArgs: [module_blacklist=sctp]`, beside the layer's MachineConfig.
+/// The layer's config is applied by the real Ignition; the kernel arguments of the MachineConfig
+/// the operator renders (`50-nto-worker`) go into the boot entry, as the MCO puts them on the
+/// node's command line. verify of the folder (the PerformanceProfile and the MachineConfig) must
+/// agree with verify of the root.
+fn prepare_performance_profile(ctx: &Ctx, r: &Path) -> Result<(PathBuf, Vec<String>), String> {
+    let ign = modlayer_ok(&["render", "ignition", "--ignition-version", "3.2.0"])?;
+    common::ignition_apply(&ign.stdout, r)?;
+    add_kernel_arg(r, "module_blacklist=sctp")?;
+    let dir = ctx.work.join("manifests");
+    std::fs::create_dir_all(&dir).map_err(|e| format!("mkdir {}: {e}", dir.display()))?;
+    let mc = modlayer_ok(&["render", "machineconfig", "--role", "worker"])?;
+    std::fs::write(dir.join("load-sctp-module-worker.yaml"), &mc.stdout)
+        .map_err(|e| format!("writing the MachineConfig: {e}"))?;
+    let pp = "apiVersion: performance.openshift.io/v2\nkind: PerformanceProfile\nmetadata:\n  name: worker-profile\nspec:\n  additionalKernelArgs:\n    - module_blacklist=sctp\n  cpu:\n    isolated: \"2-3\"\n    reserved: \"0-1\"\n  nodeSelector:\n    node-role.kubernetes.io/worker: \"\"\n";
+    std::fs::write(dir.join("performanceprofile.yaml"), pp)
+        .map_err(|e| format!("writing the PerformanceProfile: {e}"))?;
+    Ok((r.to_path_buf(), vec![path_str(&dir)?.to_string()]))
 }
 
 /// Replace /etc/modules-load.d/sctp-load.conf with a symlink to /dev/null: a mask, which systemd
@@ -875,11 +925,18 @@ impl Accel {
             Accel::Tcg => &["-accel", "tcg"],
         }
     }
+    /// The time limit of one boot; `MODLAYER_BOOT_TIMEOUT` (seconds) raises it on a loaded
+    /// machine (TCG boots took over 180 s with a load average of 13 on 2 cores).
     fn timeout(self) -> Duration {
-        match self {
+        let given = std::env::var("MODLAYER_BOOT_TIMEOUT")
+            .ok()
+            .and_then(|v| v.parse::<u64>().ok())
+            .filter(|&s| s > 0)
+            .map(Duration::from_secs);
+        given.unwrap_or(match self {
             Accel::Kvm => BOOT_TIMEOUT_KVM,
             Accel::Tcg => BOOT_TIMEOUT_TCG,
-        }
+        })
     }
 }
 
@@ -1104,7 +1161,11 @@ fn run_scenario(ctx: &Ctx, accel: Accel, base: &Base, s: &Scenario, logs: &Path)
             let v = verify(&t, s.verify_args)?;
             out.image_verify = Some(v.enabled);
             if !t.starts_with("oci:") {
-                out.other_kind = "MachineConfig";
+                out.other_kind = if Path::new(&t).is_dir() {
+                    "manifests"
+                } else {
+                    "MachineConfig"
+                };
             }
             if v.enabled != enabled {
                 out.image_mismatch = Some(format!(

@@ -67,8 +67,8 @@ pub struct LayerArgs {
     pub module: Option<String>,
     /// The OS the node boots, for Ignition configs, MachineConfigs and install directories (trees,
     /// archives and images are their own base), and for --module: rhcos (RHEL CoreOS: the modules
-    /// of its built-in table blacklisted), fcos (Fedora CoreOS: no kernel-modules-extra, so no
-    /// blacklist files and no sctp module), none, or a real OS image: DIR, TAR or oci:IMAGE.
+    /// of its built-in table blacklisted), fcos (Fedora CoreOS: no blacklist files; sctp and
+    /// sctp_diag present in kernel-modules), none, or a real OS image: DIR, TAR or oci:IMAGE.
     /// Default: rhcos; for `apply --module` on a tree, archive or image, that target itself.
     #[arg(long, value_name = "rhcos|fcos|none|DIR|TAR|oci:IMAGE", global = true)]
     pub base: Option<Base>,

@@ -16,6 +16,7 @@ use crate::findings::{Code, Finding};
 use crate::formats::template;
 use crate::layer::Layer;
 use crate::mco::file::{documents, objects, MachineConfig, McFile};
+use crate::mco::operators::{Landing, Operators, RuntimeLoader};
 use crate::mco::release::Release;
 use crate::mco::render::render_pool_at;
 use crate::mco::ROLE_LABEL;
@@ -162,6 +163,11 @@ pub struct Inventory {
     topology: Option<Topology>,
     /// The MachineConfigs are install-time manifests (see [`Inventory::at_install`]).
     install_time: bool,
+    /// PerformanceProfiles, Tuneds, KMM Modules, pods running modprobe (and the ConfigMaps
+    /// their scripts are in).
+    operators: Operators,
+    /// What loads or removes modules after boot.
+    loaders: Vec<RuntimeLoader>,
 }
 
 /// Kinds whose objects say how many workers a cluster has.
@@ -206,7 +212,7 @@ impl Inventory {
     }
 
     /// After reading: the pools (declared, assumed, rendered for), duplicates, role checks.
-    fn settle(&mut self, found: Vec<Found>, mut declared: Vec<Pool>, assumed: &[Pool]) {
+    fn settle(&mut self, mut found: Vec<Found>, mut declared: Vec<Pool>, assumed: &[Pool]) {
         let inv = self;
         for a in assumed {
             if !declared.iter().any(|d: &Pool| d.name == a.name) {
@@ -223,6 +229,24 @@ impl Inventory {
             }
         }
         inv.pools = pools_with_builtin(declared);
+        // What the Node Tuning Operator renders joins the pools' MachineConfigs.
+        let pool_roles: Vec<(String, Vec<String>)> = inv
+            .pools
+            .iter()
+            .map(|p| (p.name.clone(), p.roles.clone()))
+            .collect();
+        let existing: BTreeSet<String> = found.iter().map(|f| f.mc.name.clone()).collect();
+        let (rendered, findings, tuned_loaders) = inv.operators.render(&pool_roles, &existing);
+        found.extend(rendered.into_iter().map(|r| Found {
+            mc: r.mc,
+            object: r.object,
+            file: r.file,
+            origin: r.origin,
+            problems: Vec::new(),
+        }));
+        inv.findings.extend(findings);
+        inv.loaders = inv.operators.loaders();
+        inv.loaders.extend(tuned_loaders);
         inv.found = inv.dedupe(found);
         inv.check_roles();
     }
@@ -351,6 +375,7 @@ impl Inventory {
             && !mentions(b"install-config")
             && !mentions(b"SCTP")
             && !TOPOLOGY_KINDS.iter().any(|k| mentions(k.as_bytes()))
+            && !crate::mco::operators::mentions(&m.bytes)
         {
             return;
         }
@@ -410,7 +435,9 @@ impl Inventory {
                 self.refused += 1;
                 continue;
             }
+            let taken = self.operators.add(name, obj);
             match kind_of(obj) {
+                _ if taken => {}
                 Some("MachineConfig") => has_mc = true,
                 Some(k) if TOPOLOGY_KINDS.contains(&k) => {
                     if let Some(t) = topology_of(name, k, obj) {
@@ -503,7 +530,12 @@ impl Inventory {
                     self.install_config = Some(schedulable_from_install_config(&from, &ic));
                     self.note_install_config(&from, &ic);
                 }
-            } else if depth == 0 && text.contains("MachineConfig") {
+            } else if depth == 0
+                && (text.contains("MachineConfig")
+                    || (text.contains("apiVersion")
+                        && text.contains("kind")
+                        && crate::mco::operators::mentions(text.as_bytes())))
+            {
                 let carried = Manifest {
                     name: from,
                     bytes: text.as_bytes().to_vec(),
@@ -768,6 +800,25 @@ impl Inventory {
                 judged.insert(p.name.clone());
             }
         }
+        // Run-time loaders of the module, and the pools they run on.
+        let module = normalize_module(&layer.module);
+        let loaders: Vec<(&RuntimeLoader, Vec<String>)> = self
+            .loaders
+            .iter()
+            .filter(|l| l.modules.iter().any(|m| normalize_module(m) == module))
+            .map(|l| {
+                let on: Vec<String> = self
+                    .pools
+                    .iter()
+                    .filter(|p| match &l.landing {
+                        Landing::Pods(w) => w.lands_on(&p.nodes(masters)),
+                        Landing::Pools(names) => names.contains(&p.name),
+                    })
+                    .map(|p| p.name.clone())
+                    .collect();
+                (l, on)
+            })
+            .collect();
         let mut general = Vec::new();
         for w in &needing {
             if !landing.iter().any(|l| l.iter().any(|x| x.id == w.id)) {
@@ -815,6 +866,12 @@ impl Inventory {
                 v.findings.extend(ignored.clone());
                 v.findings.extend(general.iter().cloned());
                 v.workloads = lands.iter().map(|w| (*w).clone()).collect();
+                for (l, on) in &loaders {
+                    if on.contains(&p.name) {
+                        let f = crate::mco::operators::judge(l, on, &p.name, &v.node, layer);
+                        v.findings.push(f);
+                    }
+                }
                 if !lands.is_empty() && !crate::node::verdict(&v.node, layer).enabled {
                     for w in lands {
                         v.findings.push(Finding::new(
@@ -943,7 +1000,12 @@ impl Inventory {
             }
             spec_findings(f, release, &mut findings);
         }
-        if members.is_empty() && self.refused == 0 {
+        // With no MachineConfig in the input at all, the pools render the base alone: the
+        // verdict (module-not-listed) says it.
+        if members.is_empty()
+            && self.refused == 0
+            && !(self.found.is_empty() && self.rendered.is_empty())
+        {
             findings.push(Finding::new(
                 Code::NoMachineconfigForRole,
                 format!(

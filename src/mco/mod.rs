@@ -5,6 +5,7 @@
 pub mod file;
 pub mod inventory;
 pub mod objects;
+pub mod operators;
 pub mod release;
 pub mod render;
 

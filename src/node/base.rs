@@ -18,7 +18,8 @@ pub enum Base {
     /// RHEL CoreOS: the modules of the built-in table blacklisted, each in its own file.
     #[default]
     Rhcos,
-    /// Fedora CoreOS: no kernel-modules-extra, so no blacklist files and none of its modules.
+    /// Fedora CoreOS: no blacklist files; sctp and sctp_diag are in kernel-modules, which it
+    /// installs (no kernel-modules-extra).
     Fcos,
     /// Nothing: no blacklist, the kernel unknown.
     None,
@@ -59,8 +60,14 @@ impl fmt::Display for Base {
 pub struct BlacklistedModule {
     /// Module name as its file is named (`sctp_diag`).
     pub name: String,
-    /// The package that ships the module and its blacklist file.
+    /// The RHEL package that holds the module (its blacklist file ships in kernel-modules-extra).
     pub package: String,
+    /// Where Fedora CoreOS has the module (`kernel-modules`), where known.
+    #[serde(default)]
+    pub fedora_package: Option<String>,
+    /// A caveat (the releases that lack the file).
+    #[serde(default)]
+    pub note: Option<String>,
     /// Where this was seen.
     pub evidence: String,
 }
@@ -133,8 +140,8 @@ pub fn blacklist_path(module: &str) -> String {
     format!("/etc/modprobe.d/{module}-blacklist.conf")
 }
 
-/// The kernel version Fedora CoreOS is modelled with (it lacks kernel-modules-extra).
-pub const FCOS_KERNEL: &str = "fedora-coreos (no kernel-modules-extra)";
+/// The kernel version Fedora CoreOS is modelled with, for the modules it is known to carry.
+pub const FCOS_KERNEL: &str = "fedora-coreos";
 
 impl NodeView {
     /// The state RHEL CoreOS boots with before any configuration, for `module`: its blacklist
@@ -156,15 +163,16 @@ impl NodeView {
         view
     }
 
-    /// The state Fedora CoreOS boots with, for `module`: no blacklist files (no
-    /// kernel-modules-extra); a module that package ships is absent, modelled as the one kernel
-    /// [`FCOS_KERNEL`] without it. Of other modules the kernel is not known.
+    /// The state Fedora CoreOS boots with, for `module`: no blacklist files (Fedora's packaging
+    /// writes none for sctp, and Fedora CoreOS installs no kernel-modules-extra); a module the
+    /// table knows Fedora CoreOS carries (sctp, sctp_diag: kernel-modules) is present, modelled as
+    /// the one kernel [`FCOS_KERNEL`] with it. Of other modules the kernel is not known.
     pub fn fcos(module: &str) -> NodeView {
         let mut view = NodeView::default();
-        if rhcos_blacklisted(module).is_some_and(|e| e.package == "kernel-modules-extra") {
+        if let Some(pkg) = rhcos_blacklisted(module).and_then(|e| e.fedora_package.as_ref()) {
             view.kernels = Some(vec![Kernel {
                 version: FCOS_KERNEL.to_string(),
-                module: None,
+                module: Some(format!("{} ({pkg})", normalize_module(module))),
             }]);
         }
         view
@@ -192,7 +200,19 @@ mod tests {
         let t: Table = toml::from_str(TABLE_TEXT).unwrap();
         assert_eq!(&t, table());
         let names: Vec<&str> = t.modules.iter().map(|m| m.name.as_str()).collect();
-        assert_eq!(names, ["sctp", "sctp_diag"]);
+        assert_eq!(
+            names,
+            [
+                "sctp",
+                "sctp_diag",
+                "l2tp_eth",
+                "l2tp_ip",
+                "l2tp_ip6",
+                "l2tp_netlink",
+                "l2tp_ppp",
+                "atm"
+            ]
+        );
         assert!(!t.candidates.is_empty());
         assert_eq!(standard_header().len(), 354);
         assert_eq!(blacklist_text("sctp"), RHEL_SCTP_BLACKLIST);
@@ -209,7 +229,12 @@ mod tests {
             assert!(rhcos_blacklisted(m).is_none(), "{m}");
             assert_eq!(NodeView::rhcos(m), NodeView::default(), "{m}");
         }
-        assert_eq!(NodeView::fcos("sctp").kernels.unwrap()[0].module, None);
+        // Fedora CoreOS carries sctp (kernel-modules) and blacklists nothing.
+        let fc = NodeView::fcos("sctp");
+        assert!(fc.files.is_empty());
+        assert!(fc.kernels.unwrap()[0].module.is_some());
+        assert_eq!(NodeView::fcos("l2tp_ppp"), NodeView::default());
+        assert!(rhcos_blacklisted("l2tp-ip6").is_some() && rhcos_blacklisted("tipc").is_none());
         assert_eq!(NodeView::fcos("dummy"), NodeView::default());
         assert_eq!(
             "oci:x".parse::<Base>().unwrap(),

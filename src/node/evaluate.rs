@@ -469,7 +469,7 @@ pub fn evaluate(view: &NodeView, module: &str) -> Evaluation {
                 BlockKind::Kernel,
                 Code::ModuleMissing,
                 format!(
-                    "no installed kernel carries a {module} module (kernels: {}); check the name, or install the package that ships it (Fedora CoreOS, for one, lacks kernel-modules-extra)",
+                    "no installed kernel carries a {module} module (kernels: {}); check the name, or install the package that ships it (RHEL: kernel-modules-extra for most blacklisted network protocols)",
                     list.join(", ")
                 ),
                 Some(&format!("/lib/modules/{}", list.join(","))),
@@ -481,7 +481,7 @@ pub fn evaluate(view: &NodeView, module: &str) -> Evaluation {
                     BlockKind::Kernel,
                     Code::ModuleMissing,
                     format!(
-                        "kernel {} has no {module} module (Fedora CoreOS, for one, lacks kernel-modules-extra)",
+                        "kernel {} has no {module} module: install the package that ships it",
                         k.version
                     ),
                     Some(&format!("/lib/modules/{}", k.version)),
@@ -564,6 +564,30 @@ pub fn compare_layer(view: &NodeView, layer: &Layer) -> Vec<FileCheck> {
         .collect()
 }
 
+/// What `kernel-not-visible` says for a module: what each base is known to ship of it (the
+/// built-in table), and nothing invented for modules it does not know (out-of-tree ones too).
+fn kernel_not_visible(module: &str) -> String {
+    let head = format!(
+        "this target carries no kernel: the OS image decides whether a {module} module exists"
+    );
+    match crate::node::base::rhcos_blacklisted(module) {
+        Some(e) => {
+            let fedora = match &e.fedora_package {
+                Some(p) => format!("Fedora CoreOS ships it in {p}"),
+                None => "whether Fedora CoreOS ships it is not known here".to_string(),
+            };
+            format!(
+                "{head} (RHEL CoreOS ships it in {}{}; {fedora})",
+                e.package,
+                e.note.as_ref().map(|n| format!(", {n}")).unwrap_or_default()
+            )
+        }
+        None => format!(
+            "{head}: modlayer knows nothing of this module in RHEL CoreOS or Fedora CoreOS (an out-of-tree module needs its own image layer or a KMM Module); verify the OS image too"
+        ),
+    }
+}
+
 /// The verdict on a view for a layer: whether the module will be loaded at boot, each layer file
 /// against the node, and every finding that decides it (what blocks it, what loads it, what cannot
 /// be seen, files that differ).
@@ -607,10 +631,7 @@ pub fn verdict(view: &NodeView, layer: &Layer) -> Verdict {
     if view.kernels.is_none() {
         findings.push(Finding::new(
             Code::KernelNotVisible,
-            format!(
-                "this target carries no kernel: the image must ship the {} module (RHEL CoreOS does; Fedora CoreOS lacks kernel-modules-extra)",
-                layer.module
-            ),
+            kernel_not_visible(&layer.module),
         ));
     }
     for c in &files {

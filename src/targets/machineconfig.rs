@@ -41,8 +41,9 @@ impl Target for MachineConfigTarget {
 }
 
 /// The views of a set of manifests read whole (a file, a stream, a folder, a kustomize build):
-/// an unreadable manifest or an invalid MachineConfig is an error, and so is finding no
-/// MachineConfig at all.
+/// an unreadable manifest or an invalid MachineConfig is an error. Manifests with no
+/// MachineConfig at all are judged like any others: the pools render the base alone (the
+/// module not listed: NOT enabled); only input holding no Kubernetes object is an error.
 pub fn manifest_views(
     name: &str,
     manifests: &[Manifest],
@@ -50,7 +51,7 @@ pub fn manifest_views(
     opts: &VerifyOpts,
 ) -> Result<Vec<View>> {
     let inv = Inventory::read(manifests).strict()?;
-    views_of(name, inv, layer, opts)
+    views_of(name, manifests, inv, layer, opts)
 }
 
 /// The views of a folder of manifests: as [`manifest_views`], but a file that cannot be read, a
@@ -72,15 +73,37 @@ pub fn folder_views(
             .collect();
         bail!("{}", bad.join("\n"));
     }
-    views_of(name, inv, layer, opts)
+    views_of(name, manifests, inv, layer, opts)
 }
 
-fn views_of(name: &str, inv: Inventory, layer: &Layer, opts: &VerifyOpts) -> Result<Vec<View>> {
-    if !inv.has_machineconfigs() {
+fn views_of(
+    name: &str,
+    manifests: &[Manifest],
+    inv: Inventory,
+    layer: &Layer,
+    opts: &VerifyOpts,
+) -> Result<Vec<View>> {
+    if !inv.has_machineconfigs() && !holds_objects(manifests) {
         bail!(
-            "{name}: no MachineConfig found (looked at every document, the items of Lists and the manifests ConfigMaps carry in data)"
+            "{name}: no Kubernetes object found (no document with apiVersion and kind, no List items)"
         );
     }
     inv.views(layer, &opts.base_for(layer), &opts.pools, opts.release)
         .map_err(|e| anyhow::anyhow!("{name}: {e}"))
+}
+
+/// Whether some manifest holds a Kubernetes object (a document or List item with `apiVersion`
+/// and `kind`); manifests that cannot be read hold none.
+fn holds_objects(manifests: &[Manifest]) -> bool {
+    manifests.iter().any(|m| {
+        crate::mco::file::documents(&m.name, &m.bytes).is_ok_and(|docs| {
+            docs.iter()
+                .flat_map(crate::mco::file::objects)
+                .any(|(_, o)| {
+                    o.get("apiVersion")
+                        .is_some_and(serde_json::Value::is_string)
+                        && o.get("kind").is_some_and(serde_json::Value::is_string)
+                })
+        })
+    })
 }
