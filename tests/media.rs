@@ -654,7 +654,7 @@ fn bad_media_are_refused_with_the_place_and_left_alone() {
     let tree = d.path().join("outside.tree");
     std::fs::write(
         tree.join("coreos/igninfo.json"),
-        r#"{"file": "images/ignition.img", "offset": 0, "length": 99999999}"#,
+        r#"{"file": "images/ignition.img", "offset": 0, "length": 10000000}"#,
     )
     .unwrap();
     let o2 = d.path().join("outside2.iso");

@@ -232,10 +232,21 @@ fn is_agent(config: &Value) -> bool {
         .any(|p| p.starts_with(AGENT_MANIFESTS) || p.starts_with(AGENT_EXTRA))
 }
 
+/// An agent cluster's size, from its AgentClusterInstall.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Topology {
+    /// `spec.provisionRequirements.controlPlaneAgents`.
+    pub control_plane: u64,
+    /// `spec.provisionRequirements.workerAgents`.
+    pub workers: u64,
+    /// The manifest that says so (a chain).
+    pub from: String,
+}
+
 /// Control-plane and worker agents from the AgentClusterInstall among the agent manifests
 /// (`spec.provisionRequirements`), with the file that says so. modlayer's own small reader: the
 /// agent installer writes one AgentClusterInstall per ISO.
-pub fn agent_topology(manifests: &[Manifest]) -> Option<(u64, u64, String)> {
+pub fn agent_topology(manifests: &[Manifest]) -> Option<Topology> {
     for m in manifests {
         let text = String::from_utf8_lossy(&m.bytes);
         if !text.contains("AgentClusterInstall") {
@@ -252,7 +263,11 @@ pub fn agent_topology(manifests: &[Manifest]) -> Option<(u64, u64, String)> {
                     .and_then(Value::as_u64)
                     .unwrap_or(0)
             };
-            return Some((n("controlPlaneAgents"), n("workerAgents"), m.name.clone()));
+            return Some(Topology {
+                control_plane: n("controlPlaneAgents"),
+                workers: n("workerAgents"),
+                from: m.name.clone(),
+            });
         }
     }
     None
@@ -345,39 +360,50 @@ pub fn config_views(
 fn agent_views(ign: &Chain, config: &Value, layer: &Layer, opts: &VerifyOpts) -> Result<Vec<View>> {
     let (inv, topo) = agent_inventory(ign, config)?;
     let mut choice = opts.pools.clone();
-    if choice.roles.is_empty() && !choice.all {
-        if let Some((_, 0, _)) = topo {
-            choice.roles = vec!["master".into()];
-        }
+    if choice.roles.is_empty() && !choice.all && topo.as_ref().is_some_and(|t| t.workers == 0) {
+        choice.roles = vec!["master".into()];
     }
     inv.views(layer, &opts.base_for(layer), &choice, opts.release)
         .map_err(|e| anyhow::anyhow!("{ign}: {e}"))
 }
 
-fn agent_inventory(ign: &Chain, config: &Value) -> Result<(Inventory, Option<(u64, u64, String)>)> {
+fn agent_inventory(ign: &Chain, config: &Value) -> Result<(Inventory, Option<Topology>)> {
     let (cluster, mut findings) = files_under(ign, config, AGENT_MANIFESTS)?;
     let (extra, f2) = files_under(ign, config, AGENT_EXTRA)?;
     findings.extend(f2);
     let topo = agent_topology(&cluster);
     let mut inv = Inventory::read(&extra);
     inv.findings.extend(findings);
-    if let Some((_, workers, from)) = &topo {
+    if let Some(t) = &topo {
         inv.set_install_config(
-            &format!("{from} (AgentClusterInstall spec.provisionRequirements)"),
-            &json!({ "compute": [{ "name": "worker", "replicas": workers }] }),
+            &format!(
+                "{} (AgentClusterInstall spec.provisionRequirements)",
+                t.from
+            ),
+            &json!({ "compute": [{ "name": "worker", "replicas": t.workers }] }),
         );
     }
     Ok((inv, topo))
 }
 
-/// What applying a layer to a medium's config gives: the new config bytes (`None`: unchanged)
-/// and what changed.
+/// What applying a layer to a medium's config gives.
+#[derive(Clone, Debug, Default)]
+pub struct Patched {
+    /// The new config bytes (`None`: unchanged).
+    pub config: Option<Vec<u8>>,
+    /// What changed.
+    pub changes: Vec<String>,
+    /// Things worth a look.
+    pub warnings: Vec<String>,
+}
+
+/// Apply a layer to a medium's config (`None`: there is none yet).
 pub fn patch_config(
     root: &Chain,
     config: Option<&[u8]>,
     layer: &Layer,
     opts: &ApplyOpts,
-) -> Result<(Option<Vec<u8>>, Vec<String>, Vec<String>)> {
+) -> Result<Patched> {
     let ign = root.then("ignition");
     let name = ign.to_string();
     let Some(bytes) = config else {
@@ -387,18 +413,18 @@ pub fn patch_config(
             .unwrap_or(ignition::DEFAULT_SPEC);
         let mut text = serde_json::to_vec_pretty(&ignition::layer_config(layer, spec))?;
         text.push(b'\n');
-        return Ok((
-            Some(text),
-            vec![format!("embed a new config holding layer {}", layer.name)],
-            Vec::new(),
-        ));
+        return Ok(Patched {
+            config: Some(text),
+            changes: vec![format!("embed a new config holding layer {}", layer.name)],
+            warnings: Vec::new(),
+        });
     };
     let (value, _, _) = crate::targets::ignition::read_ignition(&name, bytes)?;
     let (inner, what): (Layer, String) = if is_agent(&value) {
         let (inv, topo) = agent_inventory(&ign, &value)?;
         let roles: Vec<String> = if !opts.roles.is_empty() {
             opts.roles.clone()
-        } else if let Some((_, 0, _)) = topo {
+        } else if topo.as_ref().is_some_and(|t| t.workers == 0) {
             vec!["master".into()]
         } else {
             inv.default_roles().0
@@ -434,7 +460,10 @@ pub fn patch_config(
                 let (nd, changes, warnings) =
                     crate::targets::ignition::patch(&dchain.to_string(), &d, layer)?;
                 if nd == d {
-                    return Ok((None, Vec::new(), warnings));
+                    return Ok(Patched {
+                        warnings,
+                        ..Patched::default()
+                    });
                 }
                 let mut blocks = Vec::new();
                 for (a, from) in &inst.append {
@@ -463,20 +492,31 @@ pub fn patch_config(
                     .into_iter()
                     .map(|c| format!("{dchain}: {c}"))
                     .collect();
-                return Ok((Some(nb), changes, w));
+                return Ok(Patched {
+                    config: Some(nb),
+                    changes,
+                    warnings: w,
+                });
             }
             _ => (layer.clone(), "the live config".into()),
         }
     };
     let (nb, changes, warnings) = crate::targets::ignition::patch(&name, bytes, &inner)?;
     if nb == bytes {
-        return Ok((None, Vec::new(), warnings));
+        return Ok(Patched {
+            warnings,
+            ..Patched::default()
+        });
     }
     let changes = changes
         .into_iter()
         .map(|c| format!("{ign} ({what}): {c}"))
         .collect();
-    Ok((Some(nb), changes, warnings))
+    Ok(Patched {
+        config: Some(nb),
+        changes,
+        warnings,
+    })
 }
 
 /// A new archive stream holding the members of `archives` with the config replaced (or added),
@@ -595,7 +635,11 @@ impl Target for IsoTarget {
         let m = Medium::read(given)?;
         let root = Chain::new(given.as_str());
         let config = m.config();
-        let (new, changes, warnings) = patch_config(&root, config.map(|c| c.0), layer, opts)?;
+        let Patched {
+            config: new,
+            changes,
+            warnings,
+        } = patch_config(&root, config.map(|c| c.0), layer, opts)?;
         let mut applied = Applied {
             changes,
             warnings,

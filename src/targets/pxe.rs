@@ -14,7 +14,7 @@ use crate::media::Source;
 use crate::report::View;
 use crate::targets::chain::Chain;
 use crate::targets::iso::{
-    config_of, config_views, patch_config, reencode, write_patched, CONFIG_MEMBER,
+    config_of, config_views, patch_config, reencode, write_patched, Patched, CONFIG_MEMBER,
 };
 use crate::targets::{Applied, ApplyOpts, Dest, Kind, Target, VerifyOpts};
 
@@ -67,7 +67,11 @@ impl Target for PxeTarget {
         let (src, archives) = self.read()?;
         let root = Chain::new(given.as_str());
         let config = config_of(&archives);
-        let (new, changes, warnings) = patch_config(&root, config.map(|c| c.0), layer, opts)?;
+        let Patched {
+            config: new,
+            changes,
+            warnings,
+        } = patch_config(&root, config.map(|c| c.0), layer, opts)?;
         let mut applied = Applied {
             changes,
             warnings,
