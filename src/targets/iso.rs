@@ -579,11 +579,7 @@ pub fn write_patched(
     let result = (|| -> Result<()> {
         let f = &mut staged.file;
         if rustix::fs::ioctl_ficlone(&*f, input.file()).is_err() {
-            let mut r = input.file();
-            let n = std::io::copy(&mut r, f).with_context(|| format!("{shown}: cannot copy"))?;
-            if n != input.len {
-                bail!("{shown}: copied {n} of {} bytes", input.len);
-            }
+            copy_all(input, f).with_context(|| format!("{shown}: cannot copy {}", input.name))?;
         }
         for (at, bytes) in patches {
             f.write_all_at(bytes, *at)
@@ -614,6 +610,37 @@ pub fn write_patched(
         .commit(&dir_fd, fname, true)
         .map_err(|e| anyhow::anyhow!("{shown}: cannot put in place: {e}"))?;
     let _ = rustix::fs::fsync(&dir_fd);
+    Ok(())
+}
+
+/// Copy the whole of `input` to the start of `out` by offset (the input's file position is not
+/// used): `copy_file_range` (in-kernel, sharing extents where the file system can), else reads
+/// and writes in 1 MiB chunks.
+fn copy_all(input: &Source, out: &std::fs::File) -> Result<()> {
+    let mut off_in: u64 = 0;
+    let mut off_out: u64 = 0;
+    while off_in < input.len {
+        let want = (input.len - off_in).min(1 << 30) as usize;
+        match rustix::fs::copy_file_range(
+            input.file(),
+            Some(&mut off_in),
+            out,
+            Some(&mut off_out),
+            want,
+        ) {
+            Ok(0) => bail!("copied {off_in} of {} bytes", input.len),
+            Ok(_) => {}
+            Err(_) if off_in == 0 => break,
+            Err(e) => bail!("{e}"),
+        }
+    }
+    let mut buf = vec![0u8; 1 << 20];
+    while off_in < input.len {
+        let n = buf.len().min((input.len - off_in) as usize);
+        input.file().read_exact_at(&mut buf[..n], off_in)?;
+        out.write_all_at(&buf[..n], off_in)?;
+        off_in += n as u64;
+    }
     Ok(())
 }
 
