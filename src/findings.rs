@@ -265,6 +265,9 @@ codes! {
     EmptyImage = "empty-image", Warning,
         "The image has no layers.",
         "Verify the image the node boots.";
+    NoConfigEmbedded = "no-config-embedded", Error,
+        "A boot medium (live ISO, PXE image) carries no Ignition config for the system judged: its Ignition area is empty (all zeros) or holds no config.ign, so nodes boot the image as shipped.",
+        "Embed one: `modlayer apply MEDIUM -o OUT` (or `coreos-installer iso ignition embed`, `iso customize --dest-ignition`).";
     BadInput = "bad-input", Error,
         "The target could not be read (exit status 2).",
         "Fix the input at the place named.";

@@ -19,6 +19,7 @@
 //! | [`workloads`] | the workloads that need SCTP and the pools their pods can land on |
 //! | [`formats`] | JSON and YAML readers that keep positions; data URLs, gzip, hashes |
 //! | [`tar`] | tar archives: read, write, rewrite, compress |
+//! | [`media`] | boot media: ISO9660 lookups, embed areas, cpio archives (read by position) |
 //! | [`fsutil`] | reading inputs and writing outputs atomically |
 
 pub mod butane;
@@ -31,6 +32,7 @@ pub mod krm;
 mod krm_text;
 pub mod layer;
 pub mod mco;
+pub mod media;
 pub mod node;
 pub mod render;
 pub mod report;

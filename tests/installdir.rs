@@ -34,6 +34,7 @@ fn verify_dir(
         release,
         files_dir: None,
         base: None,
+        live: false,
     };
     modlayer::targets::verify(target, Some(Kind::InstallDir), layer, &opts)
 }

@@ -73,7 +73,10 @@ fn a_bar_only_on_a_terminal_and_only_when_asked_for_text() {
     // Text on a terminal: a bar (it counts bytes), then cleared.
     let (tty, code) = on_a_terminal(&["verify", "rootfs.tar"], d.path());
     assert_eq!(code, 1, "{tty}");
-    assert!(tty.contains("MiB"), "no progress bar on the terminal: {tty:?}");
+    assert!(
+        tty.contains("MiB"),
+        "no progress bar on the terminal: {tty:?}"
+    );
     // -q and machine formats: nothing but what the run itself says.
     for args in [
         &["-q", "verify", "rootfs.tar"][..],

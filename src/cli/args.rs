@@ -412,6 +412,11 @@ pub struct VerifyArgs {
     /// Output format.
     #[arg(long, value_enum, default_value = "text")]
     pub format: Format,
+    /// Boot media: judge the live system (the live config and the ISO's kernel arguments) even
+    /// when the medium installs another system (`iso customize --dest-ignition`), which is
+    /// judged by default.
+    #[arg(long)]
+    pub live: bool,
     #[command(flatten)]
     pub layer: LayerArgs,
 }

@@ -23,6 +23,7 @@ pub(super) fn run(args: VerifyArgs, out: &Output) -> Result<i32> {
         platform: args.platform.clone(),
         release: args.openshift_version,
         files_dir: args.files_dir.clone(),
+        live: args.live,
     };
     let mut reports: Vec<TargetReport> = Vec::new();
     let mut status = 0;

@@ -195,7 +195,7 @@ pub fn bootstrap_manifests(name: &str, bytes: &[u8]) -> Result<(Vec<Manifest>, V
 
 /// The bytes an inline Ignition file entry carries (data URL, gzip when compressed), at most a
 /// config's size, charged to the bootstrap config's budget.
-fn file_bytes(f: &Value, budget: &Budget) -> Result<Vec<u8>> {
+pub fn file_bytes(f: &Value, budget: &Budget) -> Result<Vec<u8>> {
     let src = f
         .pointer("/contents/source")
         .and_then(Value::as_str)

@@ -3,11 +3,14 @@
 //! [`Target::views`]; it never matches on kinds. Adding a kind is adding a module here.
 
 pub mod butane;
+pub mod chain;
 pub mod ignition;
 pub mod installdir;
+pub mod iso;
 pub mod machineconfig;
 pub mod manifests;
 pub mod oci;
+pub mod pxe;
 pub mod tar;
 pub mod tree;
 
@@ -45,6 +48,10 @@ pub enum Kind {
     Tar,
     /// A directory holding an OS root filesystem.
     Tree,
+    /// A CoreOS live ISO or an agent ISO (detected by content: ISO9660 with an Ignition area).
+    Iso,
+    /// A PXE Ignition image or an initramfs with a config appended (a cpio archive).
+    Pxe,
 }
 
 impl fmt::Display for Kind {
@@ -58,6 +65,8 @@ impl fmt::Display for Kind {
             Kind::Oci => "oci",
             Kind::Tar => "tar",
             Kind::Tree => "tree",
+            Kind::Iso => "iso",
+            Kind::Pxe => "pxe",
         };
         f.write_str(s)
     }
@@ -131,6 +140,8 @@ pub struct VerifyOpts {
     /// over; `None`: RHEL CoreOS for the layer's module ([`NodeView::rhcos`]). Trees, archives and
     /// images are their own base.
     pub base: Option<NodeView>,
+    /// Boot media: judge the live system even when the medium installs another (`--live`).
+    pub live: bool,
 }
 
 impl VerifyOpts {
@@ -326,6 +337,11 @@ pub fn open(target: &str, kind: Option<Kind>) -> Result<Box<dyn Target>> {
         }
         Some(Kind::Manifests) => Some(Kind::Machineconfig),
         None if is_dir => Some(detect_dir(p)?),
+        None if target != "-" => match crate::media::sniff_file(p) {
+            Some(true) => Some(Kind::Iso),
+            Some(false) => Some(Kind::Pxe),
+            None => None,
+        },
         k => k,
     };
     Ok(match kind {
@@ -342,6 +358,8 @@ pub fn open(target: &str, kind: Option<Kind>) -> Result<Box<dyn Target>> {
         Some(Kind::Tar) => Box::new(tar::TarTarget::new(target)),
         Some(Kind::Oci) => Box::new(oci::OciTarget::new(target)),
         Some(Kind::InstallDir) => Box::new(installdir::InstallDir::new(target)),
+        Some(Kind::Iso) => Box::new(iso::IsoTarget::new(target)),
+        Some(Kind::Pxe) => Box::new(pxe::PxeTarget::new(target)),
         Some(k @ (Kind::Ignition | Kind::Machineconfig | Kind::Butane)) => {
             open_file(target, Some(k))?
         }
