@@ -304,20 +304,7 @@ pub fn to_github(reports: &[TargetReport]) -> String {
         }
     }
     for r in reports.iter().filter(|r| r.kind != "unknown") {
-        let mut role = r
-            .role
-            .as_deref()
-            .map(|p| format!(" [pool {p}]"))
-            .unwrap_or_default();
-        if let Some(p) = &r.platform {
-            let _ = write!(role, " [{p}]");
-        }
-        let verdict = if r.enabled { "enabled" } else { "NOT enabled" };
-        let _ = writeln!(
-            out,
-            "{} ({}){role}: {} {verdict}",
-            r.target, r.kind, r.module
-        );
+        let _ = writeln!(out, "{}", crate::report::verdict_line(r));
     }
     out
 }

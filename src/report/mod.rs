@@ -146,25 +146,26 @@ pub fn to_json(reports: &[TargetReport]) -> String {
     s
 }
 
+/// A report's verdict for people: `TARGET (KIND) [pool P] [PLATFORM]: MODULE enabled`.
+pub fn verdict_line(r: &TargetReport) -> String {
+    let mut line = format!("{} ({})", r.target, r.kind);
+    if let Some(p) = &r.role {
+        line.push_str(&format!(" [pool {p}]"));
+    }
+    if let Some(p) = &r.platform {
+        line.push_str(&format!(" [{p}]"));
+    }
+    let verdict = if r.enabled { "enabled" } else { "NOT enabled" };
+    line.push_str(&format!(": {} {verdict}", r.module));
+    line
+}
+
 /// Render reports for people. `verbose` adds info findings.
 pub fn to_text(reports: &[TargetReport], verbose: bool) -> String {
     let mut out = String::new();
     // Targets that could not be read were reported on standard error already.
     for r in reports.iter().filter(|r| r.kind != "unknown") {
-        let mut role = r
-            .role
-            .as_deref()
-            .map(|p| format!(" [pool {p}]"))
-            .unwrap_or_default();
-        if let Some(p) = &r.platform {
-            role.push_str(&format!(" [{p}]"));
-        }
-        let verdict = if r.enabled { "enabled" } else { "NOT enabled" };
-        let _ = writeln!(
-            out,
-            "{} ({}){role}: {} {verdict}",
-            r.target, r.kind, r.module
-        );
+        let _ = writeln!(out, "{}", verdict_line(r));
         for c in &r.files {
             let status = match c.status {
                 FileStatus::Identical => "identical",

@@ -33,10 +33,15 @@ pub fn read_ignition(name: &str, bytes: &[u8]) -> Result<(Value, Spec, Vec<Strin
 pub fn read_ignition_go(name: &str, bytes: &[u8]) -> Result<(Value, Spec, Vec<String>, Leniency)> {
     let (mut value, lenient) = gojson::parse(bytes).map_err(|e| anyhow::anyhow!("{name}:{e}"))?;
     let spec = ignition::spec_of(&value).map_err(|p| anyhow::anyhow!("{name}: {p}"))?;
+    let canonical = spec.to_string();
+    let mut respelled = false;
     if let Some(v) = value.pointer_mut("/ignition/version") {
-        *v = Value::String(spec.to_string());
+        respelled = v.as_str() != Some(canonical.as_str());
+        *v = Value::String(canonical);
     }
-    let typed_input = if spec.legacy() {
+    // The typed specs read the bytes as given when Go's reading changed nothing (the common case:
+    // no 20 MB re-serialisation); else the value as Go read it.
+    let typed_input = if spec.legacy() || (lenient.is_empty() && !respelled) {
         Vec::new()
     } else {
         serde_json::to_vec(&value)?
@@ -44,6 +49,8 @@ pub fn read_ignition_go(name: &str, bytes: &[u8]) -> Result<(Value, Spec, Vec<St
     let typed_parse = || {
         if spec.legacy() {
             Ok(Vec::new())
+        } else if typed_input.is_empty() {
+            ignition::validate_typed(bytes)
         } else {
             ignition::validate_typed(&typed_input)
         }
