@@ -77,7 +77,9 @@ fn pod_labels(obj: &Value) -> BTreeMap<String, String> {
     string_map(labels)
 }
 
-fn string_map(v: Option<&Value>) -> BTreeMap<String, String> {
+/// The string entries of a JSON object (labels, selectors, ConfigMap data); other values and
+/// anything that is not an object give nothing.
+pub fn string_map(v: Option<&Value>) -> BTreeMap<String, String> {
     v.and_then(Value::as_object)
         .map(|m| {
             m.iter()

@@ -46,7 +46,7 @@ use crate::mco::file::MachineConfig;
 use crate::mco::{API_VERSION, ROLE_LABEL};
 use crate::node::rules::{module_command, simple_commands, ModuleAction};
 use crate::node::{evaluate, Content, Entry, NodeView};
-use crate::workloads::{pod_spec, pod_workload, Workload};
+use crate::workloads::{pod_spec, pod_workload, string_map, Workload};
 
 /// Byte strings whose presence makes a manifest worth parsing for this module.
 pub const MENTIONS: &[&[u8]] = &[
@@ -136,16 +136,6 @@ pub struct Operators {
     kmm: Vec<(String, Value)>,
     /// ConfigMaps by (namespace, name): their data.
     configmaps: BTreeMap<(String, String), BTreeMap<String, String>>,
-}
-
-fn string_map(v: Option<&Value>) -> BTreeMap<String, String> {
-    v.and_then(Value::as_object)
-        .map(|m| {
-            m.iter()
-                .filter_map(|(k, v)| v.as_str().map(|s| (k.clone(), s.to_string())))
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 fn str_at<'a>(v: &'a Value, p: &str) -> &'a str {
