@@ -33,7 +33,67 @@ pub fn read_config(target: &str) -> Result<Vec<u8>> {
             MAX_CONFIG_BYTES + 1
         );
     }
-    read_bounded(&mut f, target)
+    // Sized once from the length (no doubling copies of a 20 MB bootstrap.ign); a file that
+    // grows meanwhile is still bounded.
+    let mut bytes = Vec::with_capacity(len as usize + 1);
+    (&mut f)
+        .take(MAX_CONFIG_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .with_context(|| format!("{target}: cannot read"))?;
+    if bytes.len() as u64 > MAX_CONFIG_BYTES {
+        bail!("{target}: more than the {MAX_CONFIG_BYTES} bytes a config may be");
+    }
+    Ok(bytes)
+}
+
+/// Files at least this large are mapped ([`read_config_mapped`]) instead of read.
+const MAP_AT: u64 = 4 << 20;
+
+/// A config file's bytes: read into memory, or for a large file mapped (no copy of a 20 MB
+/// bootstrap.ign through `read`, no page faults one by one).
+#[derive(Clone, Debug)]
+pub enum FileBytes {
+    /// Read.
+    Owned(Vec<u8>),
+    /// Mapped, read-only and private.
+    Mapped(std::sync::Arc<memmap2::Mmap>),
+}
+
+impl std::ops::Deref for FileBytes {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            FileBytes::Owned(v) => v,
+            FileBytes::Mapped(m) => m,
+        }
+    }
+}
+
+impl From<Vec<u8>> for FileBytes {
+    fn from(v: Vec<u8>) -> FileBytes {
+        FileBytes::Owned(v)
+    }
+}
+
+/// [`read_config`], mapping a regular file of [`MAP_AT`] bytes or more, as ripgrep does for
+/// large single files. The mapping is private and read-only; modlayer never writes through a
+/// file (it writes a new one and renames it), so only another program truncating the file while
+/// it is read could disturb it.
+pub fn read_config_mapped(target: &str) -> Result<FileBytes> {
+    if target != "-" {
+        let f = std::fs::File::open(target).with_context(|| format!("{target}: cannot open"))?;
+        let meta = f
+            .metadata()
+            .with_context(|| format!("{target}: cannot open"))?;
+        if meta.is_file() && meta.len() >= MAP_AT && meta.len() <= MAX_CONFIG_BYTES {
+            // SAFETY: a private read-only mapping of a regular file; see above.
+            let map = unsafe { memmap2::MmapOptions::new().populate().map(&f) };
+            if let Ok(m) = map {
+                return Ok(FileBytes::Mapped(std::sync::Arc::new(m)));
+            }
+        }
+    }
+    read_config(target).map(FileBytes::Owned)
 }
 
 /// Read a stream whole, refusing more than [`MAX_CONFIG_BYTES`]; `name` names it in errors.
@@ -687,6 +747,17 @@ pub fn stdout_write(bytes: &[u8]) -> Result<()> {
     let mut o = std::io::stdout().lock();
     o.write_all(bytes)
         .and_then(|_| o.flush())
+        .context("cannot write to standard output")
+}
+
+/// Write spliced bytes to standard output, piece by piece.
+pub fn stdout_pieces(new: &crate::formats::json::Spliced<'_>) -> Result<()> {
+    use std::os::fd::AsFd;
+    // Past the line buffer of `Stdout`, which would scan megabytes for their last line feed.
+    let mut o = std::io::stdout().lock();
+    o.flush()
+        .and_then(|()| o.as_fd().try_clone_to_owned())
+        .and_then(|fd| new.write_to(&mut std::fs::File::from(fd)))
         .context("cannot write to standard output")
 }
 

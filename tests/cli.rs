@@ -454,3 +454,42 @@ fn rootfs_archive_through_the_cli() {
         .success());
     assert_eq!(std::fs::read(d.join("rootfs.tar.gz")).unwrap(), patched);
 }
+
+/// A config over the size that is mapped instead of read (4 MiB): standard output, `-o` and
+/// `--in-place` give the same bytes, which differ from the input only by the inserted entries,
+/// and ignition-validate accepts them.
+#[test]
+fn large_config_written_in_pieces() {
+    use base64::Engine;
+    let blob = base64::engine::general_purpose::STANDARD.encode(vec![7u8; 6 << 20]);
+    let input = format!(
+        r#"{{"ignition":{{"version":"3.2.0"}},"storage":{{"files":[{{"path":"/opt/blob","contents":{{"source":"data:;base64,{blob}"}},"mode":420}}]}}}}"#
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("big.ign");
+    std::fs::write(&src, &input).unwrap();
+    let src_s = src.to_str().unwrap();
+    let stdout = common::run_modlayer(["apply", src_s]).unwrap().stdout;
+    let out = dir.path().join("out.ign");
+    common::run_modlayer(["apply", src_s, "-o", out.to_str().unwrap()]).unwrap();
+    assert_eq!(std::fs::read(&out).unwrap(), stdout);
+    common::run_modlayer(["apply", "--in-place", src_s]).unwrap();
+    assert_eq!(std::fs::read(&src).unwrap(), stdout);
+    // Only the layer's entries were inserted, after the existing one.
+    let cut = input.rfind("]}}").unwrap();
+    assert!(stdout.starts_with(&input.as_bytes()[..cut]));
+    assert!(stdout.ends_with(&input.as_bytes()[cut..]));
+    let middle =
+        String::from_utf8_lossy(&stdout[cut..stdout.len() + cut - input.len()]).into_owned();
+    assert!(
+        middle.contains("/etc/modprobe.d/sctp-blacklist.conf"),
+        "{middle}"
+    );
+    assert!(
+        middle.contains("/etc/modules-load.d/sctp-load.conf"),
+        "{middle}"
+    );
+    if common::have(common::Oracle::IgnitionValidate) {
+        common::ignition_validate(&stdout).unwrap();
+    }
+}

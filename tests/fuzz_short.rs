@@ -144,7 +144,7 @@ fn verify_and_apply(name: &str, kind: Kind, data: &[u8]) {
     let file = FileTarget {
         given: name.into(),
         name: name.into(),
-        bytes: data.to_vec(),
+        bytes: data.to_vec().into(),
     };
     let t = from_file(file, Some(kind));
     let _ = judge(t.as_ref(), name, &layer, &VerifyOpts::default());
@@ -155,7 +155,7 @@ fn verify_and_apply(name: &str, kind: Kind, data: &[u8]) {
             FileTarget {
                 given: name.into(),
                 name: name.into(),
-                bytes: out,
+                bytes: out.into(),
             },
             Some(kind),
         );
@@ -251,7 +251,7 @@ fn ignition_differential_on_mutated_seeds() {
             let file = FileTarget {
                 given: "m.ign".into(),
                 name: "m.ign".into(),
-                bytes: data.clone(),
+                bytes: data.clone().into(),
             };
             let t = from_file(file, Some(Kind::Ignition));
             let enabled = matches!(

@@ -42,7 +42,7 @@ pub fn ours(text: &[u8]) -> Ours {
     let file = FileTarget {
         given: "c.ign".into(),
         name: "c.ign".into(),
-        bytes: text.to_vec(),
+        bytes: text.to_vec().into(),
     };
     let t = from_file(file, Some(Kind::Ignition));
     match judge(t.as_ref(), "c.ign", &layer, &VerifyOpts::default()) {

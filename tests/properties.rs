@@ -9,7 +9,7 @@ fn file(name: &str, bytes: &[u8]) -> FileTarget {
     FileTarget {
         given: name.into(),
         name: name.into(),
-        bytes: bytes.to_vec(),
+        bytes: bytes.to_vec().into(),
     }
 }
 

@@ -12,7 +12,7 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     let file = FileTarget {
         given: "fuzz.ign".into(),
         name: "fuzz.ign".into(),
-        bytes: data.to_vec(),
+        bytes: data.to_vec().into(),
     };
     let t = from_file(file, Some(Kind::Ignition));
     let verdict = judge(t.as_ref(), "fuzz.ign", &layer, &VerifyOpts::default());

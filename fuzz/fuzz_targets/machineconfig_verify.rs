@@ -9,7 +9,7 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     let file = FileTarget {
         given: "fuzz.yaml".into(),
         name: "fuzz.yaml".into(),
-        bytes: data.to_vec(),
+        bytes: data.to_vec().into(),
     };
     let t = from_file(file, Some(Kind::Machineconfig));
     let _ = judge(t.as_ref(), "fuzz.yaml", &layer, &VerifyOpts::default());

@@ -348,18 +348,86 @@ impl Splice {
     }
 
     /// Apply the edits to `text`.
-    pub fn apply(mut self, text: &[u8]) -> Vec<u8> {
+    pub fn apply(self, text: &[u8]) -> Vec<u8> {
+        self.pieces(text).to_vec()
+    }
+
+    /// The edited text as pieces (runs of `text` and the new text between them), for writing a
+    /// large file out without a second copy of it in memory.
+    pub fn pieces(mut self, text: &[u8]) -> Spliced<'_> {
         self.edits.sort_by_key(|(r, _)| (r.start, r.end));
-        let extra: usize = self.edits.iter().map(|(_, t)| t.len()).sum();
-        let mut out = Vec::with_capacity(text.len() + extra);
+        let mut pieces = Vec::with_capacity(2 * self.edits.len() + 1);
         let mut at = 0;
         for (r, t) in self.edits {
-            out.extend_from_slice(&text[at..r.start]);
-            out.extend_from_slice(t.as_bytes());
+            pieces.push(Piece::Old(&text[at..r.start]));
+            pieces.push(Piece::New(t));
             at = r.end;
         }
-        out.extend_from_slice(&text[at..]);
+        pieces.push(Piece::Old(&text[at..]));
+        Spliced { pieces }
+    }
+}
+
+/// A text made of runs of an original and new text ([`Splice::pieces`]).
+#[derive(Debug)]
+pub struct Spliced<'a> {
+    pieces: Vec<Piece<'a>>,
+}
+
+#[derive(Debug)]
+enum Piece<'a> {
+    Old(&'a [u8]),
+    New(String),
+}
+
+impl<'a> Spliced<'a> {
+    /// `text` unchanged.
+    pub fn whole(text: &'a [u8]) -> Spliced<'a> {
+        Spliced {
+            pieces: vec![Piece::Old(text)],
+        }
+    }
+
+    fn slices(&self) -> impl Iterator<Item = &[u8]> {
+        self.pieces.iter().map(|p| match p {
+            Piece::Old(b) => *b,
+            Piece::New(t) => t.as_bytes(),
+        })
+    }
+
+    /// Its length in bytes.
+    pub fn len(&self) -> usize {
+        self.slices().map(<[u8]>::len).sum()
+    }
+
+    /// Whether it is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Whether it equals `other`, byte for byte (without building it).
+    pub fn eq_bytes(&self, other: &[u8]) -> bool {
+        if self.len() != other.len() {
+            return false;
+        }
+        let mut at = 0;
+        self.slices().all(|s| {
+            let same = other[at..at + s.len()] == *s;
+            at += s.len();
+            same
+        })
+    }
+
+    /// The whole text.
+    pub fn to_vec(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(self.len());
+        self.slices().for_each(|s| out.extend_from_slice(s));
         out
+    }
+
+    /// Write the whole text to `w`.
+    pub fn write_to(&self, w: &mut dyn std::io::Write) -> std::io::Result<()> {
+        self.slices().try_for_each(|s| w.write_all(s))
     }
 }
 

@@ -7,7 +7,7 @@ use anyhow::{bail, Result};
 use serde_json::Value;
 
 use super::{Problem, Spec};
-use crate::formats::encoding::{decode_data_url, is_data_url};
+use crate::formats::encoding::{check_data_url, is_data_url};
 use crate::formats::json::pointer_to_path;
 use crate::layer::validate_node_path;
 
@@ -290,7 +290,7 @@ fn check_resource(r: &Value, rp: &str, spec: Spec) -> Result<(), Problem> {
         // 3.x: Ignition's own URL rule (`validate::url_error`) decodes every data URL once, in
         // its wording; decoding here too doubled the cost of a large bootstrap.ign.
         if spec.legacy() && is_data_url(src) {
-            decode_data_url(src)
+            check_data_url(src)
                 .map_err(|e| Problem::new(format!("{rp}/source"), format!("bad data URL: {e}")))?;
         }
     }
@@ -328,8 +328,79 @@ fn check_resource(r: &Value, rp: &str, spec: Spec) -> Result<(), Problem> {
 /// Validate a 3.x config against coreos's typed Ignition specs (every key and type of the spec).
 /// Returns unused-key warnings (Ignition warns on those too).
 pub fn validate_typed(bytes: &[u8]) -> Result<Vec<String>> {
-    match ignition_config::Config::parse_slice(bytes) {
+    match ignition_config::Config::parse_slice(&elide_long_strings(bytes)) {
         Ok((_, warnings)) => Ok(warnings.iter().map(|w| w.to_string()).collect()),
         Err(e) => bail!("{e}"),
+    }
+}
+
+/// Strings at least this long are values no typed check reads (data URLs of big files).
+const ELIDE_AT: usize = 4096;
+
+/// `bytes` with every string value of [`ELIDE_AT`] bytes or more emptied (keys kept): the typed
+/// specs judge structure (field names and types), not the contents of a 375 KB certificate, and a
+/// bootstrap.ign is mostly such strings. Only for text Go's reading already accepted (no control
+/// bytes, valid escapes and UTF-8); an unterminated string leaves the bytes as they are.
+fn elide_long_strings(b: &[u8]) -> std::borrow::Cow<'_, [u8]> {
+    let mut out: Vec<u8> = Vec::new();
+    let (mut i, mut kept) = (0, 0);
+    while let Some(q) = memchr::memchr(b'"', &b[i..]) {
+        let start = i + q;
+        let mut j = start + 1;
+        let end = loop {
+            match memchr::memchr2(b'"', b'\\', &b[j..]) {
+                Some(p) if b[j + p] == b'\\' => j += p + 2,
+                Some(p) => break j + p,
+                None => return std::borrow::Cow::Borrowed(b),
+            }
+            if j >= b.len() {
+                return std::borrow::Cow::Borrowed(b);
+            }
+        };
+        let is_key = b[end + 1..]
+            .iter()
+            .find(|c| !c.is_ascii_whitespace())
+            .is_some_and(|&c| c == b':');
+        if end - start > ELIDE_AT && !is_key {
+            out.extend_from_slice(&b[kept..=start]);
+            kept = end;
+        }
+        i = end + 1;
+    }
+    if kept == 0 {
+        return std::borrow::Cow::Borrowed(b);
+    }
+    out.extend_from_slice(&b[kept..]);
+    std::borrow::Cow::Owned(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_values_elided_keys_and_short_strings_kept() {
+        let long = "A".repeat(ELIDE_AT + 1);
+        let text = format!(
+            r#"{{"ignition":{{"version":"3.2.0"}},"{long}" : 1,"storage":{{"files":[{{"path":"/a\"b","contents":{{"source":"data:;base64,{long}"}}}}]}}}}"#
+        );
+        let got = elide_long_strings(text.as_bytes());
+        let want = format!(
+            r#"{{"ignition":{{"version":"3.2.0"}},"{long}" : 1,"storage":{{"files":[{{"path":"/a\"b","contents":{{"source":""}}}}]}}}}"#
+        );
+        assert_eq!(String::from_utf8_lossy(&got), want);
+        // The typed reading is the same with and without the elision: one unused key.
+        let full = ignition_config::Config::parse_slice(text.as_bytes()).map(|(_, w)| w.len());
+        assert_eq!(
+            validate_typed(text.as_bytes()).map(|w| w.len()).ok(),
+            full.ok()
+        );
+        // Nothing long: the bytes as given; an unterminated string: as given too.
+        assert!(matches!(
+            elide_long_strings(b"{\"a\":\"b\"}"),
+            std::borrow::Cow::Borrowed(_)
+        ));
+        let cut = format!("{{\"a\":\"{long}");
+        assert_eq!(&*elide_long_strings(cut.as_bytes()), cut.as_bytes());
     }
 }

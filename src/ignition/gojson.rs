@@ -531,8 +531,19 @@ impl Parser<'_, '_> {
                 }
                 c if c < 0x20 => return Err(self.err("invalid character in string literal")),
                 _ => {
-                    out.push(c);
-                    self.i += 1;
+                    // A run of plain bytes up to the next quote or backslash, copied at once (a
+                    // bootstrap.ign holds megabytes of base64 in single strings).
+                    let rest = &self.b[self.i..];
+                    let run = memchr::memchr2(b'"', b'\\', rest).unwrap_or(rest.len());
+                    let plain = &rest[..run];
+                    // Not short-circuiting, so that it vectorises; the place only on failure.
+                    if plain.iter().fold(false, |bad, &c| bad | (c < 0x20)) {
+                        let at = plain.iter().position(|&c| c < 0x20).unwrap_or(0);
+                        self.i += at;
+                        return Err(self.err("invalid character in string literal"));
+                    }
+                    out.extend_from_slice(plain);
+                    self.i += run;
                 }
             }
         }

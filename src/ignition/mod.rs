@@ -21,7 +21,8 @@ pub use checks::{check, validate_typed};
 pub use merge::{overlay, overlay_merged};
 pub use spec::{spec_of, Problem, Spec, DEFAULT_SPEC, SPECS};
 pub use splice::{
-    apply_text, apply_value, apply_yaml, comes_before, layer_config, layer_entry, plan, Edit, Plan,
+    apply_pieces, apply_text, apply_value, apply_yaml, comes_before, layer_config, layer_entry,
+    plan, Edit, Plan,
 };
 
 #[cfg(test)]

@@ -6,7 +6,7 @@ use serde_json::{json, Map, Value};
 
 use super::{Problem, Spec};
 use crate::formats::encoding::{decode_contents, encode_data_url, is_data_url, Budget, Decoded};
-use crate::formats::json::{pointer_to_path, Layout, Spans, Splice};
+use crate::formats::json::{pointer_to_path, Layout, Spans, Splice, Spliced};
 use crate::formats::yaml_edit::Editor;
 use crate::layer::{Layer, LayerFile};
 
@@ -260,14 +260,20 @@ pub fn apply_value(config: &mut Value, plan: &Plan) {
 /// Apply a plan to JSON text, touching only the bytes that change. `at` is the JSON pointer of the
 /// config object inside the text (empty for an Ignition file, `/spec/config` in a MachineConfig).
 pub fn apply_text(text: &[u8], at: &[&str], plan: &Plan) -> Vec<u8> {
+    apply_pieces(text, at, plan).to_vec()
+}
+
+/// [`apply_text`] as the pieces of the new text, which a large config is written out from
+/// without a second copy in memory.
+pub fn apply_pieces<'a>(text: &'a [u8], at: &[&str], plan: &Plan) -> Spliced<'a> {
     if plan.edits.is_empty() {
-        return text.to_vec();
+        return Spliced::whole(text);
     }
     let spans = Spans::new(text);
     let layout = Layout::detect(text);
     let mut splice = Splice::default();
     let Some(config) = spans.find(0, at) else {
-        return text.to_vec();
+        return Spliced::whole(text);
     };
     let files_span = spans
         .find(config.start, &["storage", "files"])
@@ -316,7 +322,7 @@ pub fn apply_text(text: &[u8], at: &[&str], plan: &Plan) -> Vec<u8> {
             }
         }
     }
-    splice.apply(text)
+    splice.pieces(text)
 }
 
 /// Keys that a missing entry of an Ignition config (or of the MachineConfig around it) is

@@ -9,7 +9,7 @@ use std::collections::BTreeSet;
 use serde_json::Value;
 
 use super::{Problem, Spec};
-use crate::formats::encoding::decode_data_url;
+use crate::formats::encoding::{base64_data_url_ok, check_data_url_without_controls};
 
 /// Everything `Validate()` and `ValidateDups` refuse in a config of `spec`.
 pub fn validate(config: &Value, spec: Spec) -> Vec<Problem> {
@@ -90,7 +90,7 @@ pub fn path_error(p: &str) -> Option<&'static str> {
 
 /// The scheme Go's `url.Parse` gives (lower case), or an error when it cannot parse.
 fn url_scheme(u: &str) -> Result<String, &'static str> {
-    if u.bytes().any(|c| c < 0x20 || c == 0x7f) {
+    if crate::formats::encoding::has_control(u.as_bytes()) {
         return Err("unable to parse url");
     }
     let mut scheme = String::new();
@@ -138,6 +138,10 @@ fn url_parse_fails(u: &str) -> bool {
 
 /// Ignition's `validateURL` for a spec: the schemes it knows, data URLs read with dataurl.
 pub fn url_error(u: &str, spec: Spec) -> Option<String> {
+    // The common case of a big config, a well-formed base64 data URL, in one pass over its data.
+    if base64_data_url_ok(u) {
+        return None;
+    }
     let scheme = match url_scheme(u) {
         Ok(s) => s,
         Err(e) => return Some(e.into()),
@@ -150,7 +154,10 @@ pub fn url_error(u: &str, spec: Spec) -> Option<String> {
         "http" | "https" | "tftp" | "s3" => None,
         "gs" if m >= 2 => None,
         "arn" if m >= 4 => arn_error(u),
-        "data" => decode_data_url(u).err().map(|e| e.to_string()),
+        // `url_scheme` has refused control bytes.
+        "data" => check_data_url_without_controls(u)
+            .err()
+            .map(|e| e.to_string()),
         _ => Some("invalid url scheme".into()),
     }
 }

@@ -72,7 +72,7 @@ impl ButaneTarget {
         let file = |bytes: Vec<u8>| FileTarget {
             given: self.file.given.clone(),
             name: format!("{} (translated)", self.file.name),
-            bytes,
+            bytes: bytes.into(),
         };
         let target: Box<dyn Target> = match config {
             Some(c) => Box::new(IgnitionTarget {

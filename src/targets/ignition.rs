@@ -5,6 +5,7 @@ use anyhow::{bail, Result};
 use serde_json::Value;
 
 use crate::findings::{Code, Finding};
+use crate::formats::json::Spliced;
 use crate::ignition::gojson::{self, Leniency};
 use crate::ignition::{self, Spec};
 use crate::layer::Layer;
@@ -97,6 +98,15 @@ pub fn patch(
     bytes: &[u8],
     layer: &Layer,
 ) -> Result<(Vec<u8>, Vec<String>, Vec<String>)> {
+    patch_pieces(name, bytes, layer).map(|(out, c, w)| (out.to_vec(), c, w))
+}
+
+/// [`patch`], the new bytes as pieces of the old and the new (written out without a copy).
+pub fn patch_pieces<'a>(
+    name: &str,
+    bytes: &'a [u8],
+    layer: &Layer,
+) -> Result<(Spliced<'a>, Vec<String>, Vec<String>)> {
     let (value, spec, mut warnings, lenient) = read_ignition_go(name, bytes)?;
     if !lenient.is_empty() {
         bail!(
@@ -106,7 +116,7 @@ pub fn patch(
     }
     let plan = ignition::plan(&value, spec, layer).map_err(|p| anyhow::anyhow!("{name}: {p}"))?;
     warnings.extend(plan.warnings.iter().map(|w| format!("{name}: {w}")));
-    let out = ignition::apply_text(bytes, &[], &plan);
+    let out = ignition::apply_pieces(bytes, &[], &plan);
     Ok((out, plan.changes, warnings))
 }
 
@@ -117,8 +127,8 @@ impl Target for IgnitionTarget {
 
     fn apply(&self, layer: &Layer, opts: &ApplyOpts) -> Result<Applied> {
         self.file.check_dest(opts)?;
-        let (out, changes, warnings) = patch(&self.file.name, &self.file.bytes, layer)?;
-        let mut applied = self.file.emit(out, changes, opts)?;
+        let (out, changes, warnings) = patch_pieces(&self.file.name, &self.file.bytes, layer)?;
+        let mut applied = self.file.emit_pieces(&out, changes, opts)?;
         applied.warnings = warnings;
         Ok(applied)
     }

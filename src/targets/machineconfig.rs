@@ -25,7 +25,7 @@ impl Target for MachineConfigTarget {
         self.file.check_dest(opts)?;
         let mc = McFile::parse(&self.file.name, &self.file.bytes)?;
         let patched = mc.apply(layer, &opts.roles)?;
-        let out = patched.bytes.unwrap_or_else(|| self.file.bytes.clone());
+        let out = patched.bytes.unwrap_or_else(|| self.file.bytes.to_vec());
         let mut applied = self.file.emit(out, patched.changes, opts)?;
         applied.warnings = patched.warnings;
         Ok(applied)
@@ -34,7 +34,7 @@ impl Target for MachineConfigTarget {
     fn views(&self, layer: &Layer, opts: &VerifyOpts) -> Result<Vec<View>> {
         let manifests = [Manifest {
             name: self.file.name.clone(),
-            bytes: self.file.bytes.clone(),
+            bytes: self.file.bytes.to_vec(),
         }];
         manifest_views(&self.file.name, &manifests, layer, opts)
     }

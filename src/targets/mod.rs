@@ -20,7 +20,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use clap::ValueEnum;
 
-use crate::fsutil::{read_config, write_atomic};
+use crate::formats::json::Spliced;
+use crate::fsutil::{read_config_mapped, write_atomic, write_atomic_with, FileBytes};
 use crate::layer::Layer;
 use crate::mco::inventory::PoolChoice;
 use crate::mco::release::Release;
@@ -388,7 +389,7 @@ pub struct FileTarget {
     /// Its name for messages (`<stdin>` for standard input).
     pub name: String,
     /// Its bytes.
-    pub bytes: Vec<u8>,
+    pub bytes: FileBytes,
 }
 
 impl FileTarget {
@@ -401,7 +402,7 @@ impl FileTarget {
             } else {
                 target.into()
             },
-            bytes: read_config(target)?,
+            bytes: read_config_mapped(target)?,
         })
     }
 
@@ -417,6 +418,46 @@ impl FileTarget {
             bail!("-: standard input cannot be changed in place");
         }
         Ok(())
+    }
+
+    /// [`FileTarget::emit`] from the pieces of the new bytes: a large file is written out
+    /// without being built in memory.
+    pub fn emit_pieces(
+        &self,
+        new: &Spliced<'_>,
+        changes: Vec<String>,
+        opts: &ApplyOpts,
+    ) -> Result<Applied> {
+        if opts.dry_run || opts.dest == Dest::Buffer {
+            return self.emit(new.to_vec(), changes, opts);
+        }
+        let mut applied = Applied {
+            changes,
+            ..Applied::default()
+        };
+        let write = |p: &Path| {
+            write_atomic_with(p, None, |w| {
+                new.write_to(w)
+                    .with_context(|| format!("{}: cannot write", p.display()))
+                    .map(|()| ((), true))
+            })
+        };
+        match &opts.dest {
+            Dest::File(o) => {
+                write(o)?;
+                applied.written.push(o.clone());
+            }
+            Dest::InPlace => {
+                if !new.eq_bytes(&self.bytes) {
+                    let p = PathBuf::from(&self.given);
+                    write(&p)?;
+                    applied.written.push(p);
+                }
+            }
+            Dest::Stdout => crate::fsutil::stdout_pieces(new)?,
+            Dest::Buffer => {}
+        }
+        Ok(applied)
     }
 
     /// Send a file target's new bytes where `opts` says (a dry run writes nothing and gives the
@@ -436,7 +477,7 @@ impl FileTarget {
                 applied.written.push(o.clone());
             }
             Dest::InPlace => {
-                if new != self.bytes {
+                if *new != *self.bytes {
                     let p = PathBuf::from(&self.given);
                     write_atomic(&p, &new)?;
                     applied.written.push(p);
