@@ -25,8 +25,13 @@ pub fn read_config(target: &str) -> Result<Vec<u8>> {
     if target == "-" {
         return read_bounded(&mut std::io::stdin().lock(), "<stdin>");
     }
-    let mut f = std::fs::File::open(target).with_context(|| format!("{target}: cannot open"))?;
+    let f = std::fs::File::open(target).with_context(|| format!("{target}: cannot open"))?;
     let len = f.metadata().map(|m| m.len()).unwrap_or(0);
+    read_opened(f, len, target)
+}
+
+/// Read an open config file of `len` bytes (as its metadata says) whole, bounded.
+fn read_opened(mut f: std::fs::File, len: u64, target: &str) -> Result<Vec<u8>> {
     if len > MAX_CONFIG_BYTES {
         bail!(
             "{target}: byte {}: the file is {len} bytes, more than the {MAX_CONFIG_BYTES} a config may be",
@@ -80,20 +85,22 @@ impl From<Vec<u8>> for FileBytes {
 /// file (it writes a new one and renames it), so only another program truncating the file while
 /// it is read could disturb it.
 pub fn read_config_mapped(target: &str) -> Result<FileBytes> {
-    if target != "-" {
-        let f = std::fs::File::open(target).with_context(|| format!("{target}: cannot open"))?;
-        let meta = f
-            .metadata()
-            .with_context(|| format!("{target}: cannot open"))?;
-        if meta.is_file() && meta.len() >= MAP_AT && meta.len() <= MAX_CONFIG_BYTES {
-            // SAFETY: a private read-only mapping of a regular file; see above.
-            let map = unsafe { memmap2::MmapOptions::new().populate().map(&f) };
-            if let Ok(m) = map {
-                return Ok(FileBytes::Mapped(std::sync::Arc::new(m)));
-            }
+    if target == "-" {
+        return read_config(target).map(FileBytes::Owned);
+    }
+    // Opened once: a named pipe gives its bytes to one reader only.
+    let f = std::fs::File::open(target).with_context(|| format!("{target}: cannot open"))?;
+    let meta = f
+        .metadata()
+        .with_context(|| format!("{target}: cannot open"))?;
+    if meta.is_file() && meta.len() >= MAP_AT && meta.len() <= MAX_CONFIG_BYTES {
+        // SAFETY: a private read-only mapping of a regular file; see above.
+        let map = unsafe { memmap2::MmapOptions::new().populate().map(&f) };
+        if let Ok(m) = map {
+            return Ok(FileBytes::Mapped(std::sync::Arc::new(m)));
         }
     }
-    read_config(target).map(FileBytes::Owned)
+    read_opened(f, meta.len(), target).map(FileBytes::Owned)
 }
 
 /// Read a stream whole, refusing more than [`MAX_CONFIG_BYTES`]; `name` names it in errors.
