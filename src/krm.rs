@@ -715,11 +715,14 @@ fn pool_results(r: &TargetReport) -> Vec<Value> {
         if let Some(o) = &f.origin {
             message.push_str(&format!(" (from {o})"));
         }
-        out.push(result(
+        let mut r = result(
             severity,
             &message,
             f.origin.as_deref().and_then(machineconfig_of),
-        ));
+        );
+        // The finding's code, as `verify` names it in every format (kpt's results carry `tags`).
+        r["tags"] = json!({ "code": f.code.as_str() });
+        out.push(r);
     }
     out
 }

@@ -378,3 +378,118 @@ fn github_commands_carry_every_finding() {
     // One plain verdict line per readable report.
     assert!(gh.contains("load-only.yaml (machineconfig) [pool worker]: sctp NOT enabled"));
 }
+
+/// The KRM validator's verdicts in the CI formats: the ResourceList kpt feeds the function
+/// (`kpt fn source DIR`), given to `modlayer verify --format sarif|github -`, carries the same
+/// error codes as the validator's error results (their `tags.code`), and sarif-tools counts them.
+#[test]
+fn krm_validator_verdicts_reach_the_ci_formats() {
+    let kpt = on_path("kpt");
+    if !common::have_program_at("kpt", &kpt, require()) {
+        return;
+    }
+    let d = tempfile::tempdir().unwrap();
+    let pkg = d.path().join("pkg");
+    std::fs::create_dir(&pkg).unwrap();
+    // A load list without the blacklist override, and a master pool nobody writes to.
+    std::fs::write(
+        pkg.join("load-only.yaml"),
+        "apiVersion: machineconfiguration.openshift.io/v1\nkind: MachineConfig\nmetadata:\n  labels:\n    machineconfiguration.openshift.io/role: worker\n  name: load-sctp-only\nspec:\n  config:\n    ignition:\n      version: 3.2.0\n    storage:\n      files:\n      - path: /etc/modules-load.d/sctp-load.conf\n        mode: 420\n        overwrite: true\n        contents:\n          source: data:,sctp\n",
+    )
+    .unwrap();
+    let source = Command::new(&kpt)
+        .args(["fn", "source"])
+        .arg(&pkg)
+        .output()
+        .unwrap();
+    assert!(source.status.success(), "kpt fn source: {source:?}");
+    let list = source.stdout;
+
+    // The validator: a ModuleLayerCheck as its functionConfig.
+    let mut with_fc = common::yaml11_documents(&String::from_utf8_lossy(&list)).unwrap()[0].clone();
+    with_fc["functionConfig"] = serde_json::json!({"apiVersion": "modlayer.dev/v1alpha1",
+        "kind": "ModuleLayerCheck", "metadata": {"name": "check"}, "spec": {}});
+    let mut krm = common::modlayer();
+    krm.arg("krm");
+    let ran = common::run_with_timeout(
+        krm,
+        Some(&serde_json::to_vec(&with_fc).unwrap()),
+        std::time::Duration::from_secs(60),
+    )
+    .unwrap();
+    assert_eq!(ran.status.code(), Some(1), "{}", ran.transcript());
+    let out: Value = serde_json::from_slice(&ran.stdout)
+        .or_else(|_| {
+            common::yaml11_documents(&String::from_utf8_lossy(&ran.stdout)).map(|mut v| v.remove(0))
+        })
+        .unwrap();
+    let mut krm_errors: Vec<String> = out["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["severity"] == "error")
+        .map(|r| r["tags"]["code"].as_str().unwrap().to_string())
+        .collect();
+    krm_errors.sort();
+    assert!(
+        krm_errors.contains(&"module-blacklisted".to_string()),
+        "{krm_errors:?}"
+    );
+
+    // `verify` of the same ResourceList, from standard input.
+    let verify_stdin = |format: &str| {
+        let mut c = common::modlayer();
+        c.args(["verify", "--format", format, "-"]);
+        let r =
+            common::run_with_timeout(c, Some(&list), std::time::Duration::from_secs(60)).unwrap();
+        (r.status.code(), String::from_utf8(r.stdout).unwrap())
+    };
+    let (code, sarif) = verify_stdin("sarif");
+    assert_eq!(code, Some(1));
+    let v: Value = serde_json::from_str(&sarif).unwrap();
+    let mut sarif_errors: Vec<String> = v["runs"][0]["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["level"] == "error")
+        .map(|r| r["ruleId"].as_str().unwrap().to_string())
+        .collect();
+    sarif_errors.sort();
+    assert_eq!(sarif_errors, krm_errors);
+    let (code, github) = verify_stdin("github");
+    assert_eq!(code, Some(1));
+    let mut gh_errors: Vec<String> = github
+        .lines()
+        .filter(|l| l.starts_with("::error "))
+        .map(|l| {
+            let t = &l[l.find("title=").unwrap() + 6..];
+            t[..t.find("::").unwrap()].to_string()
+        })
+        .collect();
+    gh_errors.sort();
+    assert_eq!(gh_errors, krm_errors);
+
+    // sarif-tools counts the same errors.
+    let sarif_cli = on_path("sarif");
+    if !common::have_program_at("sarif (pip install sarif-tools)", &sarif_cli, require()) {
+        return;
+    }
+    let dir = d.path().join("sarif");
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::write(dir.join("krm.sarif"), &sarif).unwrap();
+    let s = Command::new(&sarif_cli)
+        .arg("summary")
+        .arg(&dir)
+        .output()
+        .unwrap();
+    let summary = String::from_utf8_lossy(&s.stdout).to_string();
+    let line = summary
+        .lines()
+        .find(|l| l.trim_start().starts_with("error"))
+        .unwrap_or_else(|| panic!("{summary}"));
+    assert!(
+        line.split(|c: char| !c.is_ascii_digit())
+            .any(|w| w == krm_errors.len().to_string()),
+        "{line} vs {krm_errors:?}"
+    );
+}
