@@ -10,10 +10,6 @@ use std::path::Path;
 
 use anyhow::{bail, Context, Result};
 
-use crate::findings::Code;
-use crate::node::evaluate;
-use crate::node::rules::{validate_module_name, MODPROBE_DIRS};
-use crate::node::NodeView;
 use serde::Deserialize;
 
 mod builtin {
@@ -118,60 +114,6 @@ impl Layer {
             .with_context(|| format!("in {}", manifest.display()))
     }
 
-    /// The layer for a module, following the base state `base` (what the OS image ships): each
-    /// modprobe.d file in which the base blacklists the module is emptied (by a file of the same
-    /// name in `/etc/modprobe.d`, which replaces it), and `/etc/modules-load.d/<m>-load.conf`
-    /// lists the module; both 0644. A module the base does not blacklist gets only the list.
-    /// For sctp on RHEL CoreOS this is exactly the built-in `sctp` layer.
-    pub fn for_module(module: &str, base: &NodeView) -> Result<Layer> {
-        validate_module_name(module)?;
-        let mut files: Vec<LayerFile> = Vec::new();
-        // Each modprobe.d file of the base on its own, shadowed or not (so the layer stays the
-        // same once applied, when the emptied /etc file hides the vendor one; and a blacklist the
-        // base already bypasses with a unit of its own is still emptied).
-        let mut names: Vec<&str> = Vec::new();
-        for (p, e) in &base.files {
-            let Some((dir, name)) = p.rsplit_once('/') else {
-                continue;
-            };
-            if !MODPROBE_DIRS.contains(&dir) || names.contains(&name) {
-                continue;
-            }
-            let one = NodeView {
-                files: [(p.clone(), e.clone())].into_iter().collect(),
-                ..NodeView::default()
-            };
-            if evaluate(&one, module)
-                .blocks
-                .iter()
-                .any(|f| f.code == Code::ModuleBlacklisted)
-            {
-                names.push(name);
-            }
-        }
-        for name in names {
-            let path = format!("{MODPROBE_ETC}/{name}");
-            if !files.iter().any(|g| g.path == path) {
-                files.push(LayerFile {
-                    path,
-                    mode: 0o644,
-                    bytes: Vec::new(),
-                });
-            }
-        }
-        files.push(LayerFile {
-            path: format!("{MODULES_LOAD_ETC}/{module}-load.conf"),
-            mode: 0o644,
-            bytes: module.as_bytes().to_vec(),
-        });
-        Ok(Layer {
-            name: module.to_string(),
-            module: module.to_string(),
-            description: format!("load the {module} kernel module at boot"),
-            files,
-        })
-    }
-
     /// A layer of a module with no files (for reading what an OS image has for the module).
     pub fn bare(module: &str) -> Result<Layer> {
         validate_module_name(module)?;
@@ -222,6 +164,29 @@ impl Layer {
             files,
         })
     }
+}
+
+/// Check a kernel module name: 1–55 characters (kmod's MODULE_NAME_LEN) of `a-z0-9_-` (`-` and
+/// `_` are the same to kmod). Kernel module names are lowercase; an uppercase name matches no
+/// module file and no modprobe.d line, so it is refused with the lowercase name as a hint.
+pub fn validate_module_name(name: &str) -> Result<()> {
+    // MODULE_NAME_LEN is 64 - sizeof(unsigned long), including the terminating NUL.
+    if name.is_empty() || name.len() > 55 {
+        bail!("invalid module name {name:?}: must be 1 to 55 characters");
+    }
+    if let Some(c) = name
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || *c == '_' || *c == '-'))
+    {
+        bail!("invalid module name {name:?}: character {c:?} is not allowed (use a-z 0-9 _ -)");
+    }
+    if name.bytes().any(|b| b.is_ascii_uppercase()) {
+        bail!(
+            "invalid module name {name:?}: kernel module names are lowercase; did you mean {:?}?",
+            name.to_ascii_lowercase()
+        );
+    }
+    Ok(())
 }
 
 /// Check that a node path is absolute and clean (no `.`/`..`/empty components, no trailing `/`).
@@ -277,68 +242,6 @@ mod tests {
                 },
             ]
         );
-        assert_eq!(
-            Layer::for_module("sctp", &NodeView::rhcos("sctp"))
-                .unwrap()
-                .files,
-            l.files
-        );
-        // A module RHEL CoreOS does not blacklist: only the load list.
-        let x = Layer::for_module("xt_u32", &NodeView::rhcos("xt_u32")).unwrap();
-        assert_eq!(
-            x.files,
-            vec![LayerFile {
-                path: "/etc/modules-load.d/xt_u32-load.conf".into(),
-                mode: 0o644,
-                bytes: b"xt_u32".to_vec()
-            }]
-        );
-        // sctp_diag is blacklisted in its own file; with no base, sctp gets only the list.
-        let d = Layer::for_module("sctp_diag", &NodeView::rhcos("sctp_diag")).unwrap();
-        assert_eq!(d.files[0].path, "/etc/modprobe.d/sctp_diag-blacklist.conf");
-        let n = Layer::for_module("sctp", &NodeView::default()).unwrap();
-        assert_eq!(n.files.len(), 1);
-        // A base that already loads it with a unit of its own still has its blacklist emptied.
-        let mut b = NodeView::rhcos("sctp");
-        for (path, bytes) in [
-            (
-                "/usr/lib/systemd/system/s.service",
-                &b"[Service]\nExecStart=modprobe sctp\n"[..],
-            ),
-            ("/usr/lib/modprobe.d/zz.conf", b"blacklist sctp\n"),
-        ] {
-            b.files.insert(
-                path.into(),
-                crate::node::Entry {
-                    content: crate::node::Content::File {
-                        bytes: bytes.to_vec(),
-                        mode: None,
-                    },
-                    origin: "test".into(),
-                },
-            );
-        }
-        b.files.insert(
-            "/usr/lib/systemd/system/multi-user.target.wants/s.service".into(),
-            crate::node::Entry {
-                content: crate::node::Content::Link("/usr/lib/systemd/system/s.service".into()),
-                origin: "test".into(),
-            },
-        );
-        let paths: Vec<String> = Layer::for_module("sctp", &b)
-            .unwrap()
-            .files
-            .into_iter()
-            .map(|f| f.path)
-            .collect();
-        assert_eq!(
-            paths,
-            [
-                "/etc/modprobe.d/sctp-blacklist.conf",
-                "/etc/modprobe.d/zz.conf",
-                "/etc/modules-load.d/sctp-load.conf"
-            ]
-        );
     }
 
     #[test]
@@ -350,11 +253,6 @@ mod tests {
         }
         let e = validate_module_name("SCTP").unwrap_err().to_string();
         assert!(e.contains("did you mean \"sctp\""), "{e}");
-        use crate::node::rules::validate_object_name;
-        assert!(validate_object_name("load-xt-u32-module-worker").is_ok());
-        for bad in ["load-SCTP-module-worker", "load_x", "-a", "a-", "", "a..b"] {
-            assert!(validate_object_name(bad).is_err(), "{bad:?}");
-        }
     }
 
     #[test]

@@ -14,6 +14,7 @@
 pub mod base;
 pub mod collect;
 pub mod evaluate;
+mod layer_for;
 pub mod rules;
 
 pub use evaluate::{compare_layer, evaluate, verdict, Evaluation, FileCheck, FileStatus, Verdict};

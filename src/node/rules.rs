@@ -113,28 +113,7 @@ pub fn resolve_link(path: &str, target: &str) -> String {
     format!("/{}", parts.join("/"))
 }
 
-/// Check a kernel module name: 1–55 characters (kmod's MODULE_NAME_LEN) of `a-z0-9_-` (`-` and
-/// `_` are the same to kmod). Kernel module names are lowercase; an uppercase name matches no
-/// module file and no modprobe.d line, so it is refused with the lowercase name as a hint.
-pub fn validate_module_name(name: &str) -> Result<()> {
-    // MODULE_NAME_LEN is 64 - sizeof(unsigned long), including the terminating NUL.
-    if name.is_empty() || name.len() > 55 {
-        bail!("invalid module name {name:?}: must be 1 to 55 characters");
-    }
-    if let Some(c) = name
-        .chars()
-        .find(|c| !(c.is_ascii_alphanumeric() || *c == '_' || *c == '-'))
-    {
-        bail!("invalid module name {name:?}: character {c:?} is not allowed (use a-z 0-9 _ -)");
-    }
-    if name.bytes().any(|b| b.is_ascii_uppercase()) {
-        bail!(
-            "invalid module name {name:?}: kernel module names are lowercase; did you mean {:?}?",
-            name.to_ascii_lowercase()
-        );
-    }
-    Ok(())
-}
+pub use crate::layer::validate_module_name;
 
 /// Check an object name as the API server does for metadata.name (a DNS-1123 subdomain): 1 to
 /// 253 of `a-z0-9-.`, each dot-separated label starting and ending with a letter or digit.
