@@ -51,6 +51,27 @@ fn read_opened(mut f: std::fs::File, len: u64, target: &str) -> Result<Vec<u8>> 
     Ok(bytes)
 }
 
+/// Bytes read from OS image layers and root file system archives by this process.
+static IMAGE_BYTES_READ: AtomicU64 = AtomicU64::new(0);
+
+/// How many bytes of image layers and archives this process has read ([`Counted`] readers): an
+/// image is read at most once per command, which tests check with this.
+pub fn image_bytes_read() -> u64 {
+    IMAGE_BYTES_READ.load(Ordering::Relaxed)
+}
+
+/// A reader of an image layer or archive whose bytes are counted in [`image_bytes_read`].
+#[derive(Debug)]
+pub struct Counted<R>(pub R);
+
+impl<R: Read> Read for Counted<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.0.read(buf)?;
+        IMAGE_BYTES_READ.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
+}
+
 /// Files at least this large are mapped ([`read_config_mapped`]) instead of read.
 const MAP_AT: u64 = 4 << 20;
 

@@ -20,6 +20,7 @@ use std::thread::JoinHandle;
 
 use anyhow::{anyhow, bail, Context, Result};
 
+use crate::fsutil::Counted;
 use crate::layer::{Layer, LayerFile};
 use crate::node::collect::{self, node_path, Collector, Interest};
 
@@ -1404,13 +1405,13 @@ fn collect_entry<R: Read>(
 // ---------------------------------------------------------------------------------------------
 
 /// Open an archive file and detect its compression.
-pub fn open(path: &Path) -> Result<(BufReader<std::fs::File>, Compression)> {
+pub fn open(path: &Path) -> Result<(BufReader<Counted<std::fs::File>>, Compression)> {
     let shown = path.display();
     let file = std::fs::File::open(path).with_context(|| format!("{shown}: cannot open"))?;
     if file.metadata().is_ok_and(|m| m.is_dir()) {
         bail!("{shown}: is a directory, not a tar archive");
     }
-    let mut r = BufReader::with_capacity(1 << 20, file);
+    let mut r = BufReader::with_capacity(1 << 20, Counted(file));
     let head = r
         .fill_buf()
         .with_context(|| format!("{shown}: cannot read"))?;
@@ -1418,17 +1419,14 @@ pub fn open(path: &Path) -> Result<(BufReader<std::fs::File>, Compression)> {
     Ok((r, c))
 }
 
+/// An archive's file as [`open_progress`] reads it: counted, buffered, behind a progress bar.
+pub type Input = indicatif::ProgressBarIter<BufReader<Counted<std::fs::File>>>;
+
 /// [`open`] with a progress bar over the file's bytes ([`crate::fsutil::progress_bar`]: shown
 /// only for large archives on a terminal); finish the bar when done.
-pub fn open_progress(
-    path: &Path,
-) -> Result<(
-    indicatif::ProgressBarIter<BufReader<std::fs::File>>,
-    Compression,
-    indicatif::ProgressBar,
-)> {
+pub fn open_progress(path: &Path) -> Result<(Input, Compression, indicatif::ProgressBar)> {
     let (input, c) = open(path)?;
-    let size = input.get_ref().metadata().map(|m| m.len()).unwrap_or(0);
+    let size = input.get_ref().0.metadata().map(|m| m.len()).unwrap_or(0);
     let progress = crate::fsutil::progress_bar(size);
     Ok((progress.wrap_read(input), c, progress))
 }

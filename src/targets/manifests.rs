@@ -300,12 +300,29 @@ impl Target for ManifestFolder {
     }
 }
 
+/// How much of an archive's file [`is_dump_archive`] reads at most: an OS image is read once by
+/// the command that judges it, plus this head for telling what it is.
+pub const SNIFF_BYTES: u64 = 64 << 10;
+
 /// Whether an archive is a cluster dump (a must-gather or Insights archive), from its first 64
-/// entries: a `must-gather…` folder or `config/` at its top, or `cluster-scoped-resources/` or
-/// `namespaces/` in its first three levels (an OS root has none of these).
+/// entries within its first [`SNIFF_BYTES`]: a `must-gather…` folder or `config/` at its top, or
+/// `cluster-scoped-resources/` or `namespaces/` in its first three levels (an OS root has none of
+/// these).
 pub fn is_dump_archive(path: &Path) -> Result<bool> {
-    let (input, c, progress) = crate::tar::open_progress(path)?;
-    let _clear = ClearOnDrop(progress);
+    use std::io::{BufRead, Read};
+    let shown = path.display();
+    let file = std::fs::File::open(path).with_context(|| format!("{shown}: cannot open"))?;
+    if file.metadata().is_ok_and(|m| m.is_dir()) {
+        bail!("{shown}: is a directory, not a tar archive");
+    }
+    let mut input = std::io::BufReader::with_capacity(
+        SNIFF_BYTES as usize,
+        crate::fsutil::Counted(file).take(SNIFF_BYTES),
+    );
+    let head = input
+        .fill_buf()
+        .with_context(|| format!("{shown}: cannot read"))?;
+    let c = crate::tar::detect_compression(head);
     let mut archive = tar::Archive::new(crate::tar::decompress(input, c)?);
     let Ok(entries) = archive.entries() else {
         return Ok(false);

@@ -496,8 +496,10 @@ impl Layout {
         progress: &indicatif::ProgressBar,
     ) -> Result<LayerDelta> {
         let (digest, file) = self.open_blob(desc, &format!("layer {i} blob"))?;
-        let mut outer =
-            Hashing::new(progress.wrap_read(std::io::BufReader::with_capacity(1 << 20, file)));
+        let mut outer = Hashing::new(progress.wrap_read(std::io::BufReader::with_capacity(
+            1 << 20,
+            crate::fsutil::Counted(file),
+        )));
         let mut head = [0u8; 4];
         let mut got = 0;
         while got < 4 {
