@@ -54,10 +54,17 @@ fn read_opened(mut f: std::fs::File, len: u64, target: &str) -> Result<Vec<u8>> 
 /// Bytes read from OS image layers and root file system archives by this process.
 static IMAGE_BYTES_READ: AtomicU64 = AtomicU64::new(0);
 
-/// How many bytes of image layers and archives this process has read ([`Counted`] readers): an
-/// image is read at most once per command, which tests check with this.
+/// How many bytes of image layers, archives and boot media this process has read ([`Counted`]
+/// readers, [`count_image_bytes`]): an image is read at most once per command, and a medium only
+/// where it must be, which tests check with this.
 pub fn image_bytes_read() -> u64 {
     IMAGE_BYTES_READ.load(Ordering::Relaxed)
+}
+
+/// Count `n` bytes read from an image by other means than a [`Counted`] reader (positioned reads
+/// of boot media).
+pub fn count_image_bytes(n: u64) {
+    IMAGE_BYTES_READ.fetch_add(n, Ordering::Relaxed);
 }
 
 /// A reader of an image layer or archive whose bytes are counted in [`image_bytes_read`].

@@ -462,6 +462,34 @@ fn pxe_images_wrapped_by_coreos_installer() {
     let shown = run(&ci, &["pxe", "ignition", "unwrap", c]);
     layer_present(&serde_json::from_slice(&shown.stdout).unwrap());
     assert_eq!(code(&modlayer(&["verify", c])), 0);
+
+    // An initramfs larger than the window read from the end (the config found there): the same.
+    let mut x = 0x9e37_79b9_7f4a_7c15u64;
+    let noise: Vec<u8> = (0..20u64 << 20)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x >> 24) as u8
+        })
+        .collect();
+    let mut big = newc(&[("usr/lib/firmware/noise.bin", &noise)]);
+    let big_len = big.len();
+    big.extend(std::fs::read(&img).unwrap());
+    let large = write(d.path(), "large.img", &big);
+    let l = large.to_str().unwrap();
+    assert_eq!(code(&modlayer(&["verify", l])), 1);
+    let r = modlayer(&["apply", l, "--in-place"]);
+    assert_eq!(code(&r), 0, "{}", r.transcript());
+    let after = std::fs::read(&large).unwrap();
+    assert_eq!(
+        after[..big_len],
+        big[..big_len],
+        "the initramfs before the config changed"
+    );
+    let shown = run(&ci, &["pxe", "ignition", "unwrap", l]);
+    layer_present(&serde_json::from_slice(&shown.stdout).unwrap());
+    assert_eq!(code(&modlayer(&["verify", l])), 0);
 }
 
 /// A plain newc archive (through the library's writer, checked by cpio(1) below).
@@ -762,6 +790,55 @@ fn killed_in_place_applies_leave_the_old_or_the_new_medium() {
         assert!(!d.path().join(&n).exists(), "{n} left behind");
     }
     assert_eq!(std::fs::read(&iso).unwrap(), new);
+}
+
+/// The same kill trials on a PXE initramfs with a config appended (64 MiB before the config, so
+/// the copy takes a while): the old image or the new one, never a mix.
+#[test]
+fn killed_in_place_pxe_applies_leave_the_old_or_the_new_image() {
+    let d = tempfile::tempdir().unwrap();
+    let mut initrd = newc(&[("usr/lib/firmware/pad.bin", &vec![0x5au8; 64 << 20])]);
+    initrd.resize(initrd.len().div_ceil(4) * 4, 0);
+    let config = modlayer::media::cpio::write_newc(&[(
+        "config.ign".into(),
+        0o644,
+        MOTD_CONFIG.as_bytes().to_vec(),
+    )]);
+    initrd.extend(modlayer::media::cpio::xz_crc32(&config).unwrap());
+    let img = write(d.path(), "initrd.img", &initrd);
+    let i = img.to_str().unwrap();
+    let reference = d.path().join("ref.img");
+    assert_eq!(
+        code(&modlayer(&["apply", i, "-o", reference.to_str().unwrap()])),
+        0
+    );
+    let new = std::fs::read(&reference).unwrap();
+    assert_ne!(new, initrd);
+    for delay in [5u64, 30, 80, 200] {
+        let mut child = common::modlayer()
+            .args(["apply", i, "--in-place"])
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(delay));
+        let _ = child.kill();
+        let _ = child.wait();
+        let now = std::fs::read(&img).unwrap();
+        assert!(
+            now == initrd || now == new,
+            "after a kill at {delay} ms the image is neither"
+        );
+        if now == new {
+            std::fs::write(&img, &initrd).unwrap();
+        }
+    }
+    assert_eq!(code(&modlayer(&["apply", i, "--in-place"])), 0);
+    assert_eq!(std::fs::read(&img).unwrap(), new);
+    let left: Vec<String> = std::fs::read_dir(d.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(".modlayer-"))
+        .collect();
+    assert!(left.is_empty(), "{left:?} left behind");
 }
 
 #[test]

@@ -148,4 +148,48 @@ fn each_image_is_read_once_per_command() {
         (tgz_size..=tgz_size + sniff).contains(&n),
         "verify read {n} bytes of a {tgz_size}-byte archive"
     );
+
+    // A PXE initramfs of 24 MiB with a config appended (as `pxe ignition wrap` writes it): only
+    // its end is read, for verify and for apply, and the bytes before the config stay.
+    let mut x = 0x2545_f491_4f6c_dd1du64;
+    let big: Vec<u8> = (0..24u64 << 20)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x >> 24) as u8
+        })
+        .collect();
+    let mut initrd =
+        modlayer::media::cpio::write_newc(&[("usr/lib/firmware/big.bin".into(), 0o644, big)]);
+    initrd.resize(initrd.len().div_ceil(4) * 4, 0);
+    let before = initrd.clone();
+    let config = modlayer::media::cpio::write_newc(&[(
+        "config.ign".into(),
+        0o644,
+        br#"{"ignition":{"version":"3.2.0"}}"#.to_vec(),
+    )]);
+    initrd.extend(modlayer::media::cpio::xz_crc32(&config).unwrap());
+    let pxe = d.path().join("initrd.img");
+    std::fs::write(&pxe, &initrd).unwrap();
+    let name = pxe.to_str().unwrap();
+    let judge = || {
+        let t = targets::open(name, None).unwrap();
+        targets::judge_wanted(t.as_ref(), name, &sctp, &VerifyOpts::default()).unwrap()
+    };
+    let (reports, n) = reads(judge);
+    assert_eq!(reports[0].kind, "pxe");
+    assert!(!reports[0].enabled);
+    assert!(
+        n <= 16 << 20,
+        "verify read {n} bytes of a {}-byte image",
+        initrd.len()
+    );
+    let (applied, n) = reads(|| targets::apply_wanted(name, None, &sctp, &apply_opts()));
+    assert!(!applied.unwrap().changes.is_empty());
+    assert!(n <= 16 << 20, "apply read {n} bytes");
+    let after = std::fs::read(&pxe).unwrap();
+    assert_eq!(after[..before.len()], before[..]);
+    let (reports, _) = reads(judge);
+    assert!(reports[0].enabled, "{:?}", reports[0].findings);
 }

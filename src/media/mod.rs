@@ -69,6 +69,7 @@ impl Source {
             .read_exact_at(&mut buf, offset)
             .with_context(|| format!("{}: byte {offset}: cannot read {what}", self.name))?;
         self.read.set(self.read.get() + len);
+        crate::fsutil::count_image_bytes(len);
         Ok(buf)
     }
 

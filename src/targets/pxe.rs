@@ -36,8 +36,11 @@ impl PxeTarget {
 
     fn read(&self) -> Result<(Source, Vec<Archive>)> {
         let src = Source::open(&self.given)?;
+        if let Some(archives) = self.read_tail(&src)? {
+            return Ok((src, archives));
+        }
         let archives = cpio::read_archives(
-            BufReader::with_capacity(256 << 10, src.file()),
+            BufReader::with_capacity(256 << 10, crate::fsutil::Counted(src.file())),
             &|n| n == CONFIG_MEMBER,
             Limits {
                 total: MAX_DECODED,
@@ -47,7 +50,58 @@ impl PxeTarget {
         )?;
         Ok((src, archives))
     }
+
+    /// The archives from the last one onwards, when the last archive of the image holds the
+    /// config (`pxe ignition wrap` output concatenated to an initramfs, as the docs do it): then
+    /// it decides what the node reads (the kernel unpacks archives in order, a later file
+    /// replacing an earlier one), and the hundreds of megabytes before it are not decompressed.
+    /// It is found from the end: the last xz or gzip magic at a 4-byte boundary within
+    /// [`TAIL_WINDOW`] from which the rest reads as archives to the end. `None`: read everything.
+    fn read_tail(&self, src: &Source) -> Result<Option<Vec<Archive>>> {
+        let from = src.len.saturating_sub(TAIL_WINDOW);
+        if from == 0 {
+            return Ok(None);
+        }
+        let tail = src.read_at(from, src.len - from, "the end of the image")?;
+        let magics: [&[u8]; 2] = [&[0xfd, b'7', b'z', b'X', b'Z', 0], &[0x1f, 0x8b, 0x08]];
+        let mut starts: Vec<usize> = magics
+            .iter()
+            .flat_map(|m| memchr::memmem::find_iter(&tail, m))
+            .filter(|p| (from + *p as u64) % 4 == 0)
+            .collect();
+        starts.sort_unstable();
+        for &p in starts.iter().rev().take(TAIL_TRIES) {
+            let read = cpio::read_archives(
+                &tail[p..],
+                &|n| n == CONFIG_MEMBER,
+                Limits {
+                    total: MAX_DECODED,
+                    kept: MAX_CONFIG_BYTES,
+                },
+                &self.given,
+            );
+            let Ok(mut archives) = read else { continue };
+            let last_holds = archives
+                .last()
+                .is_some_and(|a| a.members.iter().any(|m| m.name == CONFIG_MEMBER));
+            if !last_holds {
+                return Ok(None);
+            }
+            let at = from + p as u64;
+            for a in &mut archives {
+                a.start += at;
+                a.end += at;
+            }
+            return Ok(Some(archives));
+        }
+        Ok(None)
+    }
 }
+
+/// How far from the end of a PXE image the archive holding the config is looked for.
+const TAIL_WINDOW: u64 = 16 << 20;
+/// How many archive starts (from the last back) are tried before the whole image is read.
+const TAIL_TRIES: usize = 8;
 
 impl Target for PxeTarget {
     fn kind(&self) -> Kind {
