@@ -254,7 +254,7 @@ codes! {
         "A key the Ignition spec does not know: Ignition ignores it.",
         "Check its spelling.";
     ButaneNotTranslated = "butane-not-translated", Info,
-        "A Butane section that sets up disks or the boot loader (grub; boot_device on s390x layouts or with cex): modlayer does not translate it; it does not decide which modules load.",
+        "A Butane section modlayer does not translate. None is left since grub and every boot_device layout are translated; the code stays for reports that name it.",
         "Nothing to do; translate with Butane to see those parts.";
     ButaneWarning = "butane-warning", Warning,
         "Butane warns about the source (a mode that reads as decimal, special mode bits before Ignition 3.4.0); the translation goes through.",

@@ -69,6 +69,8 @@ const MC: &str = "doc-machineconfig.yaml";
 const TUNED: &str = "operators/tuned/tuned-sctp-blacklist.yaml";
 const DS: &str = "operators/daemonset/load-sctp-daemonset.yaml";
 const KMM: &str = "operators/kmm/module.yaml";
+const BMC: &str = "operators/kmm/bootmoduleconfig.yaml";
+const BMC_MASTER: &str = "operators/kmm/bootmoduleconfig-master.yaml";
 
 #[test]
 fn performance_profile_module_blacklist_disables_its_pool() {
@@ -207,6 +209,73 @@ fn a_kmm_module_removing_the_in_tree_module_is_reported() {
         !kv.contains("RHEL CoreOS ships") && kv.contains("knows nothing of this module"),
         "{kv}"
     );
+}
+
+/// A pool where a run-time loader loads the module is judged like one a MachineConfig tries to
+/// enable it in: the DaemonSet put on the masters (nodeSelector and toleration) makes pool master
+/// judged next to worker (whose MachineConfig enables it), and master loads it only at run time.
+#[test]
+fn a_run_time_loader_makes_its_pool_judged() {
+    let text = std::fs::read_to_string(testdata(DS)).unwrap().replace(
+        "      hostNetwork: true\n",
+        "      hostNetwork: true\n      nodeSelector:\n        node-role.kubernetes.io/master: \"\"\n      tolerations:\n        - key: node-role.kubernetes.io/master\n          operator: Exists\n          effect: NoSchedule\n",
+    );
+    assert!(text.contains("nodeSelector"));
+    let d = folder(&[MC]);
+    std::fs::write(d.path().join("ds.yaml"), text).unwrap();
+    let (code, v) = verify(d.path(), &[]);
+    assert_eq!(code, 1, "{v:#}");
+    // Both judged: a report each (a pool not judged is only an info on the others).
+    assert_eq!(v["targets"].as_array().unwrap().len(), 2, "{v:#}");
+    assert_eq!(pool(&v, "worker")["enabled"], true);
+    let m = pool(&v, "master");
+    assert_eq!(m["enabled"], false);
+    assert_eq!(with_code(m, "runtime-loader-only").len(), 1, "{m:#}");
+    // Named pools still decide alone.
+    let (code, _) = verify(d.path(), &["--role", "worker"]);
+    assert_eq!(code, 0);
+}
+
+/// KMM's day-1 path: a BootModuleConfig makes KMM write the MachineConfig it names into its pool,
+/// whose unit removes the in-tree modules at boot: a pool that loads sctp otherwise is not
+/// enabled, naming that MachineConfig and the BootModuleConfig; the other pool is untouched.
+#[test]
+fn a_boot_module_config_removing_the_module_disables_its_pool() {
+    let d = folder(&[BMC, MC]);
+    let (code, v) = verify(d.path(), &[]);
+    assert_eq!(code, 1, "{v:#}");
+    let w = pool(&v, "worker");
+    assert_eq!(w["enabled"], false);
+    let f = with_code(w, "unit-removes");
+    assert_eq!(f.len(), 1, "{w:#}");
+    let origin = f[0]["origin"].as_str().unwrap();
+    assert!(
+        origin.starts_with("MachineConfig worker-kmod-config (KMM's, from BootModuleConfig openshift-machine-config-operator/oot-sctp-bmc"),
+        "{origin}"
+    );
+    // In the master pool only: the worker pool loads sctp, the master pool (judged: the layer's
+    // MachineConfig is for workers, so it is an info) is where it is removed.
+    let d = folder(&[BMC_MASTER, MC]);
+    let (code, v) = verify(d.path(), &["--role", "master", "--role", "worker"]);
+    assert_eq!(code, 1, "{v:#}");
+    assert_eq!(pool(&v, "worker")["enabled"], true);
+    let m = pool(&v, "master");
+    assert_eq!(m["enabled"], false);
+    assert!(!with_code(m, "unit-removes").is_empty(), "{m:#}");
+    // The module it loads from its image is loaded at boot in its pool (an explicit modprobe).
+    let d = folder(&[BMC]);
+    let (code, v) = verify(d.path(), &["--module", "oot_sctp", "--role", "worker"]);
+    let w = pool(&v, "worker");
+    assert_eq!((code, &w["enabled"]), (0, &Value::Bool(true)), "{v:#}");
+    // A MachineConfig of that name in the input is KMM's output already: not rendered twice.
+    let dup = d.path().join("worker-kmod-config.yaml");
+    std::fs::write(
+        &dup,
+        "apiVersion: machineconfiguration.openshift.io/v1\nkind: MachineConfig\nmetadata:\n  name: worker-kmod-config\n  labels:\n    machineconfiguration.openshift.io/role: worker\nspec:\n  config:\n    ignition:\n      version: 3.2.0\n",
+    )
+    .unwrap();
+    let (code, v) = verify(d.path(), &["--module", "oot_sctp", "--role", "worker"]);
+    assert_eq!(code, 1, "{v:#}");
 }
 
 #[test]

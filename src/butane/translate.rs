@@ -58,10 +58,14 @@ impl Translator<'_> {
         if let Some(s) = self.storage() {
             config.insert("storage".into(), s);
         }
-        let laid_out = self.boot_device();
-        let boot_device_done = laid_out.is_some();
-        if let Some(rendered) = laid_out {
+        if let Some(rendered) = self.boot_device() {
             super::sugar::merge_storage(&mut config, rendered);
+        }
+        // Butane merges the grub sugar after boot_device's, as the parent of the rest.
+        if matches!(self.src.variant, Variant::Fcos | Variant::Openshift) && self.src.base >= 5 {
+            if let Some(rendered) = self.grub() {
+                super::sugar::merge_storage(&mut config, rendered);
+            }
         }
         let own = self.systemd();
         let generated = std::mem::take(&mut self.units);
@@ -85,17 +89,6 @@ impl Translator<'_> {
             if !known.contains(&layout.as_str()) {
                 let message = "layout must be one of: aarch64, ppc64le, s390x-eckd, s390x-virt, s390x-zfcp, x86_64";
                 self.ctx.error("/boot_device/layout", message);
-            }
-        }
-        for sugar in ["boot_device", "grub"] {
-            if sugar == "boot_device" && boot_device_done {
-                continue;
-            }
-            if self.ctx.get(&format!("/{sugar}")).is_some() {
-                self.notes.push(format!(
-                    "{}: {sugar} is not translated (it sets up disks or the boot loader, not which modules load)",
-                    self.ctx.at(&format!("/{sugar}"))
-                ));
             }
         }
         let mut config = Value::Object(config);

@@ -20,6 +20,7 @@ use crate::mco::operators::{Landing, Operators, RuntimeLoader};
 use crate::mco::release::Release;
 use crate::mco::render::render_pool_at;
 use crate::mco::ROLE_LABEL;
+use crate::node::rules::ModuleAction;
 use crate::node::{evaluate, normalize_module, NodeView};
 use crate::report::View;
 use crate::workloads::{role_label, Nodes, Workload, Workloads};
@@ -723,8 +724,14 @@ impl Inventory {
         Ok(false)
     }
 
-    /// The pools to judge, with why each of the others is not.
-    fn judged(&self, layer: &Layer, choice: &PoolChoice) -> Result<BTreeSet<String>> {
+    /// The pools to judge, with why each of the others is not. `loading`: the pools where a
+    /// run-time loader of the input loads the module (it tries to enable it there too).
+    fn judged(
+        &self,
+        layer: &Layer,
+        choice: &PoolChoice,
+        loading: &BTreeSet<String>,
+    ) -> Result<BTreeSet<String>> {
         if choice.all {
             return Ok(self.pools.iter().map(|p| p.name.clone()).collect());
         }
@@ -745,7 +752,7 @@ impl Inventory {
             }
             return Ok(out);
         }
-        let mut trying = BTreeSet::new();
+        let mut trying = loading.clone();
         for p in &self.pools {
             if self.tries_to_enable(p, layer)? {
                 trying.insert(p.name.clone());
@@ -776,30 +783,7 @@ impl Inventory {
         choice: &PoolChoice,
         release: Option<Release>,
     ) -> Result<Vec<View>> {
-        let mut judged = self.judged(layer, choice)?;
-        let needing = if normalize_module(&layer.module) == "sctp" {
-            self.workloads.needing_sctp()
-        } else {
-            Vec::new()
-        };
         let masters = self.schedulable().masters;
-        let landing: Vec<Vec<&Workload>> = self
-            .pools
-            .iter()
-            .map(|p| {
-                if !self.has_nodes(p) {
-                    return Vec::new();
-                }
-                let nodes = p.nodes(masters);
-                needing.iter().filter(|w| w.lands_on(&nodes)).collect()
-            })
-            .collect();
-        // A pool where SCTP workloads can land is judged, whatever else says.
-        for (p, l) in self.pools.iter().zip(&landing) {
-            if !l.is_empty() {
-                judged.insert(p.name.clone());
-            }
-        }
         // Run-time loaders of the module, and the pools they run on.
         let module = normalize_module(&layer.module);
         let loaders: Vec<(&RuntimeLoader, Vec<String>)> = self
@@ -819,6 +803,35 @@ impl Inventory {
                 (l, on)
             })
             .collect();
+        // A pool where something loads the module after boot is one where the module is wanted.
+        let loading: BTreeSet<String> = loaders
+            .iter()
+            .filter(|(l, _)| l.action != ModuleAction::Remove)
+            .flat_map(|(_, on)| on.iter().cloned())
+            .collect();
+        let mut judged = self.judged(layer, choice, &loading)?;
+        let needing = if normalize_module(&layer.module) == "sctp" {
+            self.workloads.needing_sctp()
+        } else {
+            Vec::new()
+        };
+        let landing: Vec<Vec<&Workload>> = self
+            .pools
+            .iter()
+            .map(|p| {
+                if !self.has_nodes(p) {
+                    return Vec::new();
+                }
+                let nodes = p.nodes(masters);
+                needing.iter().filter(|w| w.lands_on(&nodes)).collect()
+            })
+            .collect();
+        // A pool where SCTP workloads can land is judged, whatever else says.
+        for (p, l) in self.pools.iter().zip(&landing) {
+            if !l.is_empty() {
+                judged.insert(p.name.clone());
+            }
+        }
         let mut general = Vec::new();
         for w in &needing {
             if !landing.iter().any(|l| l.iter().any(|x| x.id == w.id)) {

@@ -34,8 +34,22 @@
 //! The Kernel Module Management operator's `Module` (`kmm.sigs.x-k8s.io/v1beta1`) loads
 //! `spec.moduleLoader.container.modprobe.moduleName` through a worker pod on the nodes
 //! `spec.selector` matches, after unloading `inTreeModulesToRemove` (container level or per
-//! kernel mapping; the older `inTreeModuleToRemove` string). Its day-1 path
-//! (`BootModuleConfig`) is not read.
+//! kernel mapping; the older `inTreeModuleToRemove` string).
+//!
+//! Its day-1 path, the `BootModuleConfig` (`kmm.sigs.x-k8s.io/v1beta1`; rh-ecosystem-edge/
+//! kernel-module-management 0419e2f0, `api/v1beta1/bootmoduleconfig_types.go`,
+//! `internal/mcfg/mcfg.go`, `internal/controllers/bmc_reconciler.go`), makes the controller create
+//! or patch the MachineConfig `spec.machineConfigName`: its role label becomes
+//! `spec.machineConfigPoolName` and its whole `spec.config` an Ignition 3.2.0 config of KMM's
+//! (units `<machineConfigName>-replace-kernel-module.service`, ordered before
+//! `network-pre.target` and wanted by `multi-user.target`, and `…-pull-kernel-module-image.service`,
+//! with scripts under `/usr/local/bin`). At boot, once the pull unit has fetched the image (so from
+//! the boot after the first), the replace unit runs KMM's worker, which removes
+//! `spec.inTreeModulesToRemove` and loads `spec.kernelModuleName` with `modprobe -d /opt` from the
+//! image. modlayer renders that MachineConfig with one unit of that name whose commands are that
+//! effect (`rmmod` each in-tree module, then `modprobe -d /opt NAME`), so the one evaluation judges
+//! it; KMM's scripts themselves are not reproduced. A MachineConfig of that name in the input is
+//! taken as KMM's output already (it is not rendered again).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -134,6 +148,8 @@ pub struct Operators {
     /// Pod-bearing objects (read once ConfigMaps are known).
     pods: Vec<(String, Value)>,
     kmm: Vec<(String, Value)>,
+    /// KMM BootModuleConfigs: (file, object).
+    boot_modules: Vec<(String, Value)>,
     /// ConfigMaps by (namespace, name): their data.
     configmaps: BTreeMap<(String, String), BTreeMap<String, String>>,
 }
@@ -168,6 +184,10 @@ impl Operators {
             }
             "Module" if api.starts_with("kmm.sigs.x-k8s.io/") => {
                 self.kmm.push((file.to_string(), obj.clone()));
+                true
+            }
+            "BootModuleConfig" if api.starts_with("kmm.sigs.x-k8s.io/") => {
+                self.boot_modules.push((file.to_string(), obj.clone()));
                 true
             }
             "ConfigMap" => {
@@ -298,6 +318,20 @@ impl Operators {
                 "MachineConfig {mc_name} (the Node Tuning Operator's, from PerformanceProfile {name} in {file})"
             );
             out.push(rendered(&mc_name, labels, Vec::new(), file, origin));
+        }
+        for (file, obj) in &self.boot_modules {
+            match boot_module_rendered(file, obj) {
+                Some(r) if !existing.contains(&r.mc.name) => out.push(r),
+                Some(_) => {}
+                None => findings.push(Finding::new(
+                    Code::OperatorLabelsMatchNoPool,
+                    format!(
+                        "KMM BootModuleConfig {}/{} ({file}): no spec.machineConfigName: KMM writes no MachineConfig",
+                        ns_name(obj).0,
+                        ns_name(obj).1
+                    ),
+                )),
+            }
         }
         // The pool each recommend's labels reach.
         let mut by_pool: BTreeMap<String, Vec<&Recommend>> = BTreeMap::new();
@@ -817,6 +851,56 @@ fn parse_ini(text: &str) -> BTreeMap<String, Vec<(String, String)>> {
         }
     }
     out
+}
+
+/// The MachineConfig KMM's BootModuleConfig controller writes for `obj`, its worker's effect as
+/// unit commands (see the module's documentation); `None` without `spec.machineConfigName`.
+fn boot_module_rendered(file: &str, obj: &Value) -> Option<Rendered> {
+    let (ns, name) = ns_name(obj);
+    let mc_name = str_at(obj, "/spec/machineConfigName");
+    if mc_name.is_empty() {
+        return None;
+    }
+    let pool = str_at(obj, "/spec/machineConfigPoolName");
+    let module = str_at(obj, "/spec/kernelModuleName");
+    let image = str_at(obj, "/spec/kernelModuleImage");
+    let mut exec = String::new();
+    for m in obj
+        .pointer("/spec/inTreeModulesToRemove")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+    {
+        exec.push_str(&format!("ExecStart=rmmod {m}\n"));
+    }
+    if !module.is_empty() {
+        exec.push_str(&format!("ExecStart=modprobe -d /opt {module}\n"));
+    }
+    let unit = format!(
+        "[Unit]\nDescription=KMM worker of BootModuleConfig {ns}/{name} (as modlayer models it): in-tree modules removed, {module} loaded from {image}\nBefore=network-pre.target\nDefaultDependencies=no\n[Service]\nType=oneshot\n{exec}[Install]\nWantedBy=multi-user.target\n"
+    );
+    let config = json!({
+        "ignition": {"version": "3.2.0"},
+        "systemd": {"units": [{
+            "name": format!("{mc_name}-replace-kernel-module.service"),
+            "enabled": true,
+            "contents": unit,
+        }]},
+    });
+    let spec = crate::ignition::spec_of(&config).ok()?;
+    let labels: BTreeMap<String, String> = if pool.is_empty() {
+        BTreeMap::new()
+    } else {
+        BTreeMap::from([(ROLE_LABEL.to_string(), pool.to_string())])
+    };
+    let origin = format!(
+        "MachineConfig {mc_name} (KMM's, from BootModuleConfig {ns}/{name} in {file}; its worker runs once the module image is pulled, from the boot after the first)"
+    );
+    let mut r = rendered(mc_name, &labels, Vec::new(), file, origin);
+    r.object["spec"] = json!({ "config": config });
+    r.mc.config = Some((config, spec));
+    Some(r)
 }
 
 fn rendered(
