@@ -152,6 +152,7 @@ impl Translator<'_> {
                     continue;
                 };
                 let ip = format!("{ptr}/{i}");
+                self.check_storage_item(section, &ip);
                 match section {
                     "filesystems" => self.filesystem(&ip, o),
                     // A key file is a resource, made a data URL as file contents are.
@@ -164,6 +165,42 @@ impl Translator<'_> {
                 }
             }
             out.insert(section.into(), v);
+        }
+    }
+
+    /// The keys of a carried-over storage item (and of what it nests) against the version's
+    /// schema: an unknown one is refused as `butane --strict` refuses it.
+    fn check_storage_item(&mut self, section: &str, ip: &str) {
+        let fields = match section {
+            "disks" => DISK,
+            "raid" => RAID,
+            "filesystems" => FILESYSTEM,
+            "luks" => LUKS,
+            _ => return,
+        };
+        if !self.object(ip, fields) {
+            return;
+        }
+        if section == "disks" {
+            for p in self.ctx.list(&format!("{ip}/partitions")) {
+                self.object(&p, PARTITION);
+            }
+        }
+        if section == "luks" {
+            self.clevis(&format!("{ip}/clevis"));
+            self.object(&format!("{ip}/cex"), CEX);
+        }
+    }
+
+    /// A Clevis mapping (a LUKS volume's, or `boot_device.luks`'s own fields): its keys, its
+    /// `custom` and each `tang` entry.
+    pub(super) fn clevis(&mut self, p: &str) {
+        if !self.object(p, CLEVIS) {
+            return;
+        }
+        self.object(&format!("{p}/custom"), CUSTOM);
+        for t in self.ctx.list(&format!("{p}/tang")) {
+            self.object(&t, TANG);
         }
     }
 

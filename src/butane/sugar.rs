@@ -4,6 +4,7 @@
 use serde_json::{json, Map, Value};
 
 use super::translate::Translator;
+use super::versions::{BOOT_DEVICE, BOOT_LUKS, CEX, MIRROR, TANG};
 
 impl Translator<'_> {
     /// The unit `with_mount_unit` makes for a `storage.filesystems` item (`o`, in Ignition's
@@ -144,6 +145,15 @@ impl Translator<'_> {
     /// boot disk with RAID1 boot and root): the `storage` sections it adds, or None when it adds
     /// none or when modlayer does not lay it out (the s390x layouts, `cex`: a note then).
     pub(super) fn boot_device(&mut self) -> Option<Map<String, Value>> {
+        if self.object("/boot_device", BOOT_DEVICE) {
+            self.object("/boot_device/mirror", MIRROR);
+            if self.object("/boot_device/luks", BOOT_LUKS) {
+                self.object("/boot_device/luks/cex", CEX);
+                for t in self.ctx.list("/boot_device/luks/tang") {
+                    self.object(&t, TANG);
+                }
+            }
+        }
         let luks = self
             .ctx
             .get("/boot_device/luks")

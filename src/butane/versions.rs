@@ -124,3 +124,63 @@ pub(super) const OPENSHIFT: &[(&str, u8)] = &[
     ("fips", 1),
     ("kernel_type", 1),
 ];
+
+// The storage sections modlayer carries over (Butane's base/v0_N schemas), and boot_device.
+pub(super) const DISK: &[(&str, u8)] = &[("device", 1), ("partitions", 1), ("wipe_table", 1)];
+pub(super) const PARTITION: &[(&str, u8)] = &[
+    ("guid", 1),
+    ("label", 1),
+    ("number", 1),
+    ("resize", 3),
+    ("should_exist", 1),
+    ("size_mib", 1),
+    ("start_mib", 1),
+    ("type_guid", 1),
+    ("wipe_partition_entry", 1),
+];
+pub(super) const RAID: &[(&str, u8)] = &[
+    ("devices", 1),
+    ("level", 1),
+    ("name", 1),
+    ("options", 1),
+    ("spares", 1),
+];
+pub(super) const FILESYSTEM: &[(&str, u8)] = &[
+    ("device", 1),
+    ("format", 1),
+    ("label", 1),
+    ("mount_options", 2),
+    ("options", 1),
+    ("path", 1),
+    ("uuid", 1),
+    ("wipe_filesystem", 1),
+    ("with_mount_unit", 2),
+];
+pub(super) const LUKS: &[(&str, u8)] = &[
+    ("cex", 6),
+    ("clevis", 3),
+    ("device", 3),
+    ("discard", 5),
+    ("key_file", 3),
+    ("label", 3),
+    ("name", 3),
+    ("open_options", 5),
+    ("options", 3),
+    ("uuid", 3),
+    ("wipe_volume", 3),
+];
+pub(super) const CLEVIS: &[(&str, u8)] =
+    &[("custom", 3), ("tang", 3), ("threshold", 3), ("tpm2", 3)];
+pub(super) const CUSTOM: &[(&str, u8)] = &[("config", 3), ("needs_network", 3), ("pin", 3)];
+pub(super) const TANG: &[(&str, u8)] = &[("thumbprint", 3), ("url", 3), ("advertisement", 5)];
+pub(super) const CEX: &[(&str, u8)] = &[("enabled", 6)];
+pub(super) const BOOT_DEVICE: &[(&str, u8)] = &[("layout", 3), ("luks", 3), ("mirror", 3)];
+pub(super) const BOOT_LUKS: &[(&str, u8)] = &[
+    ("cex", 6),
+    ("discard", 5),
+    ("device", 6),
+    ("tang", 3),
+    ("threshold", 3),
+    ("tpm2", 3),
+];
+pub(super) const MIRROR: &[(&str, u8)] = &[("devices", 3)];

@@ -327,7 +327,145 @@ impl Validator {
         }
     }
 
+    /// `Luks.Validate` and what it nests (`Clevis`/`Custom`, `Tang`, `Cex`, the key file), 3.2.0+
+    /// (coreos/ignition config/v3_{2,3,4,5}/types: `luks.go`, `custom.go` or `clevis.go`,
+    /// `tang.go`, `cex.go`), with the per-spec differences: in 3.2.0 any `custom` object is
+    /// "custom" and its pin is checked unless pin and config are both empty; from 3.3.0 a custom
+    /// pin must be given when config or `needsNetwork` is; the tang advertisement from 3.4.0;
+    /// CEX from 3.5.0. Luks names and tang URLs are keys (duplicates are refused).
+    fn luks(&mut self, c: &Value) {
+        let m = self.spec.minor;
+        if m < 2 {
+            return;
+        }
+        let volumes = list(c, "/storage/luks");
+        self.dups(
+            volumes
+                .iter()
+                .enumerate()
+                // Go's string field: a missing name is "" and counts as a key too.
+                .map(|(i, l)| {
+                    (
+                        format!("/storage/luks/{i}"),
+                        Some(s(l, "name").unwrap_or("")),
+                    )
+                }),
+        );
+        for (i, l) in volumes.iter().enumerate() {
+            let lp = format!("/storage/luks/{i}");
+            if s(l, "name").unwrap_or("").contains('/') {
+                self.err(format!("{lp}/name"), "device names cannot contain slashes");
+            }
+            if non_empty(l, "label").is_some_and(|x| x.len() > 47) {
+                self.err(
+                    format!("{lp}/label"),
+                    "luks device labels cannot be longer than 47 characters",
+                );
+            }
+            match non_empty(l, "device") {
+                None => self.err(format!("{lp}/device"), "disk device is required"),
+                Some(d) => {
+                    if let Some(e) = path_error(d) {
+                        self.err(format!("{lp}/device"), e);
+                    }
+                }
+            }
+            let clevis = l.get("clevis").filter(|x| x.is_object());
+            let custom = clevis
+                .and_then(|x| x.get("custom"))
+                .filter(|x| x.is_object());
+            let pin = custom.and_then(|x| non_empty(x, "pin"));
+            let tangs = clevis.map_or(&[][..], |x| list(x, "/tang"));
+            let tpm2 = clevis.and_then(|x| x.get("tpm2")) == Some(&Value::Bool(true));
+            let threshold = clevis
+                .and_then(|x| x.get("threshold"))
+                .and_then(Value::as_i64)
+                .is_some_and(|t| t != 0);
+            let others = !tangs.is_empty() || tpm2 || threshold;
+            let custom_set = if m == 2 {
+                custom.is_some()
+            } else {
+                pin.is_some()
+            };
+            if custom_set && others {
+                self.err(
+                    format!("{lp}/clevis"),
+                    "cannot use custom clevis config with tpm2, tang, or threshold",
+                );
+            }
+            let key_source = l.pointer("/keyFile/source").and_then(Value::as_str);
+            if key_source.is_some_and(|u| !u.is_empty() && url_error(u, self.spec).is_some()) {
+                self.err(format!("{lp}/keys"), "invalid key-file source");
+            }
+            if let Some(cu) = custom {
+                let cp = format!("{lp}/clevis/custom");
+                let config = non_empty(cu, "config");
+                let network = cu.get("needsNetwork") == Some(&Value::Bool(true));
+                let checked = if m == 2 {
+                    pin.is_some() || config.is_some()
+                } else {
+                    pin.is_some() || config.is_some() || network
+                };
+                if checked {
+                    match pin {
+                        Some("tpm2" | "tang" | "sss") => {}
+                        None if m >= 3 => {
+                            self.err(format!("{cp}/pin"), "missing required custom clevis pin")
+                        }
+                        _ => self.err(format!("{cp}/pin"), "unsupported clevis pin"),
+                    }
+                    if config.is_none() {
+                        self.err(
+                            format!("{cp}/config"),
+                            "missing required custom clevis config",
+                        );
+                    }
+                }
+            }
+            for (j, t) in tangs.iter().enumerate() {
+                let tp = format!("{lp}/clevis/tang/{j}");
+                let url = s(t, "url").unwrap_or("");
+                if url_parse_fails(url) || url_scheme(url).is_err() {
+                    self.err(format!("{tp}/url"), "unable to parse url");
+                } else if !matches!(url_scheme(url).as_deref(), Ok("http" | "https")) {
+                    self.err(format!("{tp}/url"), "invalid url scheme");
+                }
+                if non_empty(t, "thumbprint").is_none() {
+                    self.err(format!("{tp}/thumbprint"), "thumbprint is required");
+                }
+                if m >= 4 {
+                    if let Some(a) = non_empty(t, "advertisement") {
+                        if serde_json::from_str::<serde::de::IgnoredAny>(a).is_err() {
+                            self.err(
+                                format!("{tp}/advertisement"),
+                                "advertisement is not valid JSON",
+                            );
+                        }
+                    }
+                }
+            }
+            self.dups(tangs.iter().enumerate().map(|(j, t)| {
+                (
+                    format!("{lp}/clevis/tang/{j}"),
+                    Some(s(t, "url").unwrap_or("")),
+                )
+            }));
+            if m >= 5 && l.pointer("/cex/enabled") == Some(&Value::Bool(true)) {
+                if pin.is_some() || others {
+                    self.err(format!("{lp}/cex"), "cannot use cex with clevis");
+                }
+                if key_source.is_some_and(|u| !u.is_empty()) {
+                    self.err(format!("{lp}/cex"), "cannot use key file with cex");
+                }
+            }
+            if let Some(k) = l.get("keyFile") {
+                self.resource(k, &format!("{lp}/keyFile"), false);
+            }
+        }
+    }
+
     fn storage(&mut self, c: &Value) {
+        self.luks(c);
         let files = list(c, "/storage/files");
         let dirs = list(c, "/storage/directories");
         let links = list(c, "/storage/links");
