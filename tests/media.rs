@@ -443,6 +443,16 @@ fn pxe_images_wrapped_by_coreos_installer() {
     let config: Value = serde_json::from_slice(&shown.stdout).unwrap();
     layer_present(&config);
     assert_eq!(code(&modlayer(&["verify", out.to_str().unwrap()])), 0);
+    // Up to date: `-o` still writes its copy, as for an ISO and every file target.
+    let again = d.path().join("again.img");
+    let r = modlayer(&[
+        "apply",
+        out.to_str().unwrap(),
+        "-o",
+        again.to_str().unwrap(),
+    ]);
+    assert_eq!(code(&r), 0, "{}", r.transcript());
+    assert_eq!(std::fs::read(&again).unwrap(), std::fs::read(&out).unwrap());
 
     // An initramfs (a plain newc archive) with the wrapped config appended.
     let mut initrd = newc(&[("etc/hostname", b"node\n")]);

@@ -545,6 +545,18 @@ pub fn reencode(
     }
 }
 
+/// A medium whose config is up to date: with `-o OUT`, OUT is still written (a copy), as for every
+/// file target; in place or in a dry run, nothing is.
+pub fn unchanged_to(src: &Source, opts: &ApplyOpts, applied: &mut Applied) -> Result<()> {
+    if let Dest::File(o) = &opts.dest {
+        if !opts.dry_run {
+            write_patched(src, o, &[], None)?;
+            applied.written.push(o.clone());
+        }
+    }
+    Ok(())
+}
+
 /// Write a copy of `input` with `patches` (offset, bytes) laid over it to `out` atomically: a new
 /// file beside `out` (cloned with FICLONE where the file system can, else copied), patched,
 /// synced, then renamed into place; a killed run leaves the old file or the new one.
@@ -676,12 +688,7 @@ impl Target for IsoTarget {
             applied
                 .notes
                 .push(format!("{given}: the embedded config is up to date"));
-            if let Dest::File(o) = &opts.dest {
-                if !opts.dry_run {
-                    write_patched(&m.src, o, &[], None)?;
-                    applied.written.push(o.clone());
-                }
-            }
+            unchanged_to(&m.src, opts, &mut applied)?;
             return Ok(applied);
         };
         if new.len() as u64 > MAX_CONFIG_BYTES {

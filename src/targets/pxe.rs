@@ -14,7 +14,8 @@ use crate::media::Source;
 use crate::report::View;
 use crate::targets::chain::Chain;
 use crate::targets::iso::{
-    config_of, config_views, patch_config, reencode, write_patched, Patched, CONFIG_MEMBER,
+    config_of, config_views, patch_config, reencode, unchanged_to, write_patched, Patched,
+    CONFIG_MEMBER,
 };
 use crate::targets::{Applied, ApplyOpts, Dest, Kind, Target, VerifyOpts};
 
@@ -135,6 +136,7 @@ impl Target for PxeTarget {
             applied
                 .notes
                 .push(format!("{given}: the config is up to date"));
+            unchanged_to(&src, opts, &mut applied)?;
             return Ok(applied);
         };
         // The archive holding the config is replaced (its other members kept); with none, a new
