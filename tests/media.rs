@@ -78,6 +78,12 @@ fn code(r: &Ran) -> i32 {
 /// A live-ISO-shaped image: igninfo.json, a zeroed Ignition area of `area` bytes, features.json
 /// and one karg area in a boot config, as coreos-installer's fixtures are laid out.
 fn make_iso(x: &Path, dir: &Path, name: &str, area: &[u8]) -> PathBuf {
+    make_iso_with(x, dir, name, area, true)
+}
+
+/// [`make_iso`], with or without `coreos/kargs.json` (older ISOs have a `coreKarg` header in the
+/// system area instead).
+fn make_iso_with(x: &Path, dir: &Path, name: &str, area: &[u8], kargs_json: bool) -> PathBuf {
     let tree = dir.join(format!("{name}.tree"));
     std::fs::create_dir_all(tree.join("coreos")).unwrap();
     std::fs::create_dir_all(tree.join("images")).unwrap();
@@ -100,14 +106,16 @@ fn make_iso(x: &Path, dir: &Path, name: &str, area: &[u8]) -> PathBuf {
     cfg.extend(&karg);
     cfg.extend(b"\nlabel end\n");
     std::fs::write(tree.join("isolinux/isolinux.cfg"), cfg).unwrap();
-    std::fs::write(
-        tree.join("coreos/kargs.json"),
-        format!(
-            r#"{{"default": "{LIVE_KARGS}", "files": [{{"path": "isolinux/isolinux.cfg", "offset": {}}}], "size": {KARG_SIZE}}}"#,
-            prefix.len()
-        ),
-    )
-    .unwrap();
+    if kargs_json {
+        std::fs::write(
+            tree.join("coreos/kargs.json"),
+            format!(
+                r#"{{"default": "{LIVE_KARGS}", "files": [{{"path": "isolinux/isolinux.cfg", "offset": {}}}], "size": {KARG_SIZE}}}"#,
+                prefix.len()
+            ),
+        )
+        .unwrap();
+    }
     let iso = dir.join(format!("{name}.iso"));
     run(
         x,
@@ -740,6 +748,43 @@ fn verify_reads_only_the_areas_of_a_large_iso() {
     assert!(read < 1 << 20, "{read}");
     assert_eq!(m.area.length, AREA as u64);
     assert_eq!(m.kargs.as_ref().unwrap().args, LIVE_KARGS);
+}
+
+/// An older ISO without `coreos/kargs.json`: the live kernel arguments are found through the
+/// `coreKarg` header of the system area, read as coreos-installer reads it (`iso kargs show`).
+#[test]
+fn legacy_karg_header_is_read() {
+    let (Some(ci), Some(x)) = (coreos_installer(), xorriso()) else {
+        return;
+    };
+    let d = tempfile::tempdir().unwrap();
+    let iso = make_iso_with(&x, d.path(), "legacy", &vec![0u8; AREA], false);
+    let mut bytes = std::fs::read(&iso).unwrap();
+    let prefix = b"append initrd=/images/pxeboot/initrd.img ";
+    let at = bytes
+        .windows(prefix.len())
+        .position(|w| w == prefix)
+        .unwrap()
+        + prefix.len();
+    let mut header = b"coreKarg".to_vec();
+    for n in [KARG_SIZE as u64, at as u64, at as u64, 0, 0, 0, 0, 0] {
+        header.extend(n.to_le_bytes());
+    }
+    let h = 32768 - 24 - 72;
+    bytes[h..h + 72].copy_from_slice(&header);
+    std::fs::write(&iso, &bytes).unwrap();
+    let shown = run(&ci, &["iso", "kargs", "show", iso.to_str().unwrap()]);
+    assert_eq!(String::from_utf8_lossy(&shown.stdout).trim(), LIVE_KARGS);
+    let m = modlayer::targets::iso::Medium::read(iso.to_str().unwrap()).unwrap();
+    let k = m.kargs.as_ref().unwrap();
+    assert_eq!(k.args, LIVE_KARGS);
+    assert_eq!(k.areas, vec![(at as u64, KARG_SIZE as u64)]);
+    // A header naming an area past the end of the file is a bad medium.
+    let mut bad = bytes.clone();
+    bad[h + 24..h + 32].copy_from_slice(&(bytes.len() as u64 + 10).to_le_bytes());
+    let b = write(d.path(), "bad.iso", &bad);
+    let r = modlayer(&["verify", b.to_str().unwrap()]);
+    assert_eq!(code(&r), 2, "{}", r.transcript());
 }
 
 #[test]

@@ -157,7 +157,7 @@ fn legacy_area(src: &Source) -> Result<Area> {
 /// copy must hold the same arguments, as coreos-installer requires.
 pub fn kargs(src: &Source, iso: &Iso) -> Result<Option<Kargs>> {
     let Some(e) = iso.lookup("coreos/kargs.json")? else {
-        return Ok(None);
+        return legacy_kargs(src);
     };
     let name = &src.name;
     let bytes = iso.read_small(e, "coreos/kargs.json")?;
@@ -197,6 +197,64 @@ pub fn kargs(src: &Source, iso: &Iso) -> Result<Option<Kargs>> {
         }
         out.args = args;
         out.areas.push((at, info.size));
+    }
+    Ok(Some(out))
+}
+
+/// Where the legacy karg header is: the 72 bytes before the `coreiso+` header at the end of the
+/// 32 KiB system area (coreos-installer `live/embed.rs`, `for_file_via_system_area`).
+const LEGACY_KARG_HEADER: u64 = 32768 - 24 - 72;
+
+/// The live kernel arguments of an older ISO without `coreos/kargs.json`: the `coreKarg` header
+/// (magic, the areas' length, the offset of the default arguments, up to six area offsets, u64
+/// little-endian), every area holding the same arguments padded with `#`. `None` without the
+/// header.
+fn legacy_kargs(src: &Source) -> Result<Option<Kargs>> {
+    let name = &src.name;
+    if src.len < 32768 {
+        return Ok(None);
+    }
+    let h = src.read_at(LEGACY_KARG_HEADER, 72, "the karg header")?;
+    if &h[..8] != b"coreKarg" {
+        return Ok(None);
+    }
+    let num = |i: usize| {
+        let mut b = [0u8; 8];
+        b.copy_from_slice(&h[i..i + 8]);
+        u64::from_le_bytes(b)
+    };
+    let length = num(8);
+    if length > MAX_KARGS as u64 {
+        bail!("{name}: byte {LEGACY_KARG_HEADER}: the coreKarg header gives karg areas of {length} bytes, more than {MAX_KARGS}");
+    }
+    let mut out = Kargs {
+        areas: Vec::new(),
+        args: String::new(),
+    };
+    for i in 0..6 {
+        let at = num(24 + 8 * i);
+        if at == 0 {
+            break;
+        }
+        let raw = src.read_at(at, length, "a karg area")?;
+        let text = String::from_utf8(raw)
+            .map_err(|_| anyhow::anyhow!("{name}: byte {at}: a karg area that is not UTF-8"))?;
+        let args = text
+            .trim_end_matches('#')
+            .trim_end_matches('\n')
+            .trim()
+            .to_string();
+        if i > 0 && args != out.args {
+            bail!(
+                "{name}: byte {at}: the karg areas differ ({:?} and {args:?}): a corrupt medium",
+                out.args
+            );
+        }
+        out.args = args;
+        out.areas.push((at, length));
+    }
+    if out.areas.is_empty() {
+        bail!("{name}: byte {LEGACY_KARG_HEADER}: a coreKarg header naming no karg area: a corrupt medium");
     }
     Ok(Some(out))
 }
