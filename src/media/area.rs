@@ -224,7 +224,7 @@ fn legacy_kargs(src: &Source) -> Result<Option<Kargs>> {
         u64::from_le_bytes(b)
     };
     let length = num(8);
-    if length > MAX_KARGS as u64 {
+    if length > MAX_KARGS {
         bail!("{name}: byte {LEGACY_KARG_HEADER}: the coreKarg header gives karg areas of {length} bytes, more than {MAX_KARGS}");
     }
     let mut out = Kargs {
