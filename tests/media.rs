@@ -557,9 +557,10 @@ fn agent_config(workers: u64, extra: &[(&str, &str)]) -> String {
 }
 
 /// An agent-shaped ISO: the Ignition area holds a gzip newc cpio of config.ign, as the
-/// assisted image editor writes it.
+/// assisted image editor writes it (openshift/assisted-image-service `pkg/isoeditor`: config.ign
+/// 0644 first, no directory entries, gzip, padded to 4 bytes).
 fn agent_iso(x: &Path, dir: &Path, config: &str) -> PathBuf {
-    let newc = modlayer::media::cpio::write_newc(&[(
+    let newc = modlayer::media::cpio::write_newc_flat(&[(
         "config.ign".into(),
         0o644,
         config.as_bytes().to_vec(),
@@ -623,6 +624,17 @@ fn agent_iso_extra_manifests_rendered_per_pool() {
         b
     };
     assert_eq!(area, [0x1f, 0x8b]);
+    // In the editor's layout: config.ign is the first member, no directory entries before it.
+    let gz = {
+        let f = std::fs::File::open(&out).unwrap();
+        let mut b = vec![0u8; len as usize];
+        f.read_exact_at(&mut b, at).unwrap();
+        b
+    };
+    let mut newc = Vec::new();
+    std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&gz[..]), &mut newc).unwrap();
+    assert_eq!(&newc[..6], b"070701");
+    assert_eq!(&newc[110..121], b"config.ign\0");
 
     // A worker MachineConfig that blacklists sctp: the message names the chain and place.
     let bad_mc = "apiVersion: machineconfiguration.openshift.io/v1\nkind: MachineConfig\nmetadata:\n  name: 99-sctp\n  labels:\n    machineconfiguration.openshift.io/role: worker\nspec:\n  kernelArguments:\n    - module_blacklist=sctp\n";

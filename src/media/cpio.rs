@@ -432,6 +432,26 @@ pub fn write_newc(files: &[(String, u32, Vec<u8>)]) -> Vec<u8> {
     out
 }
 
+/// A newc archive as the assisted image editor writes one (openshift/assisted-image-service
+/// `pkg/isoeditor`: `IgnitionContent.Archive`, `generateCompressedCPIO`): the files in the order
+/// given (`config.ign` first, then `usr/lib/ignition/base.d/*`), regular files only, no
+/// directory entries.
+pub fn write_newc_flat(files: &[(String, u32, Vec<u8>)]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for (i, (name, mode, data)) in files.iter().enumerate() {
+        entry(
+            &mut out,
+            name,
+            0o100_000 | (mode & 0o7777),
+            1,
+            i as u32 + 1,
+            data,
+        );
+    }
+    entry(&mut out, TRAILER, 0, 1, 0, &[]);
+    out
+}
+
 fn entry(out: &mut Vec<u8>, name: &str, mode: u32, nlink: u32, ino: u32, data: &[u8]) {
     let fields = [
         ino,

@@ -526,22 +526,34 @@ pub fn reencode(
     config: Vec<u8>,
     compression: Compression,
 ) -> Result<Vec<u8>> {
-    let mut files: Vec<(String, u32, Vec<u8>)> = Vec::new();
-    for m in archives.map(cpio::merged).unwrap_or_default() {
-        if m.name != CONFIG_MEMBER {
-            files.push((m.name.clone(), m.mode & 0o7777, m.data.clone()));
-        }
-    }
-    let mode = match compression {
-        Compression::Gzip => 0o644,
-        _ => 0o600,
-    };
-    files.push((CONFIG_MEMBER.to_string(), mode, config));
-    let newc = cpio::write_newc(&files);
+    let others: Vec<(String, u32, Vec<u8>)> = archives
+        .map(cpio::merged)
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|m| m.name != CONFIG_MEMBER)
+        .map(|m| (m.name.clone(), m.mode & 0o7777, m.data.clone()))
+        .collect();
     match compression {
-        Compression::Gzip => cpio::gzip(&newc),
-        Compression::None => Ok(newc),
-        Compression::Xz | Compression::Zstd => cpio::xz_crc32(&newc),
+        // The assisted image editor's layout: config.ign (0644) first, no directories, gzip,
+        // zero padding to a multiple of 4 bytes.
+        Compression::Gzip => {
+            let mut files = vec![(CONFIG_MEMBER.to_string(), 0o644, config)];
+            files.extend(others);
+            let mut out = cpio::gzip(&cpio::write_newc_flat(&files))?;
+            out.resize(out.len().div_ceil(4) * 4, 0);
+            Ok(out)
+        }
+        // coreos-installer's: parent directories first, config.ign 0600, xz with CRC32.
+        _ => {
+            let mut files = others;
+            files.push((CONFIG_MEMBER.to_string(), 0o600, config));
+            let newc = cpio::write_newc(&files);
+            if compression == Compression::None {
+                Ok(newc)
+            } else {
+                cpio::xz_crc32(&newc)
+            }
+        }
     }
 }
 
