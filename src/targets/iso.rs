@@ -16,7 +16,7 @@ use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use crate::findings::{Code, Finding};
 use crate::formats::json::MAX_CONFIG_BYTES;
@@ -232,47 +232,6 @@ fn is_agent(config: &Value) -> bool {
         .any(|p| p.starts_with(AGENT_MANIFESTS) || p.starts_with(AGENT_EXTRA))
 }
 
-/// An agent cluster's size, from its AgentClusterInstall.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Topology {
-    /// `spec.provisionRequirements.controlPlaneAgents`.
-    pub control_plane: u64,
-    /// `spec.provisionRequirements.workerAgents`.
-    pub workers: u64,
-    /// The manifest that says so (a chain).
-    pub from: String,
-}
-
-/// Control-plane and worker agents from the AgentClusterInstall among the agent manifests
-/// (`spec.provisionRequirements`), with the file that says so. modlayer's own small reader: the
-/// agent installer writes one AgentClusterInstall per ISO.
-pub fn agent_topology(manifests: &[Manifest]) -> Option<Topology> {
-    for m in manifests {
-        let text = String::from_utf8_lossy(&m.bytes);
-        if !text.contains("AgentClusterInstall") {
-            continue;
-        }
-        let docs = crate::mco::file::documents(&m.name, &m.bytes).ok()?;
-        for d in docs {
-            if d.get("kind").and_then(Value::as_str) != Some("AgentClusterInstall") {
-                continue;
-            }
-            let req = d.pointer("/spec/provisionRequirements");
-            let n = |k: &str| {
-                req.and_then(|r| r.get(k))
-                    .and_then(Value::as_u64)
-                    .unwrap_or(0)
-            };
-            return Some(Topology {
-                control_plane: n("controlPlaneAgents"),
-                workers: n("workerAgents"),
-                from: m.name.clone(),
-            });
-        }
-    }
-    None
-}
-
 /// Lay the installer's kernel arguments over a view.
 fn installer_kargs(node: &mut NodeView, o: &InstallerOpts) {
     for (a, from) in &o.append {
@@ -358,32 +317,23 @@ pub fn config_views(
 /// An agent ISO: the MachineConfigs of the extra manifests, rendered per pool; SNO and compact
 /// clusters (no worker agents) judge the master pool by default.
 fn agent_views(ign: &Chain, config: &Value, layer: &Layer, opts: &VerifyOpts) -> Result<Vec<View>> {
-    let (inv, topo) = agent_inventory(ign, config)?;
-    let mut choice = opts.pools.clone();
-    if choice.roles.is_empty() && !choice.all && topo.as_ref().is_some_and(|t| t.workers == 0) {
-        choice.roles = vec!["master".into()];
-    }
-    inv.views(layer, &opts.base_for(layer), &choice, opts.release)
+    // The one inventory judges master only when the AgentClusterInstall says there are no
+    // workers (single-node or compact), as for an install directory.
+    agent_inventory(ign, config)?
+        .views(layer, &opts.base_for(layer), &opts.pools, opts.release)
         .map_err(|e| anyhow::anyhow!("{ign}: {e}"))
 }
 
-fn agent_inventory(ign: &Chain, config: &Value) -> Result<(Inventory, Option<Topology>)> {
+/// The agent manifests read by the one inventory: the extra manifests' MachineConfigs, and the
+/// cluster manifests for the topology (the AgentClusterInstall's `provisionRequirements`).
+fn agent_inventory(ign: &Chain, config: &Value) -> Result<Inventory> {
     let (cluster, mut findings) = files_under(ign, config, AGENT_MANIFESTS)?;
-    let (extra, f2) = files_under(ign, config, AGENT_EXTRA)?;
+    let (mut manifests, f2) = files_under(ign, config, AGENT_EXTRA)?;
     findings.extend(f2);
-    let topo = agent_topology(&cluster);
-    let mut inv = Inventory::read(&extra);
+    manifests.extend(cluster);
+    let mut inv = Inventory::read(&manifests);
     inv.findings.extend(findings);
-    if let Some(t) = &topo {
-        inv.set_install_config(
-            &format!(
-                "{} (AgentClusterInstall spec.provisionRequirements)",
-                t.from
-            ),
-            &json!({ "compute": [{ "name": "worker", "replicas": t.workers }] }),
-        );
-    }
-    Ok((inv, topo))
+    Ok(inv)
 }
 
 /// What applying a layer to a medium's config gives.
@@ -421,10 +371,10 @@ pub fn patch_config(
     };
     let (value, _, _) = crate::targets::ignition::read_ignition(&name, bytes)?;
     let (inner, what): (Layer, String) = if is_agent(&value) {
-        let (inv, topo) = agent_inventory(&ign, &value)?;
+        let inv = agent_inventory(&ign, &value)?;
         let roles: Vec<String> = if !opts.roles.is_empty() {
             opts.roles.clone()
-        } else if topo.as_ref().is_some_and(|t| t.workers == 0) {
+        } else if inv.topology().is_some_and(|t| !t.workers) {
             vec!["master".into()]
         } else {
             inv.default_roles().0
