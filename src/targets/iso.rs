@@ -520,8 +520,9 @@ pub fn unchanged_to(src: &Source, opts: &ApplyOpts, applied: &mut Applied) -> Re
 }
 
 /// Write a copy of `input` with `patches` (offset, bytes) laid over it to `out` atomically: a new
-/// file beside `out` (cloned with FICLONE where the file system can, else copied), patched,
-/// synced, then renamed into place; a killed run leaves the old file or the new one.
+/// file beside `out` (cloned with FICLONE where the file system can, else copied in the kernel),
+/// patched, synced when it replaces a file, then renamed into place; a killed run leaves the old
+/// file or the new one.
 pub fn write_patched(
     input: &Source,
     out: &Path,
@@ -536,11 +537,16 @@ pub fn write_patched(
     let Some(fname) = out.file_name() else {
         bail!("{shown}: not a file name");
     };
-    if let Ok(m) = std::fs::symlink_metadata(out) {
+    let existing = std::fs::symlink_metadata(out).ok();
+    if let Some(m) = &existing {
         if m.file_type().is_symlink() || !m.is_file() {
             bail!("{shown}: not a regular file; refused");
         }
     }
+    // Replacing a file (in place, or `-o` over one) syncs the new one before the rename, so that
+    // the old one is never lost; a new output file is not synced, as `cp` and coreos-installer's
+    // own `-o` leave it (its input is untouched, and a killed run still leaves no partial file).
+    let durable = existing.is_some();
     let dir_fd = rustix::fs::open(
         &dir,
         rustix::fs::OFlags::RDONLY | rustix::fs::OFlags::DIRECTORY | rustix::fs::OFlags::CLOEXEC,
@@ -572,8 +578,10 @@ pub fn write_patched(
             .unwrap_or(0o644);
         rustix::fs::fchmod(&*f, rustix::fs::Mode::from_raw_mode(mode))
             .map_err(|e| anyhow::anyhow!("{shown}: cannot set the mode: {e}"))?;
-        f.sync_all()
-            .with_context(|| format!("{shown}: cannot sync"))?;
+        if durable {
+            f.sync_all()
+                .with_context(|| format!("{shown}: cannot sync"))?;
+        }
         Ok(())
     })();
     if let Err(e) = result {
@@ -583,7 +591,9 @@ pub fn write_patched(
     staged
         .commit(&dir_fd, fname, true)
         .map_err(|e| anyhow::anyhow!("{shown}: cannot put in place: {e}"))?;
-    let _ = rustix::fs::fsync(&dir_fd);
+    if durable {
+        let _ = rustix::fs::fsync(&dir_fd);
+    }
     Ok(())
 }
 
