@@ -482,15 +482,7 @@ fn pxe_images_wrapped_by_coreos_installer() {
     assert_eq!(code(&modlayer(&["verify", c])), 0);
 
     // An initramfs larger than the window read from the end (the config found there): the same.
-    let mut x = 0x9e37_79b9_7f4a_7c15u64;
-    let noise: Vec<u8> = (0..20u64 << 20)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x >> 24) as u8
-        })
-        .collect();
+    let noise = common::noise(20 << 20, 0x9e37_79b9_7f4a_7c15);
     let mut big = newc(&[("usr/lib/firmware/noise.bin", &noise)]);
     let big_len = big.len();
     big.extend(std::fs::read(&img).unwrap());

@@ -107,15 +107,7 @@ fn each_image_is_read_once_per_command() {
         flate2::Compression::fast(),
     ));
     // Incompressible bytes, so that a second read of the archive would show.
-    let mut x = 0x9e37_79b9_7f4a_7c15u64;
-    let noise: Vec<u8> = (0..300_000)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x >> 32) as u8
-        })
-        .collect();
+    let noise = common::noise(300_000, 0x9e37_79b9_7f4a_7c15);
     for (path, bytes) in [
         (
             "etc/modprobe.d/sctp-blacklist.conf",
@@ -151,15 +143,7 @@ fn each_image_is_read_once_per_command() {
 
     // A PXE initramfs of 24 MiB with a config appended (as `pxe ignition wrap` writes it): only
     // its end is read, for verify and for apply, and the bytes before the config stay.
-    let mut x = 0x2545_f491_4f6c_dd1du64;
-    let big: Vec<u8> = (0..24u64 << 20)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x >> 24) as u8
-        })
-        .collect();
+    let big = common::noise(24 << 20, 0x2545_f491_4f6c_dd1d);
     let mut initrd =
         modlayer::media::cpio::write_newc(&[("usr/lib/firmware/big.bin".into(), 0o644, big)]);
     initrd.resize(initrd.len().div_ceil(4) * 4, 0);

@@ -41,6 +41,31 @@ pub struct Kargs {
     pub args: String,
 }
 
+impl Kargs {
+    /// Read one copy of the karg area at `at` (`len` bytes, `pad` after the arguments and their
+    /// `end`, as coreos-installer parses an area); every copy must hold the same arguments.
+    fn add(&mut self, src: &Source, at: u64, len: u64, pad: char, end: char) -> Result<()> {
+        let name = &src.name;
+        let raw = src.read_at(at, len, "a karg area")?;
+        let text = String::from_utf8(raw)
+            .map_err(|_| anyhow::anyhow!("{name}: byte {at}: a karg area that is not UTF-8"))?;
+        let args = text
+            .trim_end_matches(pad)
+            .trim_end_matches(end)
+            .trim()
+            .to_string();
+        if !self.areas.is_empty() && args != self.args {
+            bail!(
+                "{name}: byte {at}: the karg areas differ ({:?} and {args:?}): a corrupt medium",
+                self.args
+            );
+        }
+        self.args = args;
+        self.areas.push((at, len));
+        Ok(())
+    }
+}
+
 #[derive(Deserialize)]
 struct IgnInfo {
     file: String,
@@ -181,22 +206,13 @@ pub fn kargs(src: &Source, iso: &Iso) -> Result<Option<Kargs>> {
             );
         };
         let at = fe.offset + f.offset;
-        let raw = src.read_at(at, info.size, "a karg area")?;
-        let text = String::from_utf8(raw)
-            .map_err(|_| anyhow::anyhow!("{name}: byte {at}: a karg area that is not UTF-8"))?;
-        let args = text
-            .trim_end_matches(f.pad.unwrap_or('#'))
-            .trim_end_matches(f.end.unwrap_or('\n'))
-            .trim()
-            .to_string();
-        if i > 0 && args != out.args {
-            bail!(
-                "{name}: byte {at}: the karg areas differ ({:?} and {args:?}): a corrupt medium",
-                out.args
-            );
-        }
-        out.args = args;
-        out.areas.push((at, info.size));
+        out.add(
+            src,
+            at,
+            info.size,
+            f.pad.unwrap_or('#'),
+            f.end.unwrap_or('\n'),
+        )?;
     }
     Ok(Some(out))
 }
@@ -236,22 +252,7 @@ fn legacy_kargs(src: &Source) -> Result<Option<Kargs>> {
         if at == 0 {
             break;
         }
-        let raw = src.read_at(at, length, "a karg area")?;
-        let text = String::from_utf8(raw)
-            .map_err(|_| anyhow::anyhow!("{name}: byte {at}: a karg area that is not UTF-8"))?;
-        let args = text
-            .trim_end_matches('#')
-            .trim_end_matches('\n')
-            .trim()
-            .to_string();
-        if i > 0 && args != out.args {
-            bail!(
-                "{name}: byte {at}: the karg areas differ ({:?} and {args:?}): a corrupt medium",
-                out.args
-            );
-        }
-        out.args = args;
-        out.areas.push((at, length));
+        out.add(src, at, length, '#', '\n')?;
     }
     if out.areas.is_empty() {
         bail!("{name}: byte {LEGACY_KARG_HEADER}: a coreKarg header naming no karg area: a corrupt medium");

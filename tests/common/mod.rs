@@ -664,6 +664,19 @@ pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// `n` bytes no compressor shrinks (xorshift64 from `seed`), for images whose reads must show.
+pub fn noise(n: usize, seed: u64) -> Vec<u8> {
+    let mut x = seed.max(1);
+    (0..n)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x >> 24) as u8
+        })
+        .collect()
+}
+
 /// SHA-256 (FIPS 180-4), so this module needs no crypto crate.
 pub fn sha256(data: &[u8]) -> [u8; 32] {
     const K: [u32; 64] = [
