@@ -519,6 +519,21 @@ fn scenarios() -> Vec<Scenario> {
             },
         },
         Scenario {
+            name: "masked-modules-load-service",
+            what: "applied, then /etc/systemd/system/systemd-modules-load.service -> /dev/null",
+            expect_enabled: false,
+            verify_args: &[],
+            prepare: |_, r| {
+                apply_tree(r)?;
+                let p = r.join("etc/systemd/system/systemd-modules-load.service");
+                if let Some(d) = p.parent() {
+                    std::fs::create_dir_all(d).map_err(|e| format!("mkdir {}: {e}", d.display()))?;
+                }
+                symlink("/dev/null", &p).map_err(|e| format!("symlink {}: {e}", p.display()))?;
+                Ok((r.to_path_buf(), vec![]))
+            },
+        },
+        Scenario {
             name: "masked-vendor",
             what: "applied, load entry moved to /usr/lib/modules-load.d, masked from /etc",
             expect_enabled: false,
