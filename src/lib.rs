@@ -21,12 +21,14 @@
 //! | [`tar`] | tar archives: read, write, rewrite, compress |
 //! | [`media`] | boot media: ISO9660 lookups, embed areas, cpio archives (read by position) |
 //! | [`fsutil`] | reading inputs and writing outputs atomically |
+//! | [`hub`] | fleets: a hub repository's clusters, their day-0 manifests and bound policies |
 
 pub mod butane;
 pub mod cli;
 pub mod findings;
 pub mod formats;
 pub mod fsutil;
+pub mod hub;
 pub mod ignition;
 pub mod krm;
 mod krm_text;
