@@ -5,7 +5,7 @@
 //! node roles) share one render: the reports are made once, with placeholders for what names the
 //! cluster, and copied for each.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
@@ -82,16 +82,31 @@ pub fn judge(hub: &Hub, target: &str, layer: &Layer, opts: &VerifyOpts) -> Resul
         };
         // What the policies remove (mustnothave) or deliver themselves (a day-N object of a
         // day-0 object's kind and name replaces it: it is the same object in the cluster).
-        let mut taken: BTreeSet<(String, String)> = BTreeSet::new();
+        let mut taken: BTreeMap<(String, String), (usize, bool)> = BTreeMap::new();
         for &i in &bound {
             for o in &hub.policies[i].objects {
-                taken.insert(kind_name(&o.value));
+                taken.insert(kind_name(&o.value), (i, o.remove));
             }
         }
         let mut entries = Vec::new();
+        let mut removed = Vec::new();
         for (i, d) in c.day0.iter().enumerate() {
             for (k, t) in &d.entries {
-                if !taken.is_empty() && names.of(t).iter().any(|kn| taken.contains(kn)) {
+                if taken.is_empty() {
+                    entries.push((i, k.clone(), Arc::as_ptr(t) as *const u8 as usize));
+                    continue;
+                }
+                let hit = names.of(t).iter().find_map(|kn| taken.get(kn).map(|w| (kn, w)));
+                if let Some(((kind, name), (p, remove))) = hit {
+                    if *remove {
+                        removed.push((
+                            format!(
+                                "{kind} {name} (day-0 ({}) data.{k}): removed by policy {} (mustnothave)",
+                                d.source, hub.policies[*p].id
+                            ),
+                            hub.policies[*p].id.clone(),
+                        ));
+                    }
                     continue;
                 }
                 entries.push((i, k.clone(), Arc::as_ptr(t) as *const u8 as usize));
@@ -108,7 +123,7 @@ pub fn judge(hub: &Hub, target: &str, layer: &Layer, opts: &VerifyOpts) -> Resul
             cache.insert(key.clone(), reports);
         }
         let shared = cache.get(&key).map(Vec::as_slice).unwrap_or_default();
-        out.extend(for_cluster(hub, c, &bound, shared, target));
+        out.extend(for_cluster(hub, c, &bound, &removed, shared, target));
     }
     Ok(out)
 }
@@ -171,6 +186,7 @@ fn for_cluster(
     hub: &Hub,
     c: &Cluster,
     bound: &[usize],
+    removed: &[(String, String)],
     shared: &[TargetReport],
     target: &str,
 ) -> Vec<TargetReport> {
@@ -224,7 +240,12 @@ fn for_cluster(
             if r.findings.iter().any(|f| f.severity == Severity::Error) {
                 r.enabled = false;
             }
-            let source = deciding_source(&r);
+            let source = deciding_source(&r).or_else(|| {
+                (!r.enabled)
+                    .then(|| removed.first())
+                    .flatten()
+                    .map(|(_, p)| format!("policy {p} (mustnothave)"))
+            });
             r.cluster = Some(ClusterInfo {
                 name: c.name.clone(),
                 namespace: c.namespace.clone(),
@@ -234,6 +255,7 @@ fn for_cluster(
                 labels: c.labels.clone(),
                 day0: c.day0.iter().map(|d| d.source.clone()).collect(),
                 policies: policies.clone(),
+                removed: removed.iter().map(|(m, _)| m.clone()).collect(),
                 source,
             });
             r
@@ -259,7 +281,11 @@ fn deciding_source(r: &TargetReport) -> Option<String> {
 
 /// `day-0 (…)` or `policy NS/NAME` inside an origin.
 pub fn source_in(origin: &str) -> Option<String> {
-    if let Some(i) = origin.find("policy ") {
+    let policy = origin.find("(policy ").map(|i| i + 1).or_else(|| {
+        origin.starts_with("policy ").then_some(0)
+    });
+    let day0 = origin.find("day-0 (");
+    if let Some(i) = policy.filter(|p| day0.is_none_or(|d| *p < d)) {
         let rest = &origin[i..];
         let end = rest
             .char_indices()

@@ -64,6 +64,9 @@ pub struct ClusterInfo {
     pub day0: Vec<String>,
     /// The policies bound to it (`NAMESPACE/NAME`).
     pub policies: Vec<String>,
+    /// Day-0 objects its policies remove (`complianceType: mustnothave`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub removed: Vec<String>,
     /// Where the MachineConfig that decides this pool's verdict comes from: `day-0 (ConfigMap
     /// NS/NAME)` or `policy NS/NAME`; none when nothing of the hub decides it (the base).
     pub source: Option<String>,
