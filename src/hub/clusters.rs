@@ -76,7 +76,9 @@ impl Cluster {
 }
 
 fn str_at<'v>(v: &'v Value, p: &str) -> Option<&'v str> {
-    v.pointer(p).and_then(Value::as_str).filter(|s| !s.is_empty())
+    v.pointer(p)
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
 }
 
 fn string_map(v: Option<&Value>) -> BTreeMap<String, String> {

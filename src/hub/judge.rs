@@ -59,12 +59,22 @@ impl Names {
 }
 
 fn kind_name(v: &Value) -> (String, String) {
-    let s = |p: &str| v.pointer(p).and_then(Value::as_str).unwrap_or("").to_string();
+    let s = |p: &str| {
+        v.pointer(p)
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string()
+    };
     (s("/kind"), s("/metadata/name"))
 }
 
 /// Judge every cluster of a hub; `target` is the hub as the user named it.
-pub fn judge(hub: &Hub, target: &str, layer: &Layer, opts: &VerifyOpts) -> Result<Vec<TargetReport>> {
+pub fn judge(
+    hub: &Hub,
+    target: &str,
+    layer: &Layer,
+    opts: &VerifyOpts,
+) -> Result<Vec<TargetReport>> {
     let base = opts.base_for(layer);
     let mut cache: HashMap<Key, Vec<TargetReport>> = HashMap::new();
     let mut names = Names::default();
@@ -96,7 +106,10 @@ pub fn judge(hub: &Hub, target: &str, layer: &Layer, opts: &VerifyOpts) -> Resul
                     entries.push((i, k.clone(), Arc::as_ptr(t) as *const u8 as usize));
                     continue;
                 }
-                let hit = names.of(t).iter().find_map(|kn| taken.get(kn).map(|w| (kn, w)));
+                let hit = names
+                    .of(t)
+                    .iter()
+                    .find_map(|kn| taken.get(kn).map(|w| (kn, w)));
                 if let Some(((kind, name), (p, remove))) = hit {
                     if *remove {
                         removed.push((
@@ -152,7 +165,11 @@ fn render(
         let mut data = serde_json::Map::new();
         for (k, t) in &d.entries {
             let at = Arc::as_ptr(t) as *const u8 as usize;
-            if key.entries.iter().any(|(j, kk, a)| *j == i && kk == k && *a == at) {
+            if key
+                .entries
+                .iter()
+                .any(|(j, kk, a)| *j == i && kk == k && *a == at)
+            {
                 data.insert(k.clone(), Value::String(t.to_string()));
             }
         }
@@ -190,7 +207,9 @@ fn for_cluster(
     shared: &[TargetReport],
     target: &str,
 ) -> Vec<TargetReport> {
-    let name = Chain::new(target).then(format!("cluster {}", c.name)).to_string();
+    let name = Chain::new(target)
+        .then(format!("cluster {}", c.name))
+        .to_string();
     let mut subs: Vec<(String, String)> = vec![
         (PH_TARGET.into(), name.clone()),
         (PH_CLUSTER.into(), c.name.clone()),
@@ -281,9 +300,10 @@ fn deciding_source(r: &TargetReport) -> Option<String> {
 
 /// `day-0 (…)` or `policy NS/NAME` inside an origin.
 pub fn source_in(origin: &str) -> Option<String> {
-    let policy = origin.find("(policy ").map(|i| i + 1).or_else(|| {
-        origin.starts_with("policy ").then_some(0)
-    });
+    let policy = origin
+        .find("(policy ")
+        .map(|i| i + 1)
+        .or_else(|| origin.starts_with("policy ").then_some(0));
     let day0 = origin.find("day-0 (");
     if let Some(i) = policy.filter(|p| day0.is_none_or(|d| *p < d)) {
         let rest = &origin[i..];

@@ -130,7 +130,8 @@ mod tests {
 
     #[test]
     fn set_values_drops_unset_placeholders_and_merges_by_index() {
-        let mut s = json!({"a": "$mcp", "b": "", "c": "keep", "l": [{"x": 1}, {"x": 2}], "k": ["p"]});
+        let mut s =
+            json!({"a": "$mcp", "b": "", "c": "keep", "l": [{"x": 1}, {"x": 2}], "k": ["p"]});
         let o = json!({"l": [{"y": 1}], "k": ["q"], "n": 1});
         set_values(s.as_object_mut().unwrap(), o.as_object().unwrap());
         assert_eq!(

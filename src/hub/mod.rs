@@ -144,7 +144,11 @@ impl Source {
     /// Take one object (ConfigMaps into the table, other hub kinds kept, the rest skipped);
     /// `namespace` overrides (a kustomization's `namespace:`).
     fn take(&mut self, mut value: Value, file: &str, path: Option<&Path>, namespace: Option<&str>) {
-        let kind = value.get("kind").and_then(Value::as_str).unwrap_or("").to_string();
+        let kind = value
+            .get("kind")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string();
         if kind.ends_with("List") {
             if let Some(Value::Array(items)) = value.get_mut("items").map(Value::take) {
                 for it in items {
@@ -427,12 +431,8 @@ impl Hub {
         let mut findings = std::mem::take(&mut src.findings);
         for o in &src.objects {
             match o.kind() {
-                "ClusterInstance" => {
-                    clusters.push(clusters::cluster_instance(o, &src.configmaps))
-                }
-                "SiteConfig" => {
-                    clusters.extend(clusters::site_config(o, &root, &mut src.texts)?)
-                }
+                "ClusterInstance" => clusters.push(clusters::cluster_instance(o, &src.configmaps)),
+                "SiteConfig" => clusters.extend(clusters::site_config(o, &root, &mut src.texts)?),
                 "PolicyGenerator" => {
                     if o.path.is_none() {
                         findings.push(Finding::new(
@@ -496,7 +496,8 @@ struct Seen {
 impl Seen {
     fn look(&mut self, b: &[u8]) {
         let has = |s: &str| memchr::memmem::find(b, s.as_bytes()).is_some();
-        self.cluster_instance |= has("kind: ClusterInstance") || has("\"kind\":\"ClusterInstance\"");
+        self.cluster_instance |=
+            has("kind: ClusterInstance") || has("\"kind\":\"ClusterInstance\"");
         self.site_config |= has("kind: SiteConfig");
         self.companion |= has("configMapGenerator")
             || has("kind: ConfigMap")
@@ -536,6 +537,9 @@ mod tests {
     fn splits_at_markers_only() {
         let s = "a: 1\n---\nb: |\n  ---x\n  c\n--- \nd: 2\n";
         let d = split_documents(s);
-        assert_eq!(d, vec!["a: 1\n", "---\nb: |\n  ---x\n  c\n", "--- \nd: 2\n"]);
+        assert_eq!(
+            d,
+            vec!["a: 1\n", "---\nb: |\n  ---x\n  c\n", "--- \nd: 2\n"]
+        );
     }
 }

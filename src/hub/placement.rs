@@ -74,7 +74,10 @@ impl Selector {
                         bail!("matchLabels must be a map of strings");
                     };
                     for (lk, lv) in m {
-                        out.push(Requirement::In(lk.clone(), vec![scalar(lv, "matchLabels")?]));
+                        out.push(Requirement::In(
+                            lk.clone(),
+                            vec![scalar(lv, "matchLabels")?],
+                        ));
                     }
                 }
                 "matchExpressions" => {
@@ -162,10 +165,12 @@ pub fn placement(obj: &Value) -> Result<Vec<Selector>> {
     }
     preds
         .iter()
-        .map(|p| match p.pointer("/requiredClusterSelector/labelSelector") {
-            Some(ls) => Selector::from_label_selector(ls),
-            None => Ok(Selector::default()),
-        })
+        .map(
+            |p| match p.pointer("/requiredClusterSelector/labelSelector") {
+                Some(ls) => Selector::from_label_selector(ls),
+                None => Ok(Selector::default()),
+            },
+        )
         .collect()
 }
 
@@ -183,7 +188,12 @@ pub fn placement_rule(obj: &Value) -> Result<Vec<Selector>> {
 pub fn binding_rules(spec: &Value) -> Result<Selector> {
     let mut out = Vec::new();
     for (field, include) in [("bindingRules", true), ("bindingExcludedRules", false)] {
-        for (k, v) in spec.get(field).and_then(Value::as_object).into_iter().flatten() {
+        for (k, v) in spec
+            .get(field)
+            .and_then(Value::as_object)
+            .into_iter()
+            .flatten()
+        {
             let v = scalar(v, field)?;
             out.push(if include {
                 Requirement::In(k.clone(), vec![v])

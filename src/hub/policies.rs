@@ -164,7 +164,12 @@ pub fn from_generator(obj: &Obj, root: &Path, placements: &Placements) -> Result
     let here = obj.dir()?;
     let defaults = g.get("policyDefaults").cloned().unwrap_or(Value::Null);
     let ns = str_at(&defaults, "namespace")
-        .with_context(|| format!("{}: policyDefaults.namespace is empty but it must be set", obj.file))?
+        .with_context(|| {
+            format!(
+                "{}: policyDefaults.namespace is empty but it must be set",
+                obj.file
+            )
+        })?
         .to_string();
     let default_ct = str_at(&defaults, "complianceType").unwrap_or("musthave");
     let mut out = Vec::new();
@@ -222,9 +227,14 @@ pub fn from_generator(obj: &Obj, root: &Path, placements: &Placements) -> Result
 fn effective_placement(own: Option<&Value>, default: Option<&Value>) -> Value {
     let set = |v: Option<&Value>| {
         v.is_some_and(|p| {
-            ["labelSelector", "clusterSelectors", "placementPath", "placementName"]
-                .iter()
-                .any(|k| p.get(*k).is_some_and(|x| !x.is_null()))
+            [
+                "labelSelector",
+                "clusterSelectors",
+                "placementPath",
+                "placementName",
+            ]
+            .iter()
+            .any(|k| p.get(*k).is_some_and(|x| !x.is_null()))
         })
     };
     if set(own) {
@@ -233,7 +243,12 @@ fn effective_placement(own: Option<&Value>, default: Option<&Value>) -> Value {
     let Some(d) = default.filter(|_| set(default)) else {
         return Value::Null;
     };
-    for k in ["placementPath", "placementName", "labelSelector", "clusterSelectors"] {
+    for k in [
+        "placementPath",
+        "placementName",
+        "labelSelector",
+        "clusterSelectors",
+    ] {
         if let Some(v) = d.get(k).filter(|v| !v.is_null()) {
             return serde_json::json!({ k: v });
         }
@@ -352,10 +367,7 @@ pub fn read_manifest_path(path: &Path, root: &Path) -> Result<Vec<Value>> {
             .map(|e| e.path())
             .filter(|p| {
                 p.is_file()
-                    && matches!(
-                        p.extension().and_then(|e| e.to_str()),
-                        Some("yaml" | "yml")
-                    )
+                    && matches!(p.extension().and_then(|e| e.to_str()), Some("yaml" | "yml"))
             })
             .collect();
         files.sort();
@@ -376,7 +388,10 @@ pub fn read_manifest_path(path: &Path, root: &Path) -> Result<Vec<Value>> {
     }
     let docs = read_docs(&real, root)?;
     if docs.is_empty() {
-        bail!("found empty YAML in the manifest at {}", display(path, root));
+        bail!(
+            "found empty YAML in the manifest at {}",
+            display(path, root)
+        );
     }
     Ok(docs)
 }
@@ -486,7 +501,11 @@ fn pgt_overlay(d: &mut Value, sf: &Value) {
             .or_insert_with(|| Value::Object(Default::default()));
         if let Some(m) = m.as_object_mut() {
             for k in ["name", "namespace"] {
-                if let Some(v) = meta.get(k).and_then(Value::as_str).filter(|s| !s.is_empty()) {
+                if let Some(v) = meta
+                    .get(k)
+                    .and_then(Value::as_str)
+                    .filter(|s| !s.is_empty())
+                {
                     m.insert(k.into(), Value::String(v.into()));
                 }
             }
@@ -580,7 +599,12 @@ pub fn from_acm(obj: &Obj, placements: &Placements) -> Result<Policy> {
 const DECIDING: &[(&str, &[&str])] = &[
     (
         "MachineConfig",
-        &["/metadata/name", "/metadata/labels", "/spec/kernelArguments", "/spec/config"],
+        &[
+            "/metadata/name",
+            "/metadata/labels",
+            "/spec/kernelArguments",
+            "/spec/config",
+        ],
     ),
     (
         "PerformanceProfile",
@@ -592,7 +616,10 @@ const DECIDING: &[(&str, &[&str])] = &[
             "/spec/nodeSelector",
         ],
     ),
-    ("Tuned", &["/metadata/name", "/spec/profile", "/spec/recommend"]),
+    (
+        "Tuned",
+        &["/metadata/name", "/spec/profile", "/spec/recommend"],
+    ),
     ("Module", &["/metadata/name", "/spec"]),
 ];
 
@@ -600,7 +627,11 @@ const DECIDING: &[(&str, &[&str])] = &[
 /// verdict: one finding each. Kernel arguments, names and labels holding one are replaced by
 /// inert text (the template cannot be resolved offline; the rest of the object is judged).
 pub fn hub_templates(policy: &str, v: &mut Value) -> Vec<Finding> {
-    let kind = v.get("kind").and_then(Value::as_str).unwrap_or("").to_string();
+    let kind = v
+        .get("kind")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
     let Some((_, prefixes)) = DECIDING.iter().find(|(k, _)| *k == kind) else {
         return Vec::new();
     };
@@ -638,7 +669,11 @@ fn walk_strings(v: &mut Value, at: String, f: &mut dyn FnMut(&str, &mut String))
         }
         Value::Object(m) => {
             for (k, e) in m.iter_mut() {
-                walk_strings(e, format!("{at}/{}", k.replace('~', "~0").replace('/', "~1")), f);
+                walk_strings(
+                    e,
+                    format!("{at}/{}", k.replace('~', "~0").replace('/', "~1")),
+                    f,
+                );
             }
         }
         _ => {}
