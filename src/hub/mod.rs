@@ -13,6 +13,7 @@
 
 pub mod apply;
 pub mod clusters;
+pub mod fast;
 pub mod judge;
 pub mod merge;
 pub mod placement;
@@ -103,6 +104,22 @@ impl ConfigMaps {
         self.hashed.contains(&(ns.to_string(), name.to_string()))
     }
 
+    fn add_entries(
+        &mut self,
+        ns: &str,
+        name: &str,
+        data: &[(String, String)],
+        texts: &mut Interner,
+    ) {
+        let mut entries: Vec<Entry> = data
+            .iter()
+            .map(|(k, t)| (k.clone(), texts.intern(t)))
+            .collect();
+        entries.sort_by(|a, b| a.0.cmp(&b.0));
+        self.by_name
+            .insert((ns.to_string(), name.to_string()), entries);
+    }
+
     fn add(&mut self, ns: &str, name: &str, data: &Value, texts: &mut Interner) {
         let mut entries: Vec<Entry> = data
             .as_object()
@@ -180,6 +197,9 @@ impl Source {
             self.configmaps.add(&ns, &name, &data, &mut self.texts);
             return;
         }
+        if kind == "ClusterInstance" {
+            value = slim_cluster_instance(value);
+        }
         self.objects.push(Obj {
             value,
             file: file.to_string(),
@@ -230,10 +250,7 @@ impl Source {
             return Ok(());
         }
         let shown = display(path, root);
-        for d in crate::mco::file::documents(&shown, &bytes)? {
-            self.take(d, &shown, Some(path), namespace);
-        }
-        Ok(())
+        self.read_text(&shown, &bytes, Some(path), namespace)
     }
 
     /// A kustomization: its resources and generators, and the ConfigMaps its
@@ -342,30 +359,106 @@ impl Source {
         Ok(())
     }
 
-    /// Read a stream of objects (`kubectl kustomize` output, a file), one document at a time so
-    /// that only the bytes and the distinct texts are held.
+    /// Read a stream of objects (`kubectl kustomize` output, a file).
     pub fn read_stream(name: &str, bytes: &[u8]) -> Result<Source> {
         let mut s = Source::new(None);
-        let text = std::str::from_utf8(bytes)
-            .map_err(|e| anyhow::anyhow!("{name}: byte {}: not UTF-8", e.valid_up_to()))?;
+        s.read_text(name, bytes, None, None)?;
+        Ok(s)
+    }
+
+    /// Read a file's or stream's objects one document at a time, so that only the bytes and the
+    /// distinct texts are held; ConfigMaps as kustomize writes them are read the fast way
+    /// ([`fast::configmap`]), every other document with the YAML reader.
+    fn read_text(
+        &mut self,
+        name: &str,
+        bytes: &[u8],
+        path: Option<&Path>,
+        namespace: Option<&str>,
+    ) -> Result<()> {
+        let Ok(text) = std::str::from_utf8(bytes) else {
+            // The YAML reader names the place.
+            crate::mco::file::documents(name, bytes)?;
+            bail!("{name}: not UTF-8");
+        };
+        if text
+            .trim_start_matches('\u{feff}')
+            .trim_start()
+            .starts_with('{')
+        {
+            for v in crate::mco::file::documents(name, bytes)? {
+                self.take(v, name, path, namespace);
+            }
+            return Ok(());
+        }
         for doc in split_documents(text) {
             if !mentions_hub_kind(doc) {
                 continue;
             }
+            if let Some(cm) = fast::configmap(doc) {
+                let ns = namespace.or(cm.namespace.as_deref()).unwrap_or("default");
+                self.configmaps
+                    .add_entries(ns, &cm.name, &cm.data, &mut self.texts);
+                continue;
+            }
             let values = match crate::mco::file::documents(name, doc.as_bytes()) {
                 Ok(v) => v,
-                // Parse the whole stream for the place of the error in it.
+                // Read the whole text for the place of the error in it.
                 Err(e) => {
                     crate::mco::file::documents(name, bytes)?;
                     return Err(e);
                 }
             };
             for v in values {
-                s.take(v, name, None, None);
+                self.take(v, name, path, namespace);
             }
         }
-        Ok(s)
+        Ok(())
     }
+}
+
+/// A ClusterInstance with only what is read of it (a stream holds thousands).
+fn slim_cluster_instance(v: Value) -> Value {
+    let keep = |v: &Value, keys: &[&str]| -> Value {
+        Value::Object(
+            keys.iter()
+                .filter_map(|k| v.get(*k).map(|x| (k.to_string(), x.clone())))
+                .collect(),
+        )
+    };
+    let mut out = keep(&v, &["apiVersion", "kind"]);
+    let meta = v.get("metadata").map(|m| keep(m, &["name", "namespace"]));
+    let spec = v.get("spec").map(|s| {
+        let mut o = keep(
+            s,
+            &[
+                "clusterName",
+                "extraManifestsRefs",
+                "extraLabels",
+                "suppressedManifests",
+                "templateRefs",
+            ],
+        );
+        if let Some(nodes) = s.get("nodes").and_then(Value::as_array) {
+            let slim: Vec<Value> = nodes
+                .iter()
+                .map(|n| keep(n, &["role", "suppressedManifests"]))
+                .collect();
+            if let Some(m) = o.as_object_mut() {
+                m.insert("nodes".into(), Value::Array(slim));
+            }
+        }
+        o
+    });
+    if let Some(m) = out.as_object_mut() {
+        if let Some(x) = meta {
+            m.insert("metadata".into(), x);
+        }
+        if let Some(x) = spec {
+            m.insert("spec".into(), x);
+        }
+    }
+    out
 }
 
 /// A stream's documents: split at lines that start with `---` (a document marker at column 0
