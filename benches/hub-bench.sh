@@ -58,7 +58,7 @@ else
 import base64, os, sys
 d = sys.argv[1]
 for role in ("master", "worker"):
-    script = "".join(f"# step {i}: mount namespace and kubelet tuning for the {role} pool\n" for i in range(110))
+    script = "".join(f"# step {i}: mount namespace and kubelet tuning for the {role} pool\n" for i in range(38))
     data = base64.b64encode(script.encode()).decode()
     with open(os.path.join(d, f"01-container-mount-ns-and-kubelet-conf-{role}.yaml"), "w") as o:
         o.write(f"""apiVersion: machineconfiguration.openshift.io/v1

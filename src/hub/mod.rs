@@ -18,6 +18,7 @@ pub mod judge;
 pub mod merge;
 pub mod placement;
 pub mod policies;
+pub mod render;
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};

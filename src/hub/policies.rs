@@ -49,6 +49,8 @@ pub struct Policy {
     pub objects: Vec<PolicyObject>,
     /// What reading it found (templates in deciding fields, sources not seen).
     pub findings: Vec<Finding>,
+    /// Whether a PolicyGenerator file makes it (apply --day-n adds to those).
+    pub generator: bool,
 }
 
 impl Policy {
@@ -217,6 +219,7 @@ pub fn from_generator(obj: &Obj, root: &Path, placements: &Placements) -> Result
             reach: Some(reach),
             objects,
             findings: Vec::new(),
+            generator: true,
         });
     }
     Ok(out)
@@ -455,6 +458,7 @@ pub fn from_pgt(obj: &Obj, root: &Path) -> Result<Vec<Policy>> {
                     reach: Some(reach.clone()),
                     objects: Vec::new(),
                     findings: Vec::new(),
+                    generator: false,
                 });
                 by_policy.len() - 1
             }
@@ -592,6 +596,7 @@ pub fn from_acm(obj: &Obj, placements: &Placements) -> Result<Policy> {
         reach,
         objects,
         findings,
+        generator: false,
     })
 }
 

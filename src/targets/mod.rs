@@ -111,6 +111,8 @@ pub struct ApplyOpts {
     pub files_dir: Option<PathBuf>,
     /// Install directories: also patch the pointer configs master.ign and worker.ign.
     pub patch_pointers: bool,
+    /// Hub repositories: deliver the layer as a policy (day N) instead of an extra manifest.
+    pub day_n: bool,
 }
 
 /// What an apply did (or, in a dry run, would do).
