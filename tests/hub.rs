@@ -464,3 +464,224 @@ fn detection_and_explicit_kind() {
     let v: Value = serde_json::from_str(&out).unwrap();
     assert_eq!(v["targets"][0]["kind"], "machineconfig");
 }
+
+fn render_mc(role: &str) -> String {
+    let (code, out, err) = run(&["render", "machineconfig", "--role", role], None);
+    assert_eq!(code, 0, "{err}");
+    out
+}
+
+/// Day 0: the layer's MachineConfig is written into the extra-manifests folder and spliced into
+/// the configMapGenerator's files of the clusters that lack it (a file already holding it is left
+/// as it is); `kubectl kustomize` builds it into their ConfigMaps; read back, those clusters are
+/// enabled; a second apply changes nothing.
+#[test]
+fn apply_day_0_adds_the_layer_to_the_extra_manifests() {
+    let t = tempfile::tempdir().unwrap();
+    let hub = t.path().join("hub");
+    copy_dir(&repo(), &hub);
+    let h = hub.to_str().unwrap();
+    let (code, _, err) = run(&["apply", h], None);
+    assert_eq!(code, 0, "{err}");
+    // The new file is `render machineconfig --role master`, byte for byte.
+    let written =
+        std::fs::read_to_string(hub.join("clusters/extra-manifests/load-sctp-module-master.yaml"))
+            .unwrap();
+    assert_eq!(written, render_mc("master"));
+    // The kustomization gains exactly one line in each generator that lacked the layer.
+    let before = std::fs::read_to_string(repo().join("clusters/kustomization.yaml")).unwrap();
+    let after = std::fs::read_to_string(hub.join("clusters/kustomization.yaml")).unwrap();
+    let mut want = String::new();
+    let mut current = "";
+    for line in before.lines() {
+        if let Some(n) = line.strip_prefix("- name: ") {
+            current = n;
+        }
+        want.push_str(line);
+        want.push('\n');
+        if line == "  - extra-manifests/06-kdump-master.yaml"
+            && [
+                "sno-plain-extra-manifests",
+                "sno-policy-extra-manifests",
+                "sno-suppressed-extra-manifests",
+            ]
+            .contains(&current)
+        {
+            want.push_str("  - extra-manifests/load-sctp-module-master.yaml\n");
+        }
+    }
+    assert_eq!(after, want);
+    // Nothing else changed but the one new file.
+    for f in [
+        "clusters/clusterinstances.yaml",
+        "sites/site-plan.yaml",
+        "policies/sctp.yaml",
+    ] {
+        assert_eq!(
+            std::fs::read(hub.join(f)).unwrap(),
+            std::fs::read(repo().join(f)).unwrap(),
+            "{f}"
+        );
+    }
+    let (code, out, _) = run(&["verify", "--format=json", h], None);
+    assert_eq!(code, 1);
+    let v = verdicts(&out);
+    assert_eq!(
+        v["sno-plain"],
+        (
+            true,
+            "day-0 (ConfigMap sno-plain/sno-plain-extra-manifests)".to_string()
+        )
+    );
+    assert_eq!(v["sno-suppressed"].0, true);
+    // A policy still wins over day 0: mustnothave removes it, module_blacklist= blocks it.
+    assert_eq!(v["sno-removed"].0, false);
+    assert_eq!(v["sno-blocked"].0, false);
+    // Twice: byte-identical.
+    let (code, _, err) = run(&["apply", h], None);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        std::fs::read_to_string(hub.join("clusters/kustomization.yaml")).unwrap(),
+        want
+    );
+
+    if !common::have(Oracle::Kubectl) {
+        return;
+    }
+    let built = std::process::Command::new(Oracle::Kubectl.program())
+        .arg("kustomize")
+        .arg(hub.join("clusters"))
+        .output()
+        .unwrap();
+    assert!(
+        built.status.success(),
+        "{}",
+        String::from_utf8_lossy(&built.stderr)
+    );
+    let docs = common::yaml11_documents(&String::from_utf8_lossy(&built.stdout)).unwrap();
+    let cm = docs
+        .iter()
+        .find(|d| d["kind"] == "ConfigMap" && d["metadata"]["name"] == "sno-plain-extra-manifests")
+        .expect("the ConfigMap");
+    assert_eq!(
+        cm["data"]["load-sctp-module-master.yaml"],
+        Value::String(render_mc("master"))
+    );
+}
+
+/// Day N: a policy entry in the PolicyGenerator that reaches the most clusters, and its source
+/// CR beside it; read back through the hub, the clusters it reaches get the layer from it.
+#[test]
+fn apply_day_n_adds_a_policy_entry() {
+    let t = tempfile::tempdir().unwrap();
+    let hub = t.path().join("hub");
+    copy_dir(&repo(), &hub);
+    let h = hub.to_str().unwrap();
+    let (code, _, err) = run(&["apply", "--day-n", h], None);
+    assert_eq!(code, 0, "{err}");
+    let before = std::fs::read_to_string(repo().join("policies/common-ranGen.yaml")).unwrap();
+    let after = std::fs::read_to_string(hub.join("policies/common-ranGen.yaml")).unwrap();
+    assert_eq!(
+        after,
+        format!("{before}- name: load-sctp-module-policy\n  manifests:\n  - path: source-crs/machine-config/load-sctp-module-master.yaml\n")
+    );
+    assert_eq!(
+        std::fs::read_to_string(
+            hub.join("policies/source-crs/machine-config/load-sctp-module-master.yaml")
+        )
+        .unwrap(),
+        render_mc("master")
+    );
+    let (_, out, _) = run(&["verify", "--format=json", h], None);
+    let v = verdicts(&out);
+    assert_eq!(
+        v["sno-plain"],
+        (
+            true,
+            "policy ztp-common/load-sctp-module-policy".to_string()
+        )
+    );
+    assert_eq!(v["site-filtered"].0, true);
+    // No ManagedCluster, no policy.
+    assert_eq!(v["sno-suppressed"].0, false);
+    let (code, _, _) = run(&["apply", "--day-n", h], None);
+    assert_eq!(code, 0);
+    assert_eq!(
+        std::fs::read_to_string(hub.join("policies/common-ranGen.yaml")).unwrap(),
+        after
+    );
+}
+
+/// `render policy` writes a PolicyGenerator with its source CRs that the hub reads back: the
+/// clusters with the label get the layer from it, the others do not.
+#[test]
+fn render_policy_delivers_to_matching_clusters() {
+    let t = tempfile::tempdir().unwrap();
+    let hub = t.path().join("hub");
+    copy_dir(&repo(), &hub);
+    let out_dir = hub.join("sctp-day-n");
+    let (code, _, err) = run(
+        &[
+            "render",
+            "policy",
+            "--selector",
+            "du-profile=latest",
+            "--selector",
+            "group-du-sno-zone=zone-1",
+            "-o",
+            out_dir.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        std::fs::read_to_string(out_dir.join("load-sctp-module.yaml")).unwrap(),
+        "apiVersion: policy.open-cluster-management.io/v1
+kind: PolicyGenerator
+metadata:
+  name: load-sctp-module
+placementBindingDefaults:
+  name: load-sctp-module-placement-binding
+policyDefaults:
+  namespace: ztp-group
+  placement:
+    labelSelector:
+      matchLabels:
+        du-profile: latest
+        group-du-sno-zone: zone-1
+  remediationAction: inform
+  severity: low
+policies:
+- name: load-sctp-module-policy
+  manifests:
+  - path: source-crs/machine-config/load-sctp-module-master.yaml
+  - path: source-crs/machine-config/load-sctp-module-worker.yaml
+"
+    );
+    assert_eq!(
+        std::fs::read_to_string(out_dir.join("kustomization.yaml")).unwrap(),
+        "generators:\n- load-sctp-module.yaml\n"
+    );
+    for role in ["master", "worker"] {
+        assert_eq!(
+            std::fs::read_to_string(out_dir.join(format!(
+                "source-crs/machine-config/load-sctp-module-{role}.yaml"
+            )))
+            .unwrap(),
+            render_mc(role)
+        );
+    }
+    let (_, out, _) = run(&["verify", "--format=json", hub.to_str().unwrap()], None);
+    let v = verdicts(&out);
+    assert_eq!(
+        v["sno-plain"],
+        (true, "policy ztp-group/load-sctp-module-policy".to_string())
+    );
+    // site-filtered has du-profile=latest but no zone label: not selected.
+    assert_eq!(v["site-filtered"].0, false);
+    let r = by_cluster(&out);
+    assert!(r["sno-plain"]["cluster"]["policies"]
+        .as_array()
+        .unwrap()
+        .contains(&Value::String("ztp-group/load-sctp-module-policy".into())));
+}
