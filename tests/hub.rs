@@ -341,8 +341,8 @@ fn kustomize_built_stream_judges_as_the_folder() {
     let (code, out, err) = run(&["verify", "--format=json", "-"], Some(&stream));
     assert_eq!(code, 1, "{err}");
     let v = verdicts(&out);
-    assert_eq!(v["sno-policy"].0, false);
-    assert_eq!(v["sno-blocked"].0, true);
+    assert!(!v["sno-policy"].0);
+    assert!(v["sno-blocked"].0);
     assert_eq!(
         by_cluster(&out)["sno-day0"]["target"],
         "<stdin> > cluster sno-day0"
@@ -533,10 +533,10 @@ fn apply_day_0_adds_the_layer_to_the_extra_manifests() {
             "day-0 (ConfigMap sno-plain/sno-plain-extra-manifests)".to_string()
         )
     );
-    assert_eq!(v["sno-suppressed"].0, true);
+    assert!(v["sno-suppressed"].0);
     // A policy still wins over day 0: mustnothave removes it, module_blacklist= blocks it.
-    assert_eq!(v["sno-removed"].0, false);
-    assert_eq!(v["sno-blocked"].0, false);
+    assert!(!v["sno-removed"].0);
+    assert!(!v["sno-blocked"].0);
     // Twice: byte-identical.
     let (code, _, err) = run(&["apply", h], None);
     assert_eq!(code, 0, "{err}");
@@ -601,9 +601,9 @@ fn apply_day_n_adds_a_policy_entry() {
             "policy ztp-common/load-sctp-module-policy".to_string()
         )
     );
-    assert_eq!(v["site-filtered"].0, true);
+    assert!(v["site-filtered"].0);
     // No ManagedCluster, no policy.
-    assert_eq!(v["sno-suppressed"].0, false);
+    assert!(!v["sno-suppressed"].0);
     let (code, _, _) = run(&["apply", "--day-n", h], None);
     assert_eq!(code, 0);
     assert_eq!(
@@ -678,7 +678,7 @@ policies:
         (true, "policy ztp-group/load-sctp-module-policy".to_string())
     );
     // site-filtered has du-profile=latest but no zone label: not selected.
-    assert_eq!(v["site-filtered"].0, false);
+    assert!(!v["site-filtered"].0);
     let r = by_cluster(&out);
     assert!(r["sno-plain"]["cluster"]["policies"]
         .as_array()
