@@ -46,7 +46,7 @@ pub fn apply(target: &str, stream: bool, layer: &Layer, opts: &ApplyOpts) -> Res
     } else {
         day_0(&hub, root, layer, opts, spec, &mut plan)?;
     }
-    plan.run(opts.dry_run)
+    plan.run(root, opts.dry_run)
 }
 
 /// Files to write, with what changed.
@@ -69,7 +69,30 @@ impl Plan {
         self.writes.push((path, bytes));
     }
 
-    fn run(mut self, dry_run: bool) -> Result<Applied> {
+    /// Write the files: every one must land inside the repository (links resolved), else nothing
+    /// is written.
+    fn run(mut self, root: &Path, dry_run: bool) -> Result<Applied> {
+        let top = root
+            .canonicalize()
+            .with_context(|| format!("{}: cannot resolve", root.display()))?;
+        for (p, _) in &self.writes {
+            let mut existing = p.parent().unwrap_or(root).to_path_buf();
+            while !existing.exists() {
+                match existing.parent() {
+                    Some(up) => existing = up.to_path_buf(),
+                    None => break,
+                }
+            }
+            let real = existing.canonicalize().unwrap_or(existing);
+            let is_link = std::fs::symlink_metadata(p).is_ok_and(|m| m.file_type().is_symlink());
+            if !real.starts_with(&top) || is_link {
+                bail!(
+                    "{}: outside the hub repository {} (or a link): nothing was changed",
+                    p.display(),
+                    root.display()
+                );
+            }
+        }
         if !dry_run {
             for (p, b) in self.writes {
                 if let Some(d) = p.parent() {

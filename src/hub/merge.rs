@@ -2,10 +2,14 @@
 //!
 //! - PolicyGenerator `patches` go through kustomize (policy-generator-plugin
 //!   `internal/patches.go`: each patch is a kustomization `patches:` entry, a strategic merge
-//!   patch). For kinds kustomize has no schema for (MachineConfig, PerformanceProfile, Tuned…),
-//!   kyaml merges maps key by key, deletes a key whose patch value is `null`, merges a list of
-//!   maps element by element when every element has a `name` (kyaml's
-//!   `AssociativeSequenceKeys`), and replaces every other list.
+//!   patch, kustomize api `filters/patchstrategicmerge` calling kyaml `merge2.Merge` with list
+//!   prepend and without inferring associative lists). Maps merge key by key and a `null` patch
+//!   value deletes the key. A list merges element by element only where a schema gives it a
+//!   merge key: the built-in Kubernetes kinds (modelled: core and `apps`/`batch`-style groups
+//!   without a dot, lists of maps that all have a `name`, kyaml's only inferred key), or any
+//!   kind whose manifest entry names an `openapi` schema (modelled the same way); new elements go
+//!   first. For every other kind (MachineConfig, PerformanceProfile, Tuned, the CRDs ZTP
+//!   delivers) a patch's list replaces the source's.
 //! - PolicyGenTemplate `spec`/`data` overlays go through ztp's `setValues`
 //!   (cnf-features-deploy `ztp/policygenerator/policyGen/policyBuilder.go`): maps merged key by
 //!   key, lists of maps merged element by element by index (extra overlay elements appended),
@@ -17,8 +21,9 @@ use serde_json::{Map, Value};
 /// kyaml's associative key for lists without a schema.
 const ASSOCIATIVE_KEY: &str = "name";
 
-/// Lay a kustomize strategic merge patch (schema-less) over `dest`.
-pub fn strategic(dest: &mut Value, patch: &Value) {
+/// Lay a kustomize strategic merge patch over `dest`; `keyed`: lists of maps with a `name`
+/// merge by it (a schema gives them that merge key), else every list is replaced.
+pub fn strategic(dest: &mut Value, patch: &Value, keyed: bool) {
     match (dest, patch) {
         (Value::Object(d), Value::Object(p)) => {
             for (k, pv) in p {
@@ -27,21 +32,24 @@ pub fn strategic(dest: &mut Value, patch: &Value) {
                     continue;
                 }
                 match d.get_mut(k) {
-                    Some(dv) => strategic(dv, pv),
+                    Some(dv) => strategic(dv, pv, keyed),
                     None => {
                         d.insert(k.clone(), strip_nulls(pv));
                     }
                 }
             }
         }
-        (Value::Array(d), Value::Array(p)) if associative(d) && associative(p) => {
+        (Value::Array(d), Value::Array(p)) if keyed && associative(d) && associative(p) => {
+            let mut new = Vec::new();
             for pe in p {
                 let key = pe.get(ASSOCIATIVE_KEY);
                 match d.iter_mut().find(|de| de.get(ASSOCIATIVE_KEY) == key) {
-                    Some(de) => strategic(de, pe),
-                    None => d.push(strip_nulls(pe)),
+                    Some(de) => strategic(de, pe, keyed),
+                    None => new.push(strip_nulls(pe)),
                 }
             }
+            new.append(d);
+            *d = new;
         }
         (d, p) => *d = strip_nulls(p),
     }
@@ -116,15 +124,19 @@ mod tests {
     fn strategic_merges_maps_and_named_lists_and_replaces_others() {
         let mut d = json!({"spec": {"additionalKernelArgs": ["a"], "cpu": {"isolated": "1"},
             "filters": [{"name": "x", "v": 1}, {"name": "y", "v": 2}]}});
-        strategic(
-            &mut d,
-            &json!({"spec": {"additionalKernelArgs": ["b", "c"], "cpu": {"reserved": "0", "isolated": null},
-            "filters": [{"name": "y", "v": 3}, {"name": "z"}]}}),
-        );
+        let patch = json!({"spec": {"additionalKernelArgs": ["b", "c"], "cpu": {"reserved": "0", "isolated": null},
+            "filters": [{"name": "y", "v": 3}, {"name": "z"}]}});
+        let mut keyed = d.clone();
+        strategic(&mut d, &patch, false);
         assert_eq!(
             d,
             json!({"spec": {"additionalKernelArgs": ["b", "c"], "cpu": {"reserved": "0"},
-            "filters": [{"name": "x", "v": 1}, {"name": "y", "v": 3}, {"name": "z"}]}})
+            "filters": [{"name": "y", "v": 3}, {"name": "z"}]}})
+        );
+        strategic(&mut keyed, &patch, true);
+        assert_eq!(
+            keyed["spec"]["filters"],
+            json!([{"name": "z"}, {"name": "x", "v": 1}, {"name": "y", "v": 3}])
         );
     }
 

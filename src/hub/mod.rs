@@ -603,7 +603,11 @@ impl Seen {
 }
 
 fn scan(dir: &Path, depth: usize, seen: &mut Seen) {
-    if depth > 16 || seen.files > 20_000 {
+    if depth > 16
+        || seen.files > 20_000
+        || seen.site_config
+        || (seen.cluster_instance && seen.companion)
+    {
         return;
     }
     let Ok(rd) = std::fs::read_dir(dir) else {

@@ -209,7 +209,8 @@ pub fn from_generator(obj: &Obj, root: &Path, placements: &Placements) -> Result
             if docs.len() == 1 && patches.len() == 1 {
                 rename_from_patch(&mut docs[0], &patches[0]);
             }
-            patch_all(&mut docs, &patches).with_context(|| format!("{mat}: patches"))?;
+            let openapi = m.pointer("/openapi/path").is_some();
+            patch_all(&mut docs, &patches, openapi).with_context(|| format!("{mat}: patches"))?;
             let remove = str_at(m, "complianceType").unwrap_or(policy_ct) == "mustnothave";
             objects.extend(docs.into_iter().map(|value| PolicyObject { value, remove }));
         }
@@ -326,13 +327,22 @@ fn rename_from_patch(doc: &mut Value, patch: &Value) {
 
 /// Apply patches: with one manifest every patch is its own; with several a patch names its
 /// target by apiVersion, kind and metadata.name (and namespace).
-fn patch_all(docs: &mut [Value], patches: &[Value]) -> Result<()> {
+fn patch_all(docs: &mut [Value], patches: &[Value], openapi: bool) -> Result<()> {
     if patches.is_empty() {
         return Ok(());
     }
+    // Lists merge by name where a schema says so: a built-in kind's (a group without a dot),
+    // or any kind's with an `openapi` schema named.
+    let keyed = |d: &Value| {
+        openapi
+            || d.get("apiVersion")
+                .and_then(Value::as_str)
+                .is_some_and(|a| !a.split('/').next().unwrap_or("").contains('.'))
+    };
     if docs.len() == 1 {
+        let k = keyed(&docs[0]);
         for p in patches {
-            merge::strategic(&mut docs[0], p);
+            merge::strategic(&mut docs[0], p, k);
         }
         return Ok(());
     }
@@ -354,7 +364,8 @@ fn patch_all(docs: &mut [Value], patches: &[Value]) -> Result<()> {
                 want.2.unwrap_or(Value::Null)
             );
         };
-        merge::strategic(d, p);
+        let k = keyed(d);
+        merge::strategic(d, p, k);
     }
     Ok(())
 }

@@ -70,7 +70,7 @@ impl Target for HubTarget {
         crate::hub::apply::apply(&self.given, self.bytes.is_some(), layer, opts)
     }
 
-    /// Every cluster's pools, one after the other (pools named `CLUSTER/POOL`).
+    /// A hub has no views of its own: it is judged cluster by cluster ([`Target::judge`]).
     fn views(&self, layer: &Layer, opts: &VerifyOpts) -> Result<Vec<View>> {
         let _ = (layer, opts);
         anyhow::bail!(
