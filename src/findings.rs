@@ -268,6 +268,18 @@ codes! {
     NoConfigEmbedded = "no-config-embedded", Error,
         "A boot medium (live ISO, PXE image) carries no Ignition config for the system judged: its Ignition area is empty (all zeros) or holds no config.ign, so nodes boot the image as shipped.",
         "Embed one: `modlayer apply MEDIUM -o OUT` (or `coreos-installer iso ignition embed`, `iso customize --dest-ignition`).";
+    HubTemplateUnresolved = "hub-template-unresolved", Warning,
+        "A policy's object holds a hub template (`{{hub ... hub}}`) or a managed-cluster template (`{{ ... }}`) in a field that decides whether the module loads (a kernel argument, a file, a role label, a profile): ACM resolves it only when it propagates the policy, so the verdict takes the text as written.",
+        "Check the value the template resolves to on the hub (its ConfigMap), or write the value literally.";
+    ExtraManifestsMissing = "extra-manifests-missing", Error,
+        "A cluster's `extraManifestsRefs` names a ConfigMap its namespace does not hold (or a SiteConfig's `extraManifestPath` or filter names files that are not there): the SiteConfig operator refuses the cluster.",
+        "Add the ConfigMap (a kustomize configMapGenerator with `disableNameSuffixHash: true`), or fix the name.";
+    ManifestSuppressed = "manifest-suppressed", Warning,
+        "A cluster's `suppressedManifests` (SiteConfig `crSuppression`) drops a kind its install depends on: the AgentClusterInstall or ImageClusterInstall (which carries the extra manifests) or the ManagedCluster (which carries the labels policies are bound by).",
+        "Remove the kind from suppressedManifests, or deliver the layer another way.";
+    PolicySourceUnseen = "policy-source-unseen", Warning,
+        "A policy or cluster takes manifests from a place that cannot be seen offline: a PolicyGenTemplate source CR built into the ztp-site-generate container, a SiteConfig without `extraManifests.searchPaths` (the container's predefined extra manifests), an ACM Policy's `object-templates-raw`.",
+        "Copy the source CRs into the repository (`source-crs/` beside the generator), or name searchPaths.";
     BadInput = "bad-input", Error,
         "The target could not be read (exit status 2).",
         "Fix the input at the place named.";

@@ -21,6 +21,7 @@
 //! | [`tar`] | tar archives: read, write, rewrite, compress |
 //! | [`media`] | boot media: ISO9660 lookups, embed areas, cpio archives (read by position) |
 //! | [`fsutil`] | reading inputs and writing outputs atomically |
+//! | [`hub`] | fleets: a hub repository's clusters, their day-0 manifests and bound policies |
 
 pub mod butane;
 pub mod cli;

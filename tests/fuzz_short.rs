@@ -135,6 +135,7 @@ fn apply_opts() -> ApplyOpts {
         tag: None,
         release: None,
         patch_pointers: false,
+        day_n: false,
         files_dir: None,
     }
 }

@@ -24,6 +24,7 @@ fn apply_bytes(name: &str, kind: Kind, bytes: &[u8], layer: &Layer) -> Vec<u8> {
         tag: None,
         release: None,
         patch_pointers: false,
+        day_n: false,
         files_dir: None,
     };
     from_file(file(name, bytes), Some(kind))

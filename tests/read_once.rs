@@ -55,6 +55,7 @@ fn apply_opts() -> ApplyOpts {
         release: None,
         files_dir: None,
         patch_pointers: false,
+        day_n: false,
     }
 }
 

@@ -85,6 +85,7 @@ fn apply(via: Via, root: &Path, dry_run: bool) -> Result<Vec<String>, String> {
                 tag: None,
                 release: None,
                 patch_pointers: false,
+                day_n: false,
                 files_dir: None,
             };
             TreeTarget::new(target)

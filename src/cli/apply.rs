@@ -29,6 +29,7 @@ pub(super) fn run(args: ApplyArgs, out: &Output) -> Result<i32> {
         release: args.openshift_version,
         patch_pointers: args.patch_pointers,
         files_dir: args.files_dir.clone(),
+        day_n: args.day_n,
     };
     let mut status = 0;
     let mut written = Vec::new();

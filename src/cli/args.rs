@@ -259,6 +259,27 @@ pub enum RenderWhat {
     },
     /// The layer as a reproducible gzip tar (an image layer: file entries only, mtime 0, root).
     Tar,
+    /// A PolicyGenerator (policy.open-cluster-management.io/v1) that delivers the layer's
+    /// MachineConfig to the clusters whose labels match, with its source CR, written to `-o DIR`
+    /// (`DIR/NAME.yaml`, `DIR/source-crs/machine-config/load-<module>-module-<role>.yaml`, and a
+    /// `DIR/kustomization.yaml` listing the generator when the folder has none).
+    Policy {
+        /// A cluster label the placement requires, KEY=VALUE; repeatable (all must match).
+        #[arg(long = "selector", value_name = "KEY=VALUE", value_parser = parse_key_value, required = true)]
+        selectors: Vec<(String, String)>,
+        /// Pool role of the MachineConfig; repeat for several (default: master and worker, so
+        /// that single-node sites, which run everything on master, get it too).
+        #[arg(long = "role", value_name = "ROLE", value_parser = parse_role)]
+        roles: Vec<String>,
+        /// The policies' namespace on the hub.
+        #[arg(long, default_value = "ztp-group", value_parser = parse_dns_label)]
+        namespace: String,
+        /// The PolicyGenerator's name (and its file's).
+        #[arg(long, default_value = "load-sctp-module", value_parser = parse_object_name)]
+        name: String,
+        #[command(flatten)]
+        version: VersionArgs,
+    },
     /// The documentation's SCTP test as manifests that run air-gapped.
     ///
     /// A Namespace, the probe script in a ConfigMap, an SCTP server Pod and its ClusterIP
@@ -355,6 +376,10 @@ pub struct ApplyArgs {
     /// without it, apply leaves entries given as `local` unread (and replaces one at a layer path).
     #[arg(long, value_name = "DIR")]
     pub files_dir: Option<PathBuf>,
+    /// Hub repositories: add the layer as a policy entry of a PolicyGenerator (day N) instead
+    /// of an extra manifest of the clusters' configMapGenerator (day 0).
+    #[arg(long)]
+    pub day_n: bool,
     #[command(flatten)]
     pub layer: LayerArgs,
 }

@@ -60,6 +60,43 @@ pub(super) fn run(args: RenderArgs) -> Result<()> {
             port,
             network_policy,
         }),
+        RenderWhat::Policy {
+            selectors,
+            roles,
+            namespace,
+            name,
+            version,
+        } => {
+            let roles = if roles.is_empty() {
+                vec!["master".to_string(), "worker".to_string()]
+            } else {
+                roles
+            };
+            let Some(dir) = &args.output else {
+                anyhow::bail!("render policy writes a PolicyGenerator and its MachineConfig source CRs: give -o DIR");
+            };
+            let files = crate::targets::hub::render::policy(
+                &layer,
+                &crate::targets::hub::render::PolicyArgs {
+                    name: &name,
+                    namespace: &namespace,
+                    selectors: &selectors,
+                    roles: &roles,
+                    spec: version.spec()?,
+                },
+                dir,
+            )?;
+            let mut written = Vec::new();
+            for (path, bytes) in files {
+                if let Some(d) = path.parent() {
+                    std::fs::create_dir_all(d)
+                        .with_context(|| format!("{}: cannot create", d.display()))?;
+                }
+                write_atomic(&path, &bytes)?;
+                written.push(path);
+            }
+            return write_checksums(&args.checksums, &written);
+        }
         RenderWhat::Tar => {
             return emit(
                 &args.output,

@@ -40,6 +40,36 @@ pub struct TargetReport {
     /// Workloads that need the module and may land on this pool.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub workloads: Vec<crate::workloads::Workload>,
+    /// For a hub: the cluster this report is of.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<ClusterInfo>,
+}
+
+/// One cluster of a hub repository, as its reports describe it.
+#[derive(Clone, Debug, Serialize)]
+pub struct ClusterInfo {
+    /// The cluster's name (`clusterName`).
+    pub name: String,
+    /// Its namespace on the hub.
+    pub namespace: String,
+    /// What declares it: `ClusterInstance` or `SiteConfig`.
+    pub kind: String,
+    /// The file it is declared in.
+    pub file: String,
+    /// `SNO`, `compact` or `standard`, from its node roles.
+    pub topology: String,
+    /// Its ManagedCluster labels (what policies are bound by).
+    pub labels: std::collections::BTreeMap<String, String>,
+    /// Where its install-time (day-0) manifests come from.
+    pub day0: Vec<String>,
+    /// The policies bound to it (`NAMESPACE/NAME`).
+    pub policies: Vec<String>,
+    /// Day-0 objects its policies remove (`complianceType: mustnothave`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub removed: Vec<String>,
+    /// Where the MachineConfig that decides this pool's verdict comes from: `day-0 (ConfigMap
+    /// NS/NAME)` or `policy NS/NAME`; none when nothing of the hub decides it (the base).
+    pub source: Option<String>,
 }
 
 /// What a target shows of a node: one pool, one image platform, or the whole target; the node
@@ -128,6 +158,7 @@ pub fn assess(target: &str, kind: &str, view: View, layer: &Layer) -> TargetRepo
         files: v.files,
         findings,
         workloads: view.workloads,
+        cluster: None,
     }
 }
 
@@ -162,7 +193,7 @@ pub fn verdict_line(r: &TargetReport) -> String {
 
 /// Render reports for people. `verbose` adds info findings.
 pub fn to_text(reports: &[TargetReport], verbose: bool) -> String {
-    let mut out = String::new();
+    let mut out = cluster_table(reports);
     // Targets that could not be read were reported on standard error already.
     for r in reports.iter().filter(|r| r.kind != "unknown") {
         let _ = writeln!(out, "{}", verdict_line(r));
@@ -209,7 +240,87 @@ impl TargetReport {
             identical: false,
             files: Vec::new(),
             workloads: Vec::new(),
+            cluster: None,
             findings: vec![Finding::new(Code::BadInput, message)],
         }
     }
+}
+
+/// For hub reports: a table with one row per cluster (cluster, topology, each judged pool's
+/// verdict, where the deciding MachineConfig comes from, SCTP workloads and their pools).
+pub fn cluster_table(reports: &[TargetReport]) -> String {
+    let mut rows: Vec<[String; 5]> = Vec::new();
+    let mut last: Option<&str> = None;
+    for r in reports {
+        let Some(c) = &r.cluster else { continue };
+        let pool = format!(
+            "{}: {}",
+            r.role.as_deref().unwrap_or("-"),
+            if r.enabled { "enabled" } else { "NOT enabled" }
+        );
+        let source = c.source.clone().unwrap_or_else(|| "-".into());
+        let work: Vec<String> = r
+            .workloads
+            .iter()
+            .map(|w| format!("{} -> {}", w.id, r.role.as_deref().unwrap_or("-")))
+            .collect();
+        if last == Some(r.target.as_str()) {
+            if let Some(row) = rows.last_mut() {
+                row[2].push_str(&format!(", {pool}"));
+                if row[3] != source {
+                    row[3].push_str(&format!(", {source}"));
+                }
+                if !work.is_empty() {
+                    if row[4] == "-" {
+                        row[4].clear();
+                    } else {
+                        row[4].push_str(", ");
+                    }
+                    row[4].push_str(&work.join(", "));
+                }
+            }
+            continue;
+        }
+        last = Some(r.target.as_str());
+        rows.push([
+            c.name.clone(),
+            c.topology.clone(),
+            pool,
+            source,
+            if work.is_empty() {
+                "-".into()
+            } else {
+                work.join(", ")
+            },
+        ]);
+    }
+    if rows.is_empty() {
+        return String::new();
+    }
+    let head = ["CLUSTER", "TOPOLOGY", "POOLS", "SOURCE", "SCTP WORKLOADS"];
+    let mut width = head.map(str::len);
+    for row in &rows {
+        for (w, cell) in width.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let mut out = String::new();
+    let mut line = |cells: [&str; 5]| {
+        let mut l = String::new();
+        for (i, (cell, w)) in cells.iter().zip(width).enumerate() {
+            if i == 4 {
+                l.push_str(cell);
+            } else {
+                l.push_str(&format!("{cell:<w$}  "));
+            }
+        }
+        out.push_str(l.trim_end());
+        out.push('\n');
+    };
+    line(head);
+    for row in &rows {
+        line([&row[0], &row[1], &row[2], &row[3], &row[4]]);
+    }
+    out.push('\n');
+    out
 }

@@ -4,6 +4,7 @@
 
 pub mod butane;
 pub mod chain;
+pub mod hub;
 pub mod ignition;
 pub mod installdir;
 pub mod iso;
@@ -53,6 +54,9 @@ pub enum Kind {
     Iso,
     /// A PXE Ignition image or an initramfs with a config appended (a cpio archive).
     Pxe,
+    /// A hub repository or stream: ClusterInstance/SiteConfig objects, their extra-manifest
+    /// ConfigMaps and the policies bound to them, judged cluster by cluster.
+    Hub,
 }
 
 impl fmt::Display for Kind {
@@ -68,6 +72,7 @@ impl fmt::Display for Kind {
             Kind::Tree => "tree",
             Kind::Iso => "iso",
             Kind::Pxe => "pxe",
+            Kind::Hub => "hub",
         };
         f.write_str(s)
     }
@@ -107,6 +112,8 @@ pub struct ApplyOpts {
     pub files_dir: Option<PathBuf>,
     /// Install directories: also patch the pointer configs master.ign and worker.ign.
     pub patch_pointers: bool,
+    /// Hub repositories: deliver the layer as a policy (day N) instead of an extra manifest.
+    pub day_n: bool,
 }
 
 /// What an apply did (or, in a dry run, would do).
@@ -242,6 +249,12 @@ pub trait Target {
     fn apply(&self, layer: &Layer, opts: &ApplyOpts) -> Result<Applied>;
     /// What a node booted from the target will see: one view per pool or platform.
     fn views(&self, layer: &Layer, opts: &VerifyOpts) -> Result<Vec<View>>;
+    /// Judge the target into reports named `name` (by default: a report per judged view, see
+    /// [`assess_all`]); targets holding several systems (a hub's clusters) name each one.
+    fn judge(&self, name: &str, layer: &Layer, opts: &VerifyOpts) -> Result<Vec<TargetReport>> {
+        let kind = self.kind().to_string();
+        Ok(assess_all(name, &kind, self.views(layer, opts)?, layer))
+    }
 }
 
 /// The installer's marker files: a directory holding one of them (or both `manifests/` and
@@ -267,6 +280,9 @@ pub fn detect_dir(p: &Path) -> Result<Kind> {
     }
     if p.join("etc").is_dir() || p.join("usr").is_dir() {
         return Ok(Kind::Tree);
+    }
+    if crate::targets::hub::is_hub_dir(p) {
+        return Ok(Kind::Hub);
     }
     if manifests::layout_of(p).is_some() {
         return Ok(Kind::Manifests);
@@ -314,6 +330,8 @@ pub fn sniff(bytes: &[u8]) -> Kind {
     let t = text.trim_start_matches('\u{feff}').trim_start();
     if crate::butane::looks_like_butane(&text) {
         Kind::Butane
+    } else if crate::targets::hub::is_hub_stream(bytes) {
+        Kind::Hub
     } else if t.starts_with('{')
         && !t.contains("\"MachineConfig\"")
         && !t.contains("kind: MachineConfig")
@@ -361,6 +379,11 @@ pub fn open(target: &str, kind: Option<Kind>) -> Result<Box<dyn Target>> {
         Some(Kind::InstallDir) => Box::new(installdir::InstallDir::new(target)),
         Some(Kind::Iso) => Box::new(iso::IsoTarget::new(target)),
         Some(Kind::Pxe) => Box::new(pxe::PxeTarget::new(target)),
+        Some(Kind::Hub) if is_dir => Box::new(hub::HubTarget::folder(target)),
+        Some(Kind::Hub) => {
+            let f = FileTarget::read(target)?;
+            Box::new(hub::HubTarget::stream(target, f.bytes))
+        }
         Some(k @ (Kind::Ignition | Kind::Machineconfig | Kind::Butane)) => {
             open_file(target, Some(k))?
         }
@@ -375,6 +398,7 @@ fn open_file(target: &str, kind: Option<Kind>) -> Result<Box<dyn Target>> {
 /// A file target from bytes already read, of the given kind or the one its content shows.
 pub fn from_file(file: FileTarget, kind: Option<Kind>) -> Box<dyn Target> {
     match kind.unwrap_or_else(|| sniff(&file.bytes)) {
+        Kind::Hub => Box::new(hub::HubTarget::stream(&file.given, file.bytes)),
         Kind::Ignition => Box::new(ignition::IgnitionTarget { file }),
         Kind::Butane => Box::new(butane::ButaneTarget { file }),
         _ => Box::new(machineconfig::MachineConfigTarget { file }),
@@ -625,6 +649,5 @@ pub fn judge(
     layer: &Layer,
     opts: &VerifyOpts,
 ) -> Result<Vec<TargetReport>> {
-    let kind = target.kind().to_string();
-    Ok(assess_all(name, &kind, target.views(layer, opts)?, layer))
+    target.judge(name, layer, opts)
 }
