@@ -332,12 +332,9 @@ fn find_kustomizations(dir: &Path, out: &mut Vec<PathBuf>, depth: usize) -> Resu
     if depth > 32 {
         return Ok(());
     }
-    let mut entries: Vec<_> = std::fs::read_dir(dir)
-        .with_context(|| format!("{}: cannot list", dir.display()))?
-        .filter_map(|e| e.ok())
-        .collect();
-    entries.sort_by_key(|e| e.file_name());
-    for e in entries {
+    for e in
+        super::sorted_entries(dir).with_context(|| format!("{}: cannot list", dir.display()))?
+    {
         let name = e.file_name().to_string_lossy().into_owned();
         let Ok(t) = e.file_type() else { continue };
         if t.is_dir() && !name.starts_with('.') {

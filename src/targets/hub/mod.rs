@@ -228,12 +228,9 @@ impl Source {
                 return self.kustomization(dir, &p, root, depth);
             }
         }
-        let mut entries: Vec<_> = std::fs::read_dir(dir)
-            .with_context(|| format!("{}: cannot list", display(dir, root)))?
-            .filter_map(|e| e.ok())
-            .collect();
-        entries.sort_by_key(|e| e.file_name());
-        for e in entries {
+        for e in
+            sorted_entries(dir).with_context(|| format!("{}: cannot list", display(dir, root)))?
+        {
             let name = e.file_name().to_string_lossy().into_owned();
             let Ok(t) = e.file_type() else { continue };
             if t.is_dir() && !name.starts_with('.') {
@@ -628,6 +625,14 @@ fn scan(dir: &Path, depth: usize, seen: &mut Seen) {
             }
         }
     }
+}
+
+/// A folder's entries in name order (unreadable entries skipped), for walks that must give the
+/// same result on every run.
+pub(crate) fn sorted_entries(dir: &Path) -> std::io::Result<Vec<std::fs::DirEntry>> {
+    let mut entries: Vec<_> = std::fs::read_dir(dir)?.filter_map(|e| e.ok()).collect();
+    entries.sort_by_key(|e| e.file_name());
+    Ok(entries)
 }
 
 #[cfg(test)]
