@@ -94,6 +94,9 @@ codes! {
     UnitRemoves = "unit-removes", Error,
         "A systemd service enabled into a boot target runs `modprobe -r` or `rmmod` on the module when it starts.",
         "Remove that command from the unit's ExecStart*= lines (or its drop-ins), or disable the unit.";
+    UnitRemoveFails = "unit-remove-fails", Warning,
+        "A systemd service enabled into a boot target runs `modprobe -r` or `rmmod` on a module that holds itself once loaded (sctp's control sockets): the removal fails with \"in use\" and the module stays loaded.",
+        "Remove that command from the unit (it fails at every boot), or keep the module from loading instead (module_blacklist=).";
     UnitLoads = "unit-loads", Info,
         "A systemd service enabled into a boot target loads the module when it starts (`modprobe NAME`, `modprobe -b NAME`, `insmod FILE` in ExecStartPre/ExecStart/ExecStartPost).",
         "Nothing to fix.";

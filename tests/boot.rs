@@ -681,6 +681,13 @@ fn scenarios() -> Vec<Scenario> {
             prepare: prepare_performance_profile,
         },
         Scenario {
+            name: "bootmoduleconfig-rmmod",
+            what: "applied + enabled unit `ExecStart=/usr/sbin/rmmod sctp` (what a KMM BootModuleConfig with `inTreeModulesToRemove: [sctp]` renders to; the removal fails, sctp is in use); the BootModuleConfig's manifests verified too",
+            expect_enabled: true,
+            verify_args: &[],
+            prepare: prepare_boot_module_config,
+        },
+        Scenario {
             name: "oci",
             what: "root in an umoci image, `modlayer apply oci:IMG:TAG`, umoci unpack",
             expect_enabled: true,
@@ -812,6 +819,25 @@ fn prepare_performance_profile(ctx: &Ctx, r: &Path) -> Result<(PathBuf, Vec<Stri
     let pp = "apiVersion: performance.openshift.io/v2\nkind: PerformanceProfile\nmetadata:\n  name: worker-profile\nspec:\n  additionalKernelArgs:\n    - module_blacklist=sctp\n  cpu:\n    isolated: \"2-3\"\n    reserved: \"0-1\"\n  nodeSelector:\n    node-role.kubernetes.io/worker: \"\"\n";
     std::fs::write(dir.join("performanceprofile.yaml"), pp)
         .map_err(|e| format!("writing the PerformanceProfile: {e}"))?;
+    Ok((r.to_path_buf(), vec![path_str(&dir)?.to_string()]))
+}
+
+/// KMM's day-1 path: a BootModuleConfig whose worker removes the in-tree sctp. Its effect at boot
+/// is an enabled unit removing the module after systemd-modules-load loaded it (modlayer renders
+/// the BootModuleConfig into that), which fails: sctp holds itself once loaded. The layer applied. verify of the folder (the
+/// BootModuleConfig and the layer's MachineConfig) must agree with verify of the root.
+fn prepare_boot_module_config(ctx: &Ctx, r: &Path) -> Result<(PathBuf, Vec<String>), String> {
+    apply_tree(r)?;
+    enable_unit(r, "/usr/sbin/rmmod sctp")?;
+    let dir = ctx.work.join("bmc-manifests");
+    std::fs::create_dir_all(&dir).map_err(|e| format!("mkdir {}: {e}", dir.display()))?;
+    let mc = modlayer_ok(&["render", "machineconfig", "--role", "worker"])?;
+    std::fs::write(dir.join("load-sctp-module-worker.yaml"), &mc.stdout)
+        .map_err(|e| format!("writing the MachineConfig: {e}"))?;
+    let bmc =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/operators/kmm/bootmoduleconfig.yaml");
+    std::fs::copy(&bmc, dir.join("bootmoduleconfig.yaml"))
+        .map_err(|e| format!("copying {}: {e}", bmc.display()))?;
     Ok((r.to_path_buf(), vec![path_str(&dir)?.to_string()]))
 }
 

@@ -310,8 +310,11 @@ fn cases() -> Vec<Case> {
             v["ignition"]["config"] = json!({"merge": [{"source": data_config(&child)}]});
             v
         }, vec![], Enabled, "unit-loads"),
-        case("unit: rmmod at boot removes it", ign_units(layer_files(), vec![unit("rm.service", "/usr/sbin/rmmod sctp", Some("multi-user.target"), Some(true))]), vec![], Disabled, "unit-removes"),
-        case("unit: modprobe -r at boot removes it", ign_units(layer_files(), vec![modprobe_unit("-r sctp")]), vec![], Disabled, "unit-removes"),
+        // sctp holds itself once loaded: the removal fails ("in use"; the boot proof's
+        // bootmoduleconfig-rmmod), so the layer's load stands.
+        case("unit: rmmod of sctp at boot fails", ign_units(layer_files(), vec![unit("rm.service", "/usr/sbin/rmmod sctp", Some("multi-user.target"), Some(true))]), vec![], Enabled, "unit-remove-fails"),
+        case("unit: modprobe -r sctp at boot fails", ign_units(layer_files(), vec![modprobe_unit("-r sctp")]), vec![], Enabled, "unit-remove-fails"),
+        case("unit: rmmod at boot removes a module that lets go", ign_units(vec![file("/etc/modules-load.d/dummy-load.conf", "data:,dummy")], vec![unit("rm.service", "/usr/sbin/rmmod dummy", Some("multi-user.target"), Some(true))]), vec!["--module", "dummy"], Disabled, "unit-removes"),
         case("unit: spec 2.2.0 `enable`", json!({"ignition": {"version": "2.2.0"}, "systemd": {"units": [{"name": "load-sctp.service", "enable": true, "contents": "[Service]\nExecStart=/usr/sbin/modprobe sctp\n[Install]\nWantedBy=multi-user.target\n"}]}}), vec![], Enabled, "unit-loads"),
         case("unit written by storage.files, no enablement", ign(
             "3.2.0", vec![file("/etc/systemd/system/x.service", "data:,%5BService%5D%0AExecStart%3D%2Fusr%2Fsbin%2Fmodprobe%20sctp%0A")]), vec![], Disabled, "unit-not-at-boot"),

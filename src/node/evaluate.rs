@@ -324,6 +324,15 @@ fn scan_unit(unit: &Unit, module: &str, scan: &mut Scan) {
             .collect::<Vec<_>>()
             .join("; ");
         match action {
+            // Loaded earlier at boot, such a module cannot be removed (see HELD_ONCE_LOADED).
+            ModuleAction::Remove if crate::node::rules::HELD_ONCE_LOADED.contains(&module) => {
+                scan.notes.push(finding(
+                    Code::UnitRemoveFails,
+                    format!("{what} at boot (enabled into {enabled}): the removal fails, {module} holds itself once loaded (\"Module {module} is in use\")"),
+                    Some(path),
+                    Some(origin),
+                ))
+            }
             ModuleAction::Remove => scan.block(
                 BlockKind::Kernel,
                 Code::UnitRemoves,
@@ -946,7 +955,8 @@ mod tests {
             b"[Service]\nExecStart=modprobe sctp\n",
         );
         assert!(evaluate(&m, "sctp").loads.is_empty());
-        // A drop-in's empty ExecStart= resets the list; a removal at boot blocks.
+        // A drop-in's empty ExecStart= resets the list; a removal at boot blocks, except of a
+        // module that holds itself once loaded (sctp: the removal fails, a warning).
         let mut d = v.clone();
         file(
             &mut d,
@@ -961,6 +971,18 @@ mod tests {
             "/usr/sbin/rmmod sctp",
             Some("multi-user.target"),
         );
-        assert_eq!(codes(&evaluate(&r, "sctp").blocks), ["unit-removes"]);
+        let ev = evaluate(&r, "sctp");
+        assert!(ev.blocks.is_empty(), "{:?}", ev.blocks);
+        assert_eq!(ev.loads.len(), 1);
+        assert!(codes(&ev.notes).contains(&"unit-remove-fails"));
+        let mut dm = NodeView::default();
+        file(&mut dm, "/etc/modules-load.d/dummy.conf", b"dummy\n");
+        unit(
+            &mut dm,
+            "rm.service",
+            "/usr/sbin/rmmod dummy",
+            Some("multi-user.target"),
+        );
+        assert_eq!(codes(&evaluate(&dm, "dummy").blocks), ["unit-removes"]);
     }
 }

@@ -4,6 +4,12 @@
 
 use anyhow::{bail, Result};
 
+/// Modules that hold a reference on themselves once loaded, so `rmmod` and `modprobe -r` fail
+/// with "Module NAME is in use": sctp creates a kernel control socket in every network namespace
+/// when it loads, and that socket holds the module. Seen on a booted kernel (tests/boot.rs,
+/// scenario `bootmoduleconfig-rmmod`, Debian 12's 6.1: `rmmod: ERROR: Module sctp is in use`).
+pub const HELD_ONCE_LOADED: &[&str] = &["sctp"];
+
 /// modprobe.d directories, highest precedence first (kmod).
 pub const MODPROBE_DIRS: &[&str] = &[
     "/etc/modprobe.d",
