@@ -282,25 +282,54 @@ impl Workload {
 fn term_matches(term: &Value, labels: &BTreeMap<String, String>) -> bool {
     let exprs = term.get("matchExpressions").and_then(Value::as_array);
     exprs.into_iter().flatten().all(|e| {
-        let key = e.get("key").and_then(Value::as_str).unwrap_or("");
-        let values: Vec<&str> = e
+        let key = e
+            .get("key")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string();
+        let values: Vec<String> = e
             .get("values")
             .and_then(Value::as_array)
             .into_iter()
             .flatten()
             .filter_map(Value::as_str)
+            .map(str::to_string)
             .collect();
-        let have = labels.get(key).map(String::as_str);
-        match e.get("operator").and_then(Value::as_str) {
-            Some("In") => have.is_some_and(|h| values.contains(&h)),
-            Some("NotIn") => have.is_none_or(|h| !values.contains(&h)),
-            Some("Exists") => have.is_some(),
-            Some("DoesNotExist") => have.is_none(),
+        let requirement = match e.get("operator").and_then(Value::as_str) {
+            Some("In") => Requirement::In(key, values),
+            Some("NotIn") => Requirement::NotIn(key, values),
+            Some("Exists") => Requirement::Exists(key),
+            Some("DoesNotExist") => Requirement::DoesNotExist(key),
             // Gt / Lt compare integers; node-role labels are empty strings.
-            Some("Gt" | "Lt") => false,
-            _ => false,
-        }
+            _ => return false,
+        };
+        requirement.matches(labels)
     })
+}
+
+/// One requirement of a label selector.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Requirement {
+    /// The label is set to one of these values.
+    In(String, Vec<String>),
+    /// The label is unset, or set to none of these values.
+    NotIn(String, Vec<String>),
+    /// The label is set (any value).
+    Exists(String),
+    /// The label is not set.
+    DoesNotExist(String),
+}
+
+impl Requirement {
+    /// Whether it holds for these labels.
+    pub fn matches(&self, labels: &BTreeMap<String, String>) -> bool {
+        match self {
+            Requirement::In(k, vs) => labels.get(k).is_some_and(|v| vs.contains(v)),
+            Requirement::NotIn(k, vs) => labels.get(k).is_none_or(|v| !vs.contains(v)),
+            Requirement::Exists(k) => labels.contains_key(k),
+            Requirement::DoesNotExist(k) => !labels.contains_key(k),
+        }
+    }
 }
 
 /// Whether a toleration tolerates a taint (`operator: Exists` with no key tolerates everything).

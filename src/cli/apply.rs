@@ -35,7 +35,7 @@ pub(super) fn run(args: ApplyArgs, out: &Output) -> Result<i32> {
     let mut written = Vec::new();
     // Each file is synced before its rename; each directory once, after all of its renames.
     let batch = crate::fsutil::Batch::start();
-    let results = in_pool(&args.targets, |t| {
+    let results = crate::pool::in_pool(&args.targets, WORKERS, |_, t| {
         targets::apply_wanted(t, args.kind, &wanted, &opts)
     });
     for (t, done) in args.targets.iter().zip(results) {
@@ -60,31 +60,6 @@ pub(super) fn run(args: ApplyArgs, out: &Output) -> Result<i32> {
 /// How many targets are applied at once: a thousand small configs are bound by the `fsync` each
 /// makes before its rename, which a few threads overlap (the file system commits them together).
 const WORKERS: usize = 8;
-
-/// `work` on every item, by at most [`WORKERS`] threads (never a thread per item), the results in
-/// the items' order.
-fn in_pool<T: Sync, R: Send>(items: &[T], work: impl Fn(&T) -> R + Sync) -> Vec<R> {
-    if items.len() < 2 {
-        return items.iter().map(&work).collect();
-    }
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let slots: Vec<std::sync::Mutex<Option<R>>> =
-        items.iter().map(|_| std::sync::Mutex::new(None)).collect();
-    std::thread::scope(|s| {
-        for _ in 0..WORKERS.min(items.len()) {
-            s.spawn(|| loop {
-                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                let Some(item) = items.get(i) else { break };
-                let r = work(item);
-                *slots[i].lock().unwrap_or_else(|p| p.into_inner()) = Some(r);
-            });
-        }
-    });
-    slots
-        .into_iter()
-        .filter_map(|m| m.into_inner().unwrap_or_else(|p| p.into_inner()))
-        .collect()
-}
 
 /// Print what an apply changed (or, in a dry run, would change).
 fn report(target: &str, a: &Applied, opts: &ApplyOpts, out: &Output) -> Result<()> {

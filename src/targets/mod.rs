@@ -22,7 +22,7 @@ use anyhow::{bail, Context, Result};
 use clap::ValueEnum;
 
 use crate::formats::json::Spliced;
-use crate::fsutil::{read_config_mapped, write_atomic, write_atomic_with, FileBytes};
+use crate::fsutil::{read_config_mapped, write_atomic_with, FileBytes};
 use crate::layer::Layer;
 use crate::mco::inventory::PoolChoice;
 use crate::mco::release::Release;
@@ -444,6 +444,19 @@ impl FileTarget {
         Ok(())
     }
 
+    /// Send a file target's new bytes where `opts` says (a dry run writes nothing and gives the
+    /// diff). `changes` say what changed.
+    pub fn emit(&self, new: Vec<u8>, changes: Vec<String>, opts: &ApplyOpts) -> Result<Applied> {
+        if opts.dest == Dest::Buffer && !opts.dry_run {
+            return Ok(Applied {
+                changes,
+                output: Some(new),
+                ..Applied::default()
+            });
+        }
+        self.emit_pieces(&Spliced::whole(&new), changes, opts)
+    }
+
     /// [`FileTarget::emit`] from the pieces of the new bytes: a large file is written out
     /// without being built in memory.
     pub fn emit_pieces(
@@ -452,13 +465,14 @@ impl FileTarget {
         changes: Vec<String>,
         opts: &ApplyOpts,
     ) -> Result<Applied> {
-        if opts.dry_run || opts.dest == Dest::Buffer {
-            return self.emit(new.to_vec(), changes, opts);
-        }
         let mut applied = Applied {
             changes,
             ..Applied::default()
         };
+        if opts.dry_run {
+            applied.diff = Some(crate::render::diff(&self.name, &self.bytes, &new.to_vec()));
+            return Ok(applied);
+        }
         let write = |p: &Path| {
             write_atomic_with(p, None, |w| {
                 new.write_to(w)
@@ -479,36 +493,7 @@ impl FileTarget {
                 }
             }
             Dest::Stdout => crate::fsutil::stdout_pieces(new)?,
-            Dest::Buffer => {}
-        }
-        Ok(applied)
-    }
-
-    /// Send a file target's new bytes where `opts` says (a dry run writes nothing and gives the
-    /// diff). `changes` say what changed.
-    pub fn emit(&self, new: Vec<u8>, changes: Vec<String>, opts: &ApplyOpts) -> Result<Applied> {
-        let mut applied = Applied {
-            changes,
-            ..Applied::default()
-        };
-        if opts.dry_run {
-            applied.diff = Some(crate::render::diff(&self.name, &self.bytes, &new));
-            return Ok(applied);
-        }
-        match &opts.dest {
-            Dest::File(o) => {
-                write_atomic(o, &new)?;
-                applied.written.push(o.clone());
-            }
-            Dest::InPlace => {
-                if *new != *self.bytes {
-                    let p = PathBuf::from(&self.given);
-                    write_atomic(&p, &new)?;
-                    applied.written.push(p);
-                }
-            }
-            Dest::Stdout => crate::fsutil::stdout_write(&new)?,
-            Dest::Buffer => applied.output = Some(new),
+            Dest::Buffer => applied.output = Some(new.to_vec()),
         }
         Ok(applied)
     }

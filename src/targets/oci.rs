@@ -453,35 +453,16 @@ impl Layout {
                 .filter_map(|l| l.get("size").and_then(Value::as_u64))
                 .sum(),
         );
-        let workers = std::thread::available_parallelism()
-            .map_or(2, |n| n.get())
-            .min(layers.len().max(1));
-        let next = std::sync::atomic::AtomicUsize::new(0);
-        let results: Vec<std::sync::Mutex<Option<Result<LayerDelta>>>> =
-            layers.iter().map(|_| std::sync::Mutex::new(None)).collect();
-        std::thread::scope(|s| {
-            for _ in 0..workers {
-                s.spawn(|| loop {
-                    let i = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-                    let Some(desc) = layers.get(i) else { break };
-                    let want = diff_ids[i].as_str().unwrap_or_default();
-                    let r = self.read_layer(i, desc, want, layer, wanted, &progress);
-                    if let Ok(mut slot) = results[i].lock() {
-                        *slot = Some(r);
-                    }
-                });
-            }
+        let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let results = crate::pool::in_pool(layers, workers, |i, desc| {
+            let want = diff_ids[i].as_str().unwrap_or_default();
+            self.read_layer(i, desc, want, layer, wanted, &progress)
         });
         progress.finish_and_clear();
         let mut collector = Collector::new(layer);
         collector.want(wanted.iter().cloned());
-        for slot in results {
-            let delta = slot
-                .into_inner()
-                .ok()
-                .flatten()
-                .unwrap_or_else(|| bail_delta(&self.target))?;
-            collector.overlay(delta);
+        for delta in results {
+            collector.overlay(delta?);
         }
         Ok(collector)
     }
@@ -546,10 +527,6 @@ impl Layout {
         }
         Ok(delta)
     }
-}
-
-fn bail_delta(target: &str) -> Result<LayerDelta> {
-    bail!("{target}: a layer was not read")
 }
 
 fn short(digest: &str) -> &str {

@@ -7,29 +7,7 @@ use std::collections::BTreeMap;
 use anyhow::{bail, Result};
 use serde_json::Value;
 
-/// One requirement of a label selector.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub enum Requirement {
-    /// The label is set to one of these values.
-    In(String, Vec<String>),
-    /// The label is unset, or set to none of these values.
-    NotIn(String, Vec<String>),
-    /// The label is set (any value).
-    Exists(String),
-    /// The label is not set.
-    DoesNotExist(String),
-}
-
-impl Requirement {
-    fn matches(&self, labels: &BTreeMap<String, String>) -> bool {
-        match self {
-            Requirement::In(k, vs) => labels.get(k).is_some_and(|v| vs.contains(v)),
-            Requirement::NotIn(k, vs) => labels.get(k).is_none_or(|v| !vs.contains(v)),
-            Requirement::Exists(k) => labels.contains_key(k),
-            Requirement::DoesNotExist(k) => !labels.contains_key(k),
-        }
-    }
-}
+pub use crate::workloads::Requirement;
 
 /// A label selector: every requirement must hold (an empty selector selects every cluster).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
