@@ -307,8 +307,9 @@ fn go_base64_ok(d: &[u8]) -> bool {
     }
 }
 
-/// Whether every `%` in `d` is followed by two hex digits (what [`unescape`] needs).
-fn escapes_ok(d: &[u8]) -> bool {
+/// Whether every `%` in `d` is followed by two hex digits (what [`unescape`] and Go's
+/// `url.Parse` need).
+pub fn escapes_ok(d: &[u8]) -> bool {
     memchr::memchr_iter(b'%', d).all(|i| {
         d.get(i + 1).is_some_and(u8::is_ascii_hexdigit)
             && d.get(i + 2).is_some_and(u8::is_ascii_hexdigit)
@@ -531,15 +532,8 @@ fn data_url_syntax(url: &str) -> Result<(bool, &str)> {
 /// Whether Go's `url.Parse` fails on the fragment (after the first `#`): a `%` not followed by
 /// two hex digits.
 fn fragment_escape_bad(url: &str) -> bool {
-    let Some((_, frag)) = url.split_once('#') else {
-        return false;
-    };
-    let f = frag.as_bytes();
-    f.iter().enumerate().any(|(i, &c)| {
-        c == b'%'
-            && !(f.get(i + 1).is_some_and(u8::is_ascii_hexdigit)
-                && f.get(i + 2).is_some_and(u8::is_ascii_hexdigit))
-    })
+    url.split_once('#')
+        .is_some_and(|(_, frag)| !escapes_ok(frag.as_bytes()))
 }
 
 /// Whether Go's `strconv.Unquote` accepts `s` as the inside of a double-quoted string.

@@ -109,14 +109,7 @@ fn url_scheme(u: &str) -> Result<String, &'static str> {
 /// Whether Go's `url.Parse` fails on a URL with an authority (`scheme://host/...`): a bad `%`
 /// escape in the path or fragment, or an unclosed `[` in the host.
 fn url_parse_fails(u: &str) -> bool {
-    let pct_bad = |t: &str| {
-        let b = t.as_bytes();
-        b.iter().enumerate().any(|(i, &c)| {
-            c == b'%'
-                && !(b.get(i + 1).is_some_and(u8::is_ascii_hexdigit)
-                    && b.get(i + 2).is_some_and(u8::is_ascii_hexdigit))
-        })
-    };
+    let pct_bad = |t: &str| !crate::formats::encoding::escapes_ok(t.as_bytes());
     let (rest, frag) = u.split_once('#').unwrap_or((u, ""));
     if pct_bad(frag) {
         return true;
