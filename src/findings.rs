@@ -6,6 +6,8 @@ use std::fmt;
 
 use serde::{Serialize, Serializer};
 
+use crate::origin::Origin;
+
 /// How serious a finding is. Any `Error` means the module will not be loaded.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -338,9 +340,9 @@ pub struct Finding {
     /// The node path or the config location involved.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub path: Option<String>,
-    /// What decided it (file and JSON path, MachineConfig, layer…).
+    /// What decided it (file and JSON path, MachineConfig, layer…), rendered as a string.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub origin: Option<String>,
+    pub origin: Option<Origin>,
 }
 
 impl Finding {
@@ -362,7 +364,7 @@ impl Finding {
     }
 
     /// The same finding with an origin.
-    pub fn with_origin(mut self, origin: impl Into<String>) -> Finding {
+    pub fn with_origin(mut self, origin: impl Into<Origin>) -> Finding {
         self.origin = Some(origin.into());
         self
     }

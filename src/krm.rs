@@ -25,6 +25,7 @@ use crate::mco::render::{layer_machineconfig, machineconfig_name};
 use crate::mco::API_VERSION;
 use crate::node::base::Base;
 use crate::node::NodeView;
+use crate::origin::Origin;
 use crate::report::{assess, TargetReport};
 
 /// `apiVersion` of the function's own config kind.
@@ -585,7 +586,7 @@ fn add_machineconfigs(
 }
 
 /// Where an item came from, for messages: its path annotation (and index), or its place.
-fn item_name(i: usize, item: &Value) -> String {
+fn item_origin(i: usize, item: &Value) -> Origin {
     let ann = item.pointer("/metadata/annotations");
     let get = |k: &str| ann.and_then(|a| a.get(k)).and_then(Value::as_str);
     let path = get(INTERNAL_PATH_ANNOTATION).or_else(|| get(PATH_ANNOTATION));
@@ -593,9 +594,9 @@ fn item_name(i: usize, item: &Value) -> String {
         .or_else(|| get(INDEX_ANNOTATION))
         .filter(|i| *i != "0");
     match (path, index) {
-        (Some(p), Some(x)) => format!("{p} document {x}"),
-        (Some(p), None) => p.to_string(),
-        _ => format!("items[{i}]"),
+        (Some(p), Some(x)) => Origin::file(p).inner(format!("document {x}")),
+        (Some(p), None) => Origin::file(p),
+        _ => Origin::note(format!("items[{i}]")),
     }
 }
 
@@ -615,10 +616,10 @@ fn file_of(items: &[Value], name: &str) -> Option<Value> {
 /// Render each configured role's pool from the MachineConfig (and MachineConfigPool) items and add
 /// the verdicts as results.
 fn verify_items(items: &[Value], cfg: &FunctionConfig, results: &mut Vec<Value>) {
-    let objects: Vec<(String, Value)> = items
+    let objects: Vec<(Origin, Value)> = items
         .iter()
         .enumerate()
-        .map(|(i, it)| (item_name(i, it), it.clone()))
+        .map(|(i, it)| (item_origin(i, it), it.clone()))
         .collect();
     let assumed: Vec<Pool> = cfg
         .roles
@@ -660,10 +661,9 @@ fn verify_items(items: &[Value], cfg: &FunctionConfig, results: &mut Vec<Value>)
     }
 }
 
-/// The MachineConfig name an origin (`MachineConfig NAME (FILE) …`) names.
-fn machineconfig_of(origin: &str) -> Option<&str> {
-    let rest = origin.strip_prefix("MachineConfig ")?;
-    Some(rest.split_once(" (").map_or(rest, |(n, _)| n))
+/// The MachineConfig an origin passes through.
+fn machineconfig_of(origin: &Origin) -> Option<&str> {
+    origin.object_named("MachineConfig")
 }
 
 /// Results for one pool: an info when the module loads (with what decides each layer file), else
@@ -680,7 +680,7 @@ fn pool_results(r: &TargetReport) -> Vec<Value> {
                     "{} from {}",
                     c.path,
                     c.origin
-                        .as_deref()
+                        .as_ref()
                         .and_then(machineconfig_of)
                         .map_or("the base image".to_string(), |n| format!(
                             "MachineConfig {n}"
@@ -718,7 +718,7 @@ fn pool_results(r: &TargetReport) -> Vec<Value> {
         let mut r = result(
             severity,
             &message,
-            f.origin.as_deref().and_then(machineconfig_of),
+            f.origin.as_ref().and_then(machineconfig_of),
         );
         // The finding's code, as `verify` names it in every format (kpt's results carry `tags`).
         r["tags"] = json!({ "code": f.code.as_str() });
@@ -733,11 +733,18 @@ mod tests {
 
     #[test]
     fn origins_name_their_machineconfig() {
+        let o = Origin::file("a.yaml")
+            .object("MachineConfig", "x-y")
+            .at_path("storage.files[0]");
         assert_eq!(
-            machineconfig_of("MachineConfig x-y (a.yaml) $.storage.files[0]"),
-            Some("x-y")
+            o.to_string(),
+            "a.yaml > MachineConfig x-y $.storage.files[0]"
         );
-        assert_eq!(machineconfig_of("RHEL CoreOS base image"), None);
+        assert_eq!(machineconfig_of(&o), Some("x-y"));
+        assert_eq!(
+            machineconfig_of(&Origin::note("RHEL CoreOS base image")),
+            None
+        );
     }
 
     #[test]

@@ -35,6 +35,7 @@ pub mod layer;
 pub mod mco;
 pub mod media;
 pub mod node;
+pub mod origin;
 pub mod pool;
 pub mod render;
 pub mod report;

@@ -175,7 +175,7 @@ fn each_cluster_gets_its_own_verdict_for_its_own_reason() {
     );
     assert_eq!(
         day0["files"][1]["origin"],
-        "MachineConfig load-sctp-module-master (day-0 (ConfigMap sno-day0/sno-day0-extra-manifests) data.03-sctp-machine-config-master.yaml) $.storage.files[1]"
+        "day-0 > ConfigMap sno-day0/sno-day0-extra-manifests > data.03-sctp-machine-config-master.yaml > MachineConfig load-sctp-module-master $.storage.files[1]"
     );
     assert_eq!(r["site-acm"]["cluster"]["topology"], "compact");
 
@@ -207,12 +207,15 @@ fn each_cluster_gets_its_own_verdict_for_its_own_reason() {
     // (c) a policy bound by labels delivers the MachineConfig (patched; no day-0 SCTP there).
     assert_eq!(
         r["sno-policy"]["files"][1]["origin"],
-        "MachineConfig load-sctp-module-master (policy ztp-group/sctp-config-policy) $.storage.files[1]"
+        format!(
+            "{}/policies/sctp.yaml > Policy ztp-group/sctp-config-policy > MachineConfig load-sctp-module-master $.storage.files[1]",
+            dir.display()
+        )
     );
     // ... and mustnothave removes the day-0 one.
     assert_eq!(
         r["sno-removed"]["cluster"]["removed"],
-        serde_json::json!(["MachineConfig load-sctp-module-master (day-0 (ConfigMap sno-removed/sno-removed-extra-manifests) data.03-sctp-machine-config-master.yaml): removed by policy ztp-group/sctp-removal-policy (mustnothave)"])
+        serde_json::json!(["day-0 > ConfigMap sno-removed/sno-removed-extra-manifests > data.03-sctp-machine-config-master.yaml > MachineConfig load-sctp-module-master: removed by policy ztp-group/sctp-removal-policy (mustnothave)"])
     );
 
     // (d) a PerformanceProfile policy puts module_blacklist=sctp on the kernel command line,
@@ -222,7 +225,7 @@ fn each_cluster_gets_its_own_verdict_for_its_own_reason() {
     let f = finding(b, "kernel-arg-module-blacklist");
     assert_eq!(f["severity"], "error");
     assert!(
-        f["origin"].as_str().unwrap().starts_with("MachineConfig 50-nto-master (the Node Tuning Operator's, from PerformanceProfile openshift-node-performance-profile (policy ztp-group/group-du-sno-config-policy)"),
+        f["origin"].as_str().unwrap().ends_with("> Policy ztp-group/group-du-sno-config-policy > PerformanceProfile openshift-node-performance-profile > profile openshift-node-performance-openshift-node-performance-profile > MachineConfig 50-nto-master (rendered by the Node Tuning Operator)"),
         "{f}"
     );
     // A hub template in cpu.isolated decides nothing: no finding for it.

@@ -144,19 +144,23 @@ fn pool<'a>(reports: &'a [TargetReport], name: &str) -> &'a TargetReport {
 }
 
 /// The origin of the layer file at `path` in a pool's report.
-fn origin_of<'a>(r: &'a TargetReport, path: &str) -> &'a str {
+fn origin_of(r: &TargetReport, path: &str) -> String {
     r.files
         .iter()
         .find(|c| c.path == path)
-        .and_then(|c| c.origin.as_deref())
-        .unwrap_or("")
+        .and_then(|c| c.origin.as_ref())
+        .map(|o| o.to_string())
+        .unwrap_or_default()
 }
 
 fn errors(r: &TargetReport) -> Vec<(String, String)> {
     r.findings
         .iter()
         .filter(|f| f.severity == Severity::Error)
-        .map(|f| (f.code.to_string(), f.origin.clone().unwrap_or_default()))
+        .map(|f| {
+            let origin = f.origin.as_ref().map(|o| o.to_string());
+            (f.code.to_string(), origin.unwrap_or_default())
+        })
         .collect()
 }
 
@@ -197,7 +201,7 @@ fn standard_cluster_gets_a_worker_machineconfig_only() {
     for path in [BLACKLIST, LOAD] {
         assert!(
             origin_of(worker, path).starts_with(&format!(
-                "MachineConfig load-sctp-module-worker ({WORKER_MC})"
+                "{WORKER_MC} > MachineConfig load-sctp-module-worker $"
             )),
             "{path}: {}",
             origin_of(worker, path)
@@ -283,7 +287,7 @@ fn a_later_named_blacklist_wins_and_is_named() {
     let worker = verify(&dir, &["worker"]).remove(0);
     assert!(!worker.enabled);
     assert!(
-        origin_of(&worker, BLACKLIST).starts_with("MachineConfig restore-sctp-blacklist ("),
+        origin_of(&worker, BLACKLIST).contains("> MachineConfig restore-sctp-blacklist $"),
         "{}",
         origin_of(&worker, BLACKLIST)
     );
@@ -295,7 +299,7 @@ fn a_later_named_blacklist_wins_and_is_named() {
         worker.findings
     );
     // The load list still comes from modlayer's MachineConfig.
-    assert!(origin_of(&worker, LOAD).starts_with("MachineConfig load-sctp-module-worker ("));
+    assert!(origin_of(&worker, LOAD).contains("> MachineConfig load-sctp-module-worker $"));
 }
 
 #[test]
@@ -308,7 +312,7 @@ fn an_earlier_named_blacklist_is_overridden() {
     apply_dir(&dir, &sctp(), &DirApply::default()).unwrap();
     let worker = verify(&dir, &["worker"]).remove(0);
     assert!(worker.enabled, "{:#?}", worker.findings);
-    assert!(origin_of(&worker, BLACKLIST).starts_with("MachineConfig load-sctp-module-worker ("));
+    assert!(origin_of(&worker, BLACKLIST).contains("> MachineConfig load-sctp-module-worker $"));
     // Without modlayer's MachineConfig the early one decides.
     let (_t2, bare) = copy_of("standard");
     add_extra(
@@ -317,7 +321,7 @@ fn an_earlier_named_blacklist_is_overridden() {
     );
     let w = verify(&bare, &["worker"]).remove(0);
     assert!(!w.enabled);
-    assert!(origin_of(&w, BLACKLIST).starts_with("MachineConfig 00-early-sctp-blacklist ("));
+    assert!(origin_of(&w, BLACKLIST).contains("> MachineConfig 00-early-sctp-blacklist $"));
 }
 
 #[test]
@@ -330,7 +334,7 @@ fn install_true_in_another_machineconfig_keeps_sctp_off() {
     let e = errors(&worker);
     assert!(
         e.iter().any(|(c, o)| c == "install-override"
-            && o.starts_with("MachineConfig 50-sctp-install-true (")),
+            && o.contains("> MachineConfig 50-sctp-install-true $")),
         "{e:?}"
     );
     // The layer files themselves are in place.
@@ -410,7 +414,7 @@ fn a_custom_pool_renders_worker_configs_first() {
     assert_eq!(names, ["master", "worker", "infra"]);
     let infra = pool(&reports, "infra");
     assert!(infra.enabled, "{:#?}", infra.findings);
-    assert!(origin_of(infra, LOAD).starts_with("MachineConfig load-sctp-module-worker ("));
+    assert!(origin_of(infra, LOAD).contains("> MachineConfig load-sctp-module-worker $"));
 }
 
 #[test]
@@ -433,7 +437,7 @@ fn role_infra_writes_an_infra_machineconfig_that_wins_in_its_pool() {
     // The pool's own MachineConfigs come after every worker one: the infra one wins over the
     // later-named worker blacklist.
     assert!(infra.enabled, "{:#?}", infra.findings);
-    assert!(origin_of(infra, BLACKLIST).starts_with("MachineConfig load-sctp-module-infra ("));
+    assert!(origin_of(infra, BLACKLIST).contains("> MachineConfig load-sctp-module-infra $"));
     assert!(!pool(&reports, "worker").enabled);
     assert!(verify_dir(dir.to_str().unwrap(), &sctp(), &["gpu".into()], None).is_err());
 }
@@ -681,7 +685,7 @@ fn bootstrap_ign_carries_the_machineconfigs_and_validates() {
     for r in verify(&dir, &[]) {
         assert!(r.enabled, "{:?}: {:#?}", r.role, r.findings);
         assert!(
-            origin_of(&r, BLACKLIST).starts_with("MachineConfig load-sctp-module-"),
+            origin_of(&r, BLACKLIST).contains("> MachineConfig load-sctp-module-"),
             "{}",
             origin_of(&r, BLACKLIST)
         );
@@ -743,7 +747,7 @@ fn bootstrap_stage_later_blacklist_is_found_inside_bootstrap_ign() {
     assert!(!worker.enabled);
     assert_eq!(
         origin_of(&worker, BLACKLIST).split(" $").next().unwrap(),
-        "MachineConfig restore-sctp-blacklist (bootstrap.ign /opt/openshift/openshift/99_openshift-machineconfig_restore-sctp-blacklist.yaml)"
+        "bootstrap.ign > /opt/openshift/openshift/99_openshift-machineconfig_restore-sctp-blacklist.yaml > MachineConfig restore-sctp-blacklist"
     );
 }
 
@@ -786,23 +790,17 @@ fn inventory_reads_json_and_multi_document_manifests() {
     .unwrap();
     let multi = format!("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: x\n---\n{mc}");
     let inv = Inventory::read(&[
-        Manifest {
-            name: "openshift/multi.yaml".into(),
-            bytes: multi.into_bytes(),
-        },
-        Manifest {
-            name: "openshift/m.json".into(),
-            bytes: json_mc,
-        },
+        Manifest::file("openshift/multi.yaml", multi.into_bytes()),
+        Manifest::file("openshift/m.json", json_mc),
     ]);
     assert_eq!(
         inv.machineconfig_names(),
         ["load-sctp-module-worker", "load-sctp-module-master"]
     );
-    let bad = Inventory::read(&[Manifest {
-        name: "openshift/bad.yaml".into(),
-        bytes: b"kind: MachineConfig\nmetadata: [\n".to_vec(),
-    }]);
+    let bad = Inventory::read(&[Manifest::file(
+        "openshift/bad.yaml",
+        b"kind: MachineConfig\nmetadata: [\n".to_vec(),
+    )]);
     assert!(
         bad.findings[0].message.starts_with("openshift/bad.yaml:"),
         "{:?}",

@@ -84,8 +84,7 @@ fn performance_profile_module_blacklist_disables_its_pool() {
     assert_eq!(f.len(), 1, "{cnf:#}");
     let origin = f[0]["origin"].as_str().unwrap();
     assert!(
-        origin.starts_with("MachineConfig 50-nto-worker-cnf (the Node Tuning Operator's")
-            && origin.contains("PerformanceProfile openshift-node-performance-profile"),
+        origin.ends_with("> PerformanceProfile openshift-node-performance-profile > profile openshift-node-performance-openshift-node-performance-profile > MachineConfig 50-nto-worker-cnf (rendered by the Node Tuning Operator)"),
         "{origin}"
     );
     assert!(f[0]["message"]
@@ -254,7 +253,7 @@ fn a_boot_module_config_removing_sctp_fails_in_its_pool() {
     assert_eq!(f[0]["severity"], "warning");
     let origin = f[0]["origin"].as_str().unwrap();
     assert!(
-        origin.starts_with("MachineConfig worker-kmod-config (KMM's, from BootModuleConfig openshift-machine-config-operator/oot-sctp-bmc"),
+        origin.contains("> BootModuleConfig openshift-machine-config-operator/oot-sctp-bmc > MachineConfig worker-kmod-config $.systemd.units[0] (rendered by KMM;"),
         "{origin}"
     );
     // In the master pool only: the warning is there, not in the worker pool.

@@ -465,7 +465,7 @@ fn bad_input_in_each_shape_names_the_file_and_line() {
         (
             "ztp.yaml",
             bad_ztp,
-            "ztp.yaml data.01-load-sctp-module.yaml:5:",
+            "ztp.yaml > ConfigMap ztp-site/sno-extra-manifests > data.01-load-sctp-module.yaml:5:",
         ),
     ];
     for (name, text, place) in cases {

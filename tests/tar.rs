@@ -616,7 +616,10 @@ fn collect_reads_whiteouts() {
         view.files.keys().collect::<Vec<_>>(),
         ["/etc/modprobe.d/other.conf"]
     );
-    assert_eq!(view.files["/etc/modprobe.d/other.conf"].origin, "layer 1");
+    assert_eq!(
+        view.files["/etc/modprobe.d/other.conf"].origin.to_string(),
+        "layer 1"
+    );
     // Without whiteouts (a plain rootfs), they are ordinary names.
     let mut plain = LayerDelta::new(&sctp());
     collect(&layer_bytes[..], &mut plain, "t", false).unwrap();
@@ -831,9 +834,8 @@ fn links_in_config_directories_are_followed_inside_the_archive() {
     assert!(
         listed
             .origin
-            .as_deref()
-            .unwrap_or("")
-            .contains("a link to /etc/modules"),
+            .as_ref()
+            .is_some_and(|o| o.to_string().contains("a link to /etc/modules")),
         "{listed:?}"
     );
     // The same link to a file the archive lacks is skipped, as kmod and systemd skip it.

@@ -13,15 +13,21 @@ use crate::formats::json::{pointer_to_path, MAX_CONFIG_BYTES};
 use crate::node::collect::MAX_KEPT;
 use crate::node::rules::install_targets;
 use crate::node::{Content, Entry, NodeView};
+use crate::origin::Origin;
 
 /// Where configs referenced by `ignition.config.merge`/`replace` come from, for messages.
-fn child_origin(origin: &str, ptr: &str) -> String {
-    format!("{origin} {}", pointer_to_path(ptr))
+fn child_origin(origin: &Origin, ptr: &str) -> Origin {
+    origin.clone().at_path(pointer_to_path(ptr))
+}
+
+/// The origin of a config nested at `ptr` (`ignition.config.merge[0]`): one level deeper.
+fn nested_origin(origin: &Origin, ptr: &str) -> Origin {
+    origin.inner(pointer_to_path(ptr))
 }
 
 /// The storage nodes and systemd units of a config after folding inline merge/replace configs:
 /// path (or [`UNIT_KEY`] and the unit name) -> (node, origin).
-type Nodes = BTreeMap<String, (Value, String)>;
+type Nodes = BTreeMap<String, (Value, Origin)>;
 
 /// The key prefix of a systemd unit in [`Nodes`] (after every path: `/` sorts before `u`, so
 /// units are laid down after files, as Ignition's files stage writes them).
@@ -55,7 +61,7 @@ fn merge_fields(parent: &mut Value, child: &Value) {
 fn collect_nodes(
     config: &Value,
     spec: Spec,
-    origin: &str,
+    origin: &Origin,
     depth: usize,
     budget: &Budget,
     findings: &mut Vec<Finding>,
@@ -216,7 +222,7 @@ fn collect_nodes(
         let child = collect_nodes(
             &child,
             cspec,
-            &child_origin(origin, &ptr),
+            &nested_origin(origin, &ptr),
             depth + 1,
             budget,
             findings,
@@ -230,7 +236,7 @@ fn collect_nodes(
 fn child_config(
     r: &Value,
     parent: Spec,
-    origin: &str,
+    origin: &Origin,
     ptr: &str,
     budget: &Budget,
     findings: &mut Vec<Finding>,
@@ -327,7 +333,7 @@ fn merge_nodes(nodes: &mut Nodes, child: Nodes, _findings: &mut Vec<Finding>) {
 pub fn overlay(
     config: &Value,
     spec: Spec,
-    origin: &str,
+    origin: &Origin,
     view: &mut NodeView,
     findings: &mut Vec<Finding>,
 ) -> anyhow::Result<()> {
@@ -349,7 +355,7 @@ pub fn overlay(
 /// else `budget` was charged for the same target) may decode to at most its limit, else an error
 /// naming the first config.
 pub fn overlay_merged(
-    configs: &[(&Value, Spec, &str)],
+    configs: &[(&Value, Spec, &Origin)],
     overwrite_default: bool,
     view: &mut NodeView,
     findings: &mut Vec<Finding>,
@@ -360,7 +366,10 @@ pub fn overlay_merged(
         let child = collect_nodes(config, *spec, origin, 0, budget, findings);
         merge_nodes(&mut nodes, child, findings);
     }
-    let first = configs.first().map(|c| c.2).unwrap_or("config");
+    let first = configs
+        .first()
+        .map(|c| c.2.to_string())
+        .unwrap_or_else(|| "config".into());
     if budget.exceeded() {
         anyhow::bail!("{first}: {}", budget.message());
     }
@@ -436,7 +445,7 @@ fn files_stage_failures(
             .get(p)
             .is_some_and(|e| matches!(e.content, Content::File { .. }))
     };
-    let mut fail = |path: &str, origin: &str, msg: String| {
+    let mut fail = |path: &str, origin: &Origin, msg: String| {
         findings.push(
             Finding::new(
                 Code::FilesStageFails,
@@ -555,10 +564,10 @@ fn keep_for(view: &NodeView, path: &str) -> u64 {
 /// (`mask: false` removes Ignition's mask), and records `enabled` as a preset that systemd
 /// applies at first boot: `true` links the unit into the targets of its `[Install]` section,
 /// `false` removes its links from `/etc`.
-fn overlay_unit(name: &str, node: &Value, origin: &str, view: &mut NodeView) {
-    let origin = format!("{origin} ({name})");
+fn overlay_unit(name: &str, node: &Value, origin: &Origin, view: &mut NodeView) {
+    let origin = origin.clone().with_words(format!("({name})"));
     let unit_path = format!("{IGNITION_UNIT_DIR}/{name}");
-    let file = |bytes: &str, origin: String| Entry {
+    let file = |bytes: &str, origin: Origin| Entry {
         content: Content::File {
             bytes: bytes.as_bytes().to_vec(),
             mode: Some(0o644),
@@ -578,7 +587,7 @@ fn overlay_unit(name: &str, node: &Value, origin: &str, view: &mut NodeView) {
         if let Some(c) = d.get("contents").and_then(Value::as_str) {
             view.files.insert(
                 format!("{unit_path}.d/{dname}"),
-                file(c, format!("{origin} drop-in {dname}")),
+                file(c, origin.clone().with_words(format!("drop-in {dname}"))),
             );
         }
     }
@@ -588,7 +597,7 @@ fn overlay_unit(name: &str, node: &Value, origin: &str, view: &mut NodeView) {
                 unit_path.clone(),
                 Entry {
                     content: Content::Mask,
-                    origin: format!("{origin} (mask: true)"),
+                    origin: origin.clone().with_words("(mask: true)"),
                 },
             );
         }
@@ -616,9 +625,9 @@ fn overlay_unit(name: &str, node: &Value, origin: &str, view: &mut NodeView) {
                     format!("{IGNITION_UNIT_DIR}/{target}.wants/{name}"),
                     Entry {
                         content: Content::Link(fpath.clone()),
-                        origin: format!(
-                            "{origin} enabled: true (preset applied at first boot, WantedBy={target})"
-                        ),
+                        origin: origin.clone().with_words(format!(
+                            "enabled: true (preset applied at first boot, WantedBy={target})"
+                        )),
                     },
                 );
             }

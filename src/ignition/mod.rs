@@ -181,7 +181,7 @@ mod tests {
         overlay(
             &parent,
             Spec::parse("3.2.0").unwrap(),
-            "p.ign",
+            &crate::origin::Origin::file("p.ign"),
             &mut view,
             &mut findings,
         )

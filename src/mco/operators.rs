@@ -60,6 +60,7 @@ use crate::mco::file::MachineConfig;
 use crate::mco::{API_VERSION, ROLE_LABEL};
 use crate::node::rules::{module_command, simple_commands, ModuleAction};
 use crate::node::{evaluate, Content, Entry, NodeView};
+use crate::origin::Origin;
 use crate::workloads::{pod_spec, pod_workload, string_map, Workload};
 
 /// Byte strings whose presence makes a manifest worth parsing for this module.
@@ -96,7 +97,7 @@ pub struct RuntimeLoader {
     /// What it is, for people (`DaemonSet/ns/name container c`, `KMM Module ns/name`).
     pub who: String,
     /// The manifest it is in.
-    pub file: String,
+    pub file: Origin,
     /// What the command does.
     pub action: ModuleAction,
     /// The modules it acts on, as given.
@@ -117,9 +118,9 @@ pub struct Rendered {
     /// The object the operator would create.
     pub object: Value,
     /// The manifest of the object it comes from.
-    pub file: String,
-    /// `MachineConfig NAME (the Node Tuning Operator's, from ...)`.
-    pub origin: String,
+    pub file: Origin,
+    /// `FILE > PerformanceProfile P > MachineConfig NAME (rendered by the Node Tuning Operator)`.
+    pub origin: Origin,
 }
 
 #[derive(Clone, Debug)]
@@ -135,21 +136,21 @@ struct Recommend {
     priority: i64,
     labels: BTreeMap<String, String>,
     owner: String,
-    file: String,
+    file: Origin,
 }
 
 /// The operators' objects and the run-time loaders of some manifests.
 #[derive(Clone, Debug, Default)]
 pub struct Operators {
     /// PerformanceProfiles: (name, labels, file).
-    profiles: Vec<(String, BTreeMap<String, String>, String)>,
+    profiles: Vec<(String, BTreeMap<String, String>, Origin)>,
     tuned: BTreeMap<String, TunedProfile>,
     recommends: Vec<Recommend>,
     /// Pod-bearing objects (read once ConfigMaps are known).
-    pods: Vec<(String, Value)>,
-    kmm: Vec<(String, Value)>,
+    pods: Vec<(Origin, Value)>,
+    kmm: Vec<(Origin, Value)>,
     /// KMM BootModuleConfigs: (file, object).
-    boot_modules: Vec<(String, Value)>,
+    boot_modules: Vec<(Origin, Value)>,
     /// ConfigMaps by (namespace, name): their data.
     configmaps: BTreeMap<(String, String), BTreeMap<String, String>>,
 }
@@ -170,7 +171,7 @@ impl Operators {
     /// Take one object of a manifest `file`; `true` when it is one of the kinds read here
     /// (PerformanceProfile, Tuned, KMM Module); pod-bearing objects and ConfigMaps are kept too,
     /// but the caller reads them as well (`false`).
-    pub fn add(&mut self, file: &str, obj: &Value) -> bool {
+    pub fn add(&mut self, file: &Origin, obj: &Value) -> bool {
         let kind = str_at(obj, "/kind");
         let api = str_at(obj, "/apiVersion");
         match kind {
@@ -183,11 +184,11 @@ impl Operators {
                 true
             }
             "Module" if api.starts_with("kmm.sigs.x-k8s.io/") => {
-                self.kmm.push((file.to_string(), obj.clone()));
+                self.kmm.push((file.clone(), obj.clone()));
                 true
             }
             "BootModuleConfig" if api.starts_with("kmm.sigs.x-k8s.io/") => {
-                self.boot_modules.push((file.to_string(), obj.clone()));
+                self.boot_modules.push((file.clone(), obj.clone()));
                 true
             }
             "ConfigMap" => {
@@ -197,14 +198,14 @@ impl Operators {
             }
             _ => {
                 if pod_spec(obj).is_some() {
-                    self.pods.push((file.to_string(), obj.clone()));
+                    self.pods.push((file.clone(), obj.clone()));
                 }
                 false
             }
         }
     }
 
-    fn add_performance_profile(&mut self, file: &str, obj: &Value) {
+    fn add_performance_profile(&mut self, file: &Origin, obj: &Value) {
         let name = str_at(obj, "/metadata/name").to_string();
         let labels = match obj.pointer("/spec/machineConfigLabel") {
             Some(l) if l.is_object() => string_map(Some(l)),
@@ -246,12 +247,12 @@ impl Operators {
             priority: 20,
             labels: labels.clone(),
             owner,
-            file: file.to_string(),
+            file: file.object("PerformanceProfile", name.as_str()),
         });
-        self.profiles.push((name, labels, file.to_string()));
+        self.profiles.push((name, labels, file.clone()));
     }
 
-    fn add_tuned(&mut self, file: &str, obj: &Value) {
+    fn add_tuned(&mut self, file: &Origin, obj: &Value) {
         let (ns, name) = ns_name(obj);
         let owner = format!("Tuned {ns}/{name} ({file})");
         for p in obj
@@ -292,7 +293,7 @@ impl Operators {
                     .unwrap_or(i64::MAX),
                 labels,
                 owner: owner.clone(),
-                file: file.to_string(),
+                file: file.object("Tuned", format!("{ns}/{name}")),
             });
         }
     }
@@ -314,9 +315,10 @@ impl Operators {
             if existing.contains(&mc_name) {
                 continue;
             }
-            let origin = format!(
-                "MachineConfig {mc_name} (the Node Tuning Operator's, from PerformanceProfile {name} in {file})"
-            );
+            let origin = file
+                .object("PerformanceProfile", name.as_str())
+                .object("MachineConfig", mc_name.as_str())
+                .with_words("(rendered by the Node Tuning Operator)");
             out.push(rendered(&mc_name, labels, Vec::new(), file, origin));
         }
         for (file, obj) in &self.boot_modules {
@@ -379,20 +381,19 @@ impl Operators {
                 .filter(|a| !a.is_empty())
                 .cloned()
                 .collect();
-            let from = format!(
-                "{} profile {}{}",
-                win.owner,
-                win.profile,
-                if chain.len() > 1 {
-                    format!(" (with {})", chain[1..].join(", "))
-                } else {
-                    String::new()
-                }
-            );
+            let with = if chain.len() > 1 {
+                format!(" (with {})", chain[1..].join(", "))
+            } else {
+                String::new()
+            };
+            let from = format!("{} profile {}{with}", win.owner, win.profile);
             let mc_name = format!("50-nto-{pool}");
             if !args.is_empty() && !existing.contains(&mc_name) {
-                let origin =
-                    format!("MachineConfig {mc_name} (the Node Tuning Operator's, from {from})");
+                let origin = win
+                    .file
+                    .inner(format!("profile {}{with}", win.profile))
+                    .object("MachineConfig", mc_name.as_str())
+                    .with_words("(rendered by the Node Tuning Operator)");
                 out.push(rendered(&mc_name, &win.labels, args, &win.file, origin));
             }
             for (module, options) in resolved.modules {
@@ -483,8 +484,9 @@ impl Operators {
         out
     }
 
-    fn pod_loaders(&self, file: &str, obj: &Value, out: &mut Vec<RuntimeLoader>) {
-        let (Some(spec), Some(workload)) = (pod_spec(obj), pod_workload(file, obj)) else {
+    fn pod_loaders(&self, file: &Origin, obj: &Value, out: &mut Vec<RuntimeLoader>) {
+        let (Some(spec), Some(workload)) = (pod_spec(obj), pod_workload(&file.to_string(), obj))
+        else {
             return;
         };
         let (ns, _) = ns_name(obj);
@@ -588,7 +590,7 @@ impl Operators {
                         }
                         out.push(RuntimeLoader {
                             who: format!("{} container {cname}", workload.id),
-                            file: file.to_string(),
+                            file: file.clone(),
                             action,
                             modules,
                             command: cmd.join(" "),
@@ -634,7 +636,7 @@ fn host_command(cmd: Vec<String>) -> Vec<String> {
 
 /// A KMM Module: its worker loads `moduleName` on the nodes its selector matches, after
 /// removing the in-tree modules it names.
-fn kmm_loaders(file: &str, obj: &Value, out: &mut Vec<RuntimeLoader>) {
+fn kmm_loaders(file: &Origin, obj: &Value, out: &mut Vec<RuntimeLoader>) {
     let (ns, name) = ns_name(obj);
     let container = obj
         .pointer("/spec/moduleLoader/container")
@@ -648,7 +650,7 @@ fn kmm_loaders(file: &str, obj: &Value, out: &mut Vec<RuntimeLoader>) {
             "tolerations": obj.pointer("/spec/tolerations").cloned().unwrap_or(json!([])),
         },
     });
-    let Some(workload) = pod_workload(file, &pod) else {
+    let Some(workload) = pod_workload(&file.to_string(), &pod) else {
         return;
     };
     let who = format!("KMM Module {ns}/{name}");
@@ -684,7 +686,7 @@ fn kmm_loaders(file: &str, obj: &Value, out: &mut Vec<RuntimeLoader>) {
     if !remove.is_empty() {
         out.push(RuntimeLoader {
             who: format!("{who} (inTreeModulesToRemove)"),
-            file: file.to_string(),
+            file: file.clone(),
             action: ModuleAction::Remove,
             command: format!("modprobe -r {}", remove.join(" ")),
             modules: remove,
@@ -696,7 +698,7 @@ fn kmm_loaders(file: &str, obj: &Value, out: &mut Vec<RuntimeLoader>) {
     if !module.is_empty() {
         out.push(RuntimeLoader {
             who: format!("{who} (its worker pod)"),
-            file: file.to_string(),
+            file: file.clone(),
             action: ModuleAction::Modprobe {
                 blacklist: false,
                 install: true,
@@ -744,14 +746,14 @@ pub fn judge(
                 bytes: format!("[Service]\nExecStart={}\n", l.command).into_bytes(),
                 mode: Some(0o644),
             },
-            origin: l.who.clone(),
+            origin: Origin::note(l.who.as_str()),
         },
     );
     probe.files.insert(
         "/run/systemd/system/multi-user.target.wants/modlayer-runtime-probe.service".to_string(),
         Entry {
             content: Content::Link(PROBE_UNIT.to_string()),
-            origin: l.who.clone(),
+            origin: Origin::note(l.who.as_str()),
         },
     );
     let ev = evaluate(&probe, m);
@@ -766,10 +768,9 @@ pub fn judge(
                 .filter(|n| n.code == Code::BlockBypassed)
                 .map(|n| {
                     n.path
-                        .as_deref()
-                        .or(n.origin.as_deref())
-                        .unwrap_or("?")
-                        .to_string()
+                        .clone()
+                        .or_else(|| n.origin.as_ref().map(Origin::to_string))
+                        .unwrap_or_else(|| "?".into())
                 })
                 .collect();
             if ignored.is_empty() {
@@ -855,7 +856,7 @@ fn parse_ini(text: &str) -> BTreeMap<String, Vec<(String, String)>> {
 
 /// The MachineConfig KMM's BootModuleConfig controller writes for `obj`, its worker's effect as
 /// unit commands (see the module's documentation); `None` without `spec.machineConfigName`.
-fn boot_module_rendered(file: &str, obj: &Value) -> Option<Rendered> {
+fn boot_module_rendered(file: &Origin, obj: &Value) -> Option<Rendered> {
     let (ns, name) = ns_name(obj);
     let mc_name = str_at(obj, "/spec/machineConfigName");
     if mc_name.is_empty() {
@@ -894,9 +895,10 @@ fn boot_module_rendered(file: &str, obj: &Value) -> Option<Rendered> {
     } else {
         BTreeMap::from([(ROLE_LABEL.to_string(), pool.to_string())])
     };
-    let origin = format!(
-        "MachineConfig {mc_name} (KMM's, from BootModuleConfig {ns}/{name} in {file}; its worker runs once the module image is pulled, from the boot after the first)"
-    );
+    let origin = file
+        .object("BootModuleConfig", format!("{ns}/{name}"))
+        .object("MachineConfig", mc_name)
+        .with_words("(rendered by KMM; its worker runs once the module image is pulled, from the boot after the first)");
     let mut r = rendered(mc_name, &labels, Vec::new(), file, origin);
     r.object["spec"] = json!({ "config": config });
     r.mc.config = Some((config, spec));
@@ -907,8 +909,8 @@ fn rendered(
     name: &str,
     labels: &BTreeMap<String, String>,
     args: Vec<String>,
-    file: &str,
-    origin: String,
+    file: &Origin,
+    origin: Origin,
 ) -> Rendered {
     let object = json!({
         "apiVersion": API_VERSION,
@@ -927,7 +929,7 @@ fn rendered(
             kernel_args: args,
         },
         object,
-        file: file.to_string(),
+        file: file.clone(),
         origin,
     }
 }
@@ -954,11 +956,11 @@ mod tests {
     fn tuned_cmdline_merges_by_option_name() {
         let mut o = Operators::default();
         o.add(
-            "pp.yaml",
+            &Origin::file("pp.yaml"),
             &json!({"apiVersion":"performance.openshift.io/v2","kind":"PerformanceProfile","metadata":{"name":"p"},"spec":{"nodeSelector":{"node-role.kubernetes.io/worker-cnf":""},"additionalKernelArgs":["module_blacklist=sctp","nohz=on"]}}),
         );
         o.add(
-            "t.yaml",
+            &Origin::file("t.yaml"),
             &json!({"apiVersion":"tuned.openshift.io/v1","kind":"Tuned","metadata":{"name":"patch","namespace":"openshift-cluster-node-tuning-operator"},"spec":{"profile":[{"name":"patch","data":"[main]\ninclude=openshift-node-performance-p\n[bootloader]\ncmdline_additionalArg=-nohz=on\ncmdline_crash=nohz_full=2-3\n[modules]\nsctp=\n"}],"recommend":[{"profile":"patch","priority":19,"machineConfigLabels":{"machineconfiguration.openshift.io/role":"worker-cnf"}}]}}),
         );
         let pools = vec![
@@ -976,10 +978,14 @@ mod tests {
             mcs[1].mc.kernel_args,
             ["module_blacklist=sctp", "nohz_full=2-3"]
         );
-        assert!(mcs[1]
-            .origin
-            .contains("Tuned openshift-cluster-node-tuning-operator/patch"));
-        assert!(mcs[1].origin.contains("openshift-node-performance-p"));
+        assert_eq!(
+            mcs[1].origin.to_string(),
+            "t.yaml > Tuned openshift-cluster-node-tuning-operator/patch > profile patch (with openshift-node-performance-p of PerformanceProfile p (pp.yaml)) > MachineConfig 50-nto-worker-cnf (rendered by the Node Tuning Operator)"
+        );
+        assert_eq!(
+            mcs[1].origin.object_named("MachineConfig"),
+            Some("50-nto-worker-cnf")
+        );
         assert_eq!(loaders.len(), 1);
         assert_eq!(loaders[0].modules, ["sctp"]);
         // Labels matching two pools: nothing rendered.

@@ -12,15 +12,16 @@ use crate::mco::file::MachineConfig;
 use crate::mco::release::Release;
 use crate::mco::{API_VERSION, ROLE_LABEL};
 use crate::node::{split_kernel_args, NodeView};
+use crate::origin::Origin;
 
 /// Render a pool as the MCO does — `members` already in render order, each with its origin
-/// (`MachineConfig NAME (FILE)`) — over the base state the OS image ships: configs merged in order
+/// (`FILE > MachineConfig NAME`) — over the base state the OS image ships: configs merged in order
 /// (later wins, field by field), kernel arguments concatenated; what the MCO refuses becomes an
 /// error. Files that no MachineConfig gives `overwrite` get `true` when the release's MCO sets
 /// that default ([`Release::defaults_overwrite`]; no release: [`Release::NEWEST`]). An error when
 /// the configs' decoded contents pass the target's `budget`.
 pub fn render_pool(
-    members: &[(&MachineConfig, &str)],
+    members: &[(&MachineConfig, &Origin)],
     base: &NodeView,
     release: Option<Release>,
     findings: &mut Vec<Finding>,
@@ -33,7 +34,7 @@ pub fn render_pool(
 /// directory's manifests, which Ignition applies on the first boot) or as day-2 changes: disks,
 /// filesystems, RAID and LUKS are refused only as day-2 changes.
 pub fn render_pool_at(
-    members: &[(&MachineConfig, &str)],
+    members: &[(&MachineConfig, &Origin)],
     base: &NodeView,
     release: Option<Release>,
     findings: &mut Vec<Finding>,
@@ -49,7 +50,7 @@ pub fn render_pool_at(
         }
         for a in &mc.kernel_args {
             for k in split_kernel_args(a) {
-                view.kernel_args.push((k, origin.to_string()));
+                view.kernel_args.push((k, (*origin).clone()));
             }
         }
     }
@@ -62,7 +63,7 @@ pub fn render_pool_at(
 /// non-data sources, append, modes above 0777, directories, links, disks, filesystems, RAID, LUKS,
 /// users other than core. At install time disks, filesystems, RAID and LUKS are Ignition's to
 /// set up on the first boot (the documented install-time disk encryption and partitioning).
-fn mco_refusals(config: &Value, origin: &str, install_time: bool, findings: &mut Vec<Finding>) {
+fn mco_refusals(config: &Value, origin: &Origin, install_time: bool, findings: &mut Vec<Finding>) {
     let files = config.pointer("/storage/files").and_then(Value::as_array);
     for (i, f) in files.into_iter().flatten().enumerate() {
         let path = f.get("path").and_then(Value::as_str).unwrap_or("?");

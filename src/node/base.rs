@@ -156,7 +156,9 @@ impl NodeView {
                         bytes: blacklist_text(&e.name),
                         mode: Some(0o644),
                     },
-                    origin: "RHEL CoreOS base image (kernel-modules-extra)".to_string(),
+                    origin: crate::origin::Origin::note(
+                        "RHEL CoreOS base image (kernel-modules-extra)",
+                    ),
                 },
             );
         }

@@ -11,6 +11,7 @@ use crate::node::rules::{
 };
 pub use crate::node::rules::{node_path, resolve_link};
 use crate::node::{split_kernel_args, Content, Entry, Kernel, NodeView};
+use crate::origin::Origin;
 
 /// Directory of boot loader entries (Boot Loader Specification), whose `options` lines are the
 /// kernel command line.
@@ -82,7 +83,7 @@ pub struct Collector {
     module: String,
     layer_paths: BTreeSet<String>,
     files: BTreeMap<String, Entry>,
-    boot: BTreeMap<String, (Vec<u8>, String)>,
+    boot: BTreeMap<String, (Vec<u8>, Origin)>,
     /// kernel version -> where the module is (None: not seen yet)
     kernels: BTreeMap<String, Option<String>>,
     /// Paths kept because a link at an interesting path points there.
@@ -181,14 +182,14 @@ impl Collector {
         let Some(bytes) = bytes else { return };
         if is_cmdline_source(path) {
             self.boot
-                .insert(path.to_string(), (bytes, origin.to_string()));
+                .insert(path.to_string(), (bytes, Origin::note(origin)));
             return;
         }
         self.files.insert(
             path.to_string(),
             Entry {
                 content: Content::File { bytes, mode },
-                origin: origin.to_string(),
+                origin: Origin::note(origin),
             },
         );
     }
@@ -218,7 +219,7 @@ impl Collector {
             path.to_string(),
             Entry {
                 content,
-                origin: origin.to_string(),
+                origin: Origin::note(origin),
             },
         );
     }
@@ -271,7 +272,7 @@ impl Collector {
                 path.to_string(),
                 Entry {
                     content: Content::Unknown(why.to_string()),
-                    origin: origin.to_string(),
+                    origin: Origin::note(origin),
                 },
             );
         }
@@ -300,7 +301,9 @@ impl Collector {
             let resolved = match self.follow(&path) {
                 Follow::Entry(e) => Some(Entry {
                     content: e.content.clone(),
-                    origin: format!("{origin}, a link to {target} ({})", e.origin),
+                    origin: origin
+                        .clone()
+                        .with_words(format!(", a link to {target} ({})", e.origin)),
                 }),
                 Follow::Null => Some(Entry {
                     content: Content::Mask,
@@ -394,7 +397,7 @@ impl Collector {
         for (path, (bytes, origin)) in &self.boot {
             if path.starts_with(BOOTC_KARGS) {
                 for arg in bootc_kargs(bytes) {
-                    view.kernel_args.push((arg, format!("{path} ({origin})")));
+                    view.kernel_args.push((arg, origin.inner(path.as_str())));
                 }
                 continue;
             }
@@ -403,7 +406,7 @@ impl Collector {
                 if let Some(opts) = line.strip_prefix("options") {
                     if opts.starts_with(char::is_whitespace) {
                         for arg in split_kernel_args(opts) {
-                            view.kernel_args.push((arg, format!("{path} ({origin})")));
+                            view.kernel_args.push((arg, origin.inner(path.as_str())));
                         }
                     }
                 }
@@ -581,7 +584,11 @@ mod tests {
                 mode: Some(0o644)
             }
         );
-        assert!(e.origin.contains("a link to /etc/modules"), "{}", e.origin);
+        assert!(
+            e.origin.to_string().contains("a link to /etc/modules"),
+            "{}",
+            e.origin
+        );
         assert_eq!(v.files["/etc/modules-load.d/a.conf"].content, Content::Mask);
         assert!(matches!(
             v.files["/etc/modprobe.d/loop.conf"].content,
@@ -608,7 +615,7 @@ mod tests {
         let v = c.finish();
         let args: Vec<&str> = v.kernel_args.iter().map(|(a, _)| a.as_str()).collect();
         assert_eq!(args, ["quiet", "module_blacklist=sctp", "nosmt"]);
-        assert!(v.kernel_args[1].1.contains("10-site.toml"));
+        assert!(v.kernel_args[1].1.to_string().contains("10-site.toml"));
         assert!(bootc_kargs(b"kargs = not toml [").is_empty());
     }
 

@@ -14,6 +14,7 @@ use crate::node::rules::{
     MODPROBE_DIRS, MODULES_LOAD_DIRS,
 };
 use crate::node::{Content, Entry, Kernel, NodeView, Unit};
+use crate::origin::Origin;
 
 /// The verdict on one module for one node view.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
@@ -58,7 +59,7 @@ impl Scan {
         code: Code,
         message: String,
         path: Option<&str>,
-        origin: Option<&str>,
+        origin: Option<&Origin>,
     ) {
         self.blocks
             .push((kind, finding(code, message, path, origin)));
@@ -69,20 +70,20 @@ impl Scan {
         code: Code,
         message: String,
         path: Option<&str>,
-        origin: Option<&str>,
+        origin: Option<&Origin>,
     ) {
         self.loads
             .push((loader, finding(code, message, path, origin)));
     }
 }
 
-fn finding(code: Code, message: String, path: Option<&str>, origin: Option<&str>) -> Finding {
+fn finding(code: Code, message: String, path: Option<&str>, origin: Option<&Origin>) -> Finding {
     Finding {
         severity: code.severity(),
         code,
         message,
         path: path.map(str::to_string),
-        origin: origin.map(str::to_string),
+        origin: origin.cloned(),
     }
 }
 
@@ -123,7 +124,7 @@ fn install_still_loads(command: &[&str], module: &str) -> bool {
 }
 
 fn scan_modprobe(path: &str, entry: &Entry, text: &str, module: &str, scan: &mut Scan) {
-    let origin = Some(entry.origin.as_str());
+    let origin = Some(&entry.origin);
     for (line, logical) in modprobe_lines(text) {
         // kmod: a comment is a line whose first byte is '#'; a '#' later is just a word.
         if logical.starts_with('#') {
@@ -187,7 +188,7 @@ fn scan_modules_load(path: &str, entry: &Entry, text: &str, module: &str, scan: 
     }
 }
 
-fn scan_kernel_arg(arg: &str, origin: &str, module: &str, scan: &mut Scan) {
+fn scan_kernel_arg(arg: &str, origin: &Origin, module: &str, scan: &mut Scan) {
     let Some((key, value)) = arg.split_once('=') else {
         return;
     };
@@ -278,7 +279,7 @@ fn scan_unit(unit: &Unit, module: &str, scan: &mut Scan) {
             commands.push((l.key.clone(), format!("{src}:{}", l.line), l.value.clone()));
         }
     }
-    let origin = entry.origin.as_str();
+    let origin = &entry.origin;
     let targets = unit.boot_targets();
     let actions = commands.iter().flat_map(|(key, at, value)| {
         simple_commands(&split_command(value))
@@ -386,7 +387,8 @@ fn resolve(scan: Scan, ev: &mut Evaluation) {
         n
     };
     if let Some(w) = winners.first() {
-        let at = w.path.as_deref().or(w.origin.as_deref()).unwrap_or("?");
+        let origin = w.origin.as_ref().map(Origin::to_string);
+        let at = w.path.as_deref().or(origin.as_deref()).unwrap_or("?");
         let why = format!(
             "it does not stop the {} at {at}, which loads the module",
             w.code
@@ -533,7 +535,7 @@ pub struct FileCheck {
     /// The node's mode, when known.
     pub actual_mode: Option<String>,
     /// What decided the node's entry.
-    pub origin: Option<String>,
+    pub origin: Option<Origin>,
 }
 
 /// Compare every layer file with the view's entry at its path, byte for byte and mode for mode.
@@ -686,7 +688,7 @@ fn elsewhere(c: &FileCheck, ev: &Evaluation) -> Finding {
         .map(|l| {
             let what = l.path.clone().unwrap_or_else(|| l.message.clone());
             match &l.origin {
-                Some(o) if !what.contains(o.as_str()) => format!("{what} (from {o})"),
+                Some(o) if !what.contains(&o.to_string()) => format!("{what} (from {o})"),
                 _ => what,
             }
         })
@@ -713,7 +715,7 @@ mod tests {
                     bytes: bytes.to_vec(),
                     mode: Some(0o644),
                 },
-                origin: format!("test {path}"),
+                origin: Origin::note(format!("test {path}")),
             },
         );
     }

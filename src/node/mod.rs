@@ -24,6 +24,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
+use crate::origin::Origin;
+
 use rules::{
     first_boot, install_targets, is_preset_path, preset_for, unit_path, UnitPath, BOOT_TARGETS,
     MACHINE_ID, PRESET_DIRS,
@@ -57,7 +59,7 @@ pub struct Entry {
     /// The content the node will see.
     pub content: Content,
     /// Where it came from: a file and JSON path, a MachineConfig, a tar entry, an image layer.
-    pub origin: String,
+    pub origin: Origin,
 }
 
 /// One kernel installed on the node and whether it carries the module.
@@ -75,7 +77,7 @@ pub struct NodeView {
     /// Entries by absolute node path (modprobe.d and modules-load.d files, the layer's paths).
     pub files: BTreeMap<String, Entry>,
     /// Kernel command-line arguments, each with its origin.
-    pub kernel_args: Vec<(String, String)>,
+    pub kernel_args: Vec<(String, Origin)>,
     /// Installed kernels, when the target shows them (`None` for configs: the image decides).
     pub kernels: Option<Vec<Kernel>>,
     /// The layer's paths, whose contents are compared byte for byte (with the configuration

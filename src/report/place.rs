@@ -2,14 +2,17 @@
 //! `physicalLocation`, GitHub workflow annotations): the file, and the line and column where the
 //! finding names them.
 //!
-//! Findings carry their place in text (`origin`, and `FILE:LINE:COL: …` at the head of messages
-//! read from a file); this reads it back. A place is only given for a file that exists, so an
-//! inner name (`FILE data.KEY:5:9`, a line inside a ConfigMap's entry) falls back to the file
-//! that holds it, without a line.
+//! A finding's [`Origin`] is structured: its root file is the place, with a line when the line is
+//! one of that file itself (a line inside something nested in it, a ConfigMap's entry or a file
+//! an Ignition config writes, is not a line of the file). A finding without such an origin may
+//! be a reader's error, whose message starts with the place the reader names (`PLACE: …`,
+//! `FILE:LINE:COL`, or an origin rendered, `FILE > data.KEY:5:9`). A place is only given for a
+//! file that exists.
 
 use std::path::Path;
 
 use crate::findings::Finding;
+use crate::origin::{Origin, SEP};
 
 /// A file, and the line and column (1-based) where known.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -22,50 +25,45 @@ pub struct Place {
     pub column: Option<u64>,
 }
 
-/// Where `finding` points, for the target `target` (as given on the command line): the first
-/// `FILE:LINE[:COL]` in its origin or message that names an existing file, else the first existing
-/// file its origin names, else the target itself when it is a file. `None` for standard input and
-/// places that name no file.
+/// Where `finding` points, for the target `target` (as given on the command line): its origin's
+/// root file at the line of that file it names; else the place at the head of its message; else
+/// its origin's root file; else the target itself when it is a file. `None` for standard input
+/// and places that name no file.
 pub fn place_of(finding: &Finding, target: &str) -> Option<Place> {
-    let texts = [finding.origin.as_deref(), Some(finding.message.as_str())];
-    for text in texts.into_iter().flatten() {
-        if let Some(p) = first_place(text, target) {
-            return Some(p);
-        }
+    let root = finding.origin.as_ref().and_then(|o| root_place(o, target));
+    if root.as_ref().is_some_and(|p| p.line.is_some()) {
+        return root;
     }
-    let from_origin = finding.origin.as_deref().and_then(|o| {
-        words(o)
-            .into_iter()
-            .find_map(|w| existing(w.trim_end_matches(':'), target))
-    });
-    from_origin.or_else(|| existing(target, target))
+    head_place(&finding.message, target)
+        .or(root)
+        .or_else(|| existing(target, target))
 }
 
-/// The words of a text, split at white space and at brackets, quotes and commas around them.
-fn words(text: &str) -> Vec<&str> {
-    text.split(|c: char| c.is_whitespace() || "()[]'\"`,;".contains(c))
-        .filter(|w| !w.is_empty())
-        .collect()
+/// An origin's root file, with the line when the origin is at a line of that file.
+fn root_place(o: &Origin, target: &str) -> Option<Place> {
+    let mut p = existing(o.root_file()?, target)?;
+    if let Some((line, column)) = o.line_in_root() {
+        p.line = Some(line);
+        p.column = column;
+    }
+    Some(p)
 }
 
-/// The first `FILE:LINE[:COL]` word of `text` whose FILE exists; a word whose FILE does not exist
-/// (an inner name) gives the word before it as the file, without a line, when that one exists.
-fn first_place(text: &str, target: &str) -> Option<Place> {
-    let ws = words(text);
-    for (i, w) in ws.iter().enumerate() {
-        let Some((file, line, column)) = split_place(w) else {
-            continue;
-        };
-        if let Some(mut p) = existing(file, target) {
-            p.line = Some(line);
-            p.column = column;
-            return Some(p);
-        }
-        if let Some(p) = i.checked_sub(1).and_then(|j| existing(ws[j], target)) {
-            return Some(p);
-        }
+/// The place a reader's error names at the head of its message: `FILE:LINE[:COL]` (a line of
+/// FILE), or `FILE > INNER…` (FILE alone).
+fn head_place(message: &str, target: &str) -> Option<Place> {
+    let head = message.split(": ").next()?;
+    let head = head.split(" (").next()?;
+    let mut links = head.split(SEP);
+    let first = links.next()?;
+    if links.next().is_some() {
+        return existing(first.trim_end_matches(':'), target);
     }
-    None
+    let (file, line, column) = split_place(first)?;
+    let mut p = existing(file, target)?;
+    p.line = Some(line);
+    p.column = column;
+    Some(p)
 }
 
 /// `FILE:LINE[:COL]` (a trailing `:` allowed) into its parts.
@@ -117,52 +115,64 @@ mod tests {
     use crate::findings::Code;
 
     #[test]
-    fn places_are_read_back_only_for_existing_files() {
+    fn places_come_from_origins_and_message_heads() {
         let d = tempfile::tempdir().unwrap();
         let file = d.path().join("mc.yaml");
         std::fs::write(&file, "x").unwrap();
         let f = file.to_string_lossy().into_owned();
-        let at = |msg: String, origin: Option<String>| {
+        let at = |msg: String, origin: Option<Origin>| {
             let mut finding = Finding::new(Code::ManifestUnreadable, msg);
             finding.origin = origin;
             place_of(&finding, "-")
         };
+        let place = |line: Option<u64>, column: Option<u64>| {
+            Some(Place {
+                file: f.clone(),
+                line,
+                column,
+            })
+        };
         assert_eq!(
             at(format!("{f}:12:5: bad value"), None),
-            Some(Place {
-                file: f.clone(),
-                line: Some(12),
-                column: Some(5)
-            })
-        );
-        assert_eq!(
-            at("see".into(), Some(format!("{f}:7"))),
-            Some(Place {
-                file: f.clone(),
-                line: Some(7),
-                column: None
-            })
-        );
-        // A line inside a ConfigMap entry is not a line of the file: the file alone.
-        assert_eq!(
-            at(format!("{f} data.sctp.yaml:5:9: bad"), None),
-            Some(Place {
-                file: f.clone(),
-                line: None,
-                column: None
-            })
+            place(Some(12), Some(5))
         );
         assert_eq!(
             at(
-                "MachineConfig x".into(),
-                Some(format!("MachineConfig x ({f})"))
+                "see".into(),
+                Some(Origin::file(f.as_str()).at_line(7, None))
             ),
-            Some(Place {
-                file: f,
-                line: None,
-                column: None
-            })
+            place(Some(7), None)
         );
+        // A line inside a ConfigMap entry is not a line of the file: the file alone.
+        assert_eq!(
+            at(
+                format!("{f} > ConfigMap a/b > data.sctp.yaml:5:9 (spec.x): bad"),
+                None
+            ),
+            place(None, None)
+        );
+        let inner = Origin::file(f.as_str())
+            .inner("data.sctp.yaml")
+            .at_line(5, Some(9));
+        assert_eq!(at("bad".into(), Some(inner)), place(None, None));
+        // The origin's file; a line the message names in it wins.
+        let mc = Origin::file(f.as_str()).object("MachineConfig", "x");
+        assert_eq!(
+            at("MachineConfig x".into(), Some(mc.clone())),
+            place(None, None)
+        );
+        assert_eq!(
+            at(format!("{f}:3:1 (spec): no"), Some(mc)),
+            place(Some(3), Some(1))
+        );
+        // Node paths and notes are no files of the user's.
         assert_eq!(at("nothing:3:4 here".into(), None), None);
+        assert_eq!(
+            at(
+                "/etc/modprobe.d/x.conf:7: blacklist".into(),
+                Some(Origin::note("base"))
+            ),
+            None
+        );
     }
 }

@@ -141,7 +141,7 @@ impl Target for IgnitionTarget {
             .map(|w| Finding::new(Code::UnusedKey, w))
             .collect();
         let mut node = opts.base_for(layer);
-        ignition::overlay(&value, spec, name, &mut node, &mut findings)?;
+        ignition::overlay(&value, spec, &self.file.origin(), &mut node, &mut findings)?;
         Ok(vec![View::whole(node, findings)])
     }
 }

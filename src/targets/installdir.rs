@@ -12,10 +12,8 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
-use serde_json::Value;
 
-use crate::findings::{Code, Finding, Severity};
-use crate::formats::encoding::{decode_contents, is_data_url, Budget, Decoded};
+use crate::findings::{Finding, Severity};
 use crate::formats::json::MAX_CONFIG_BYTES;
 use crate::fsutil::{read_config, write_atomic};
 use crate::ignition::Spec;
@@ -24,6 +22,7 @@ use crate::mco::inventory::{first_document, Inventory, Manifest, PoolChoice};
 use crate::mco::release::Release;
 use crate::mco::render::{machineconfig_name, manifest_file_name, render_machineconfigs};
 use crate::node::NodeView;
+use crate::origin::Origin;
 use crate::report::{assess, View};
 use crate::targets::manifests::is_manifest_name;
 use crate::targets::{in_place_only, Applied, ApplyOpts, Dest, Kind, Target, VerifyOpts};
@@ -133,87 +132,22 @@ pub fn read_dir_manifests(dir: &Path) -> Result<Vec<Manifest>> {
         for name in names {
             let p = d.join(&name);
             let bytes = read_config(&p.to_string_lossy())?;
-            out.push(Manifest {
-                name: format!("{sub}/{name}"),
-                bytes,
-            });
+            out.push(Manifest::file(format!("{sub}/{name}"), bytes));
         }
     }
     Ok(out)
 }
 
-/// The manifests a bootstrap.ign carries as `/opt/openshift/{manifests,openshift}/*` files, and
-/// findings for those it cannot read (remote sources, bad data URLs).
+/// The manifests a bootstrap.ign (named `name`) carries as `/opt/openshift/{manifests,openshift}/*`
+/// files, each at `NAME > PATH`, and findings for those it cannot read (remote sources, bad data
+/// URLs): [`crate::targets::nest::ignition_files`].
 pub fn bootstrap_manifests(name: &str, bytes: &[u8]) -> Result<(Vec<Manifest>, Vec<Finding>)> {
     let config = crate::formats::json::parse_named(name, bytes)?;
-    let mut out = Vec::new();
-    let mut findings = Vec::new();
-    let budget = Budget::per_target();
-    let files = config.pointer("/storage/files").and_then(Value::as_array);
-    for (i, f) in files.into_iter().flatten().enumerate() {
-        let Some(path) = f.get("path").and_then(Value::as_str) else {
-            continue;
-        };
-        let Some((parent, file)) = path.rsplit_once('/') else {
-            continue;
-        };
-        if ![BOOTSTRAP_MANIFESTS, BOOTSTRAP_OPENSHIFT].contains(&parent) || !is_manifest_name(file)
-        {
-            continue;
-        }
-        let shown = format!("{name} {path}");
-        match file_bytes(f, &budget) {
-            Ok(b) => out.push(Manifest {
-                name: shown,
-                bytes: b,
-            }),
-            Err(e) => {
-                // A remote source is fetched by the bootstrap node: not bad input, just not
-                // visible offline (exit 1); a bad data URL is bad input (exit 2).
-                let remote = f
-                    .pointer("/contents/source")
-                    .and_then(Value::as_str)
-                    .is_some_and(|s| !is_data_url(s));
-                let code = if remote {
-                    Code::RemoteSource
-                } else {
-                    Code::ManifestUnreadable
-                };
-                findings.push(
-                    Finding::new(code, format!("{name} $.storage.files[{i}] ({path}): {e:#}"))
-                        .at(path.to_string()),
-                )
-            }
-        }
-    }
-    if budget.exceeded() {
-        bail!("{name}: {}", budget.message());
-    }
-    out.sort_by(|a, b| a.name.cmp(&b.name));
-    Ok((out, findings))
-}
-
-/// The bytes an inline Ignition file entry carries (data URL, gzip when compressed), at most a
-/// config's size, charged to the bootstrap config's budget.
-pub fn file_bytes(f: &Value, budget: &Budget) -> Result<Vec<u8>> {
-    let src = f
-        .pointer("/contents/source")
-        .and_then(Value::as_str)
-        .unwrap_or("data:,");
-    if !is_data_url(src) {
-        bail!("the source {src} is not a data: URL: the bootstrap node fetches it, it cannot be seen offline");
-    }
-    let gzip = match f.pointer("/contents/compression").and_then(Value::as_str) {
-        None | Some("") => false,
-        Some("gzip") => true,
-        Some(other) => bail!("unknown compression {other:?}"),
-    };
-    match decode_contents(src, gzip, None, MAX_CONFIG_BYTES, budget)?.0 {
-        Decoded::Bytes(b) => Ok(b),
-        Decoded::TooBig(n) => {
-            bail!("{n} bytes, more than the {MAX_CONFIG_BYTES} a manifest may be")
-        }
-    }
+    crate::targets::nest::ignition_files(&Origin::file(name), &config, |path| {
+        path.rsplit_once('/').is_some_and(|(parent, file)| {
+            [BOOTSTRAP_MANIFESTS, BOOTSTRAP_OPENSHIFT].contains(&parent) && is_manifest_name(file)
+        })
+    })
 }
 
 /// The directory as an absolute path (the written files are reported absolute).
@@ -376,7 +310,7 @@ fn apply_to_openshift_dir(
             }
             changes.written.push(path);
         }
-        added.push(Manifest { name: rel, bytes });
+        added.push(Manifest::file(rel, bytes));
     }
     warn_after(&manifests, added, layer, &roles, opts, changes);
     Ok(())
@@ -409,7 +343,7 @@ fn apply_to_bootstrap(
     let added: Vec<Manifest> = files
         .iter()
         .map(|f| Manifest {
-            name: format!("{BOOTSTRAP_IGN} {}", f.path),
+            origin: Origin::file(BOOTSTRAP_IGN).inner(f.path.as_str()),
             bytes: f.bytes.clone(),
         })
         .collect();
@@ -474,7 +408,7 @@ fn warn_after(
 ) {
     let mut all: Vec<Manifest> = manifests
         .iter()
-        .filter(|m| !added.iter().any(|a| a.name == m.name))
+        .filter(|m| !added.iter().any(|a| a.origin == m.origin))
         .cloned()
         .collect();
     all.extend(added);

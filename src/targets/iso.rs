@@ -30,8 +30,9 @@ use crate::media::cpio::{self, Archive, Compression};
 use crate::media::iso9660::Iso;
 use crate::media::Source;
 use crate::node::{split_kernel_args, NodeView};
+use crate::origin::Origin;
 use crate::report::View;
-use crate::targets::chain::Chain;
+use crate::targets::nest;
 use crate::targets::{Applied, ApplyOpts, Dest, Kind, Target, VerifyOpts};
 
 /// The member of an Ignition area (and a PXE Ignition image) holding the config.
@@ -113,61 +114,16 @@ pub fn config_of(archives: &[Archive]) -> Option<(&[u8], Compression)> {
 }
 
 /// The finding for a medium without a config.
-pub fn no_config(chain: &Chain, why: &str) -> Finding {
+pub fn no_config(chain: &Origin, why: &str) -> Finding {
     Finding::new(
         Code::NoConfigEmbedded,
         format!("{chain}: {why}: nodes boot the image as shipped"),
     )
 }
 
-/// The files an Ignition config writes under a directory (inline data only), named by chain;
-/// findings for the ones that cannot be read.
-fn files_under(chain: &Chain, config: &Value, dir: &str) -> Result<(Vec<Manifest>, Vec<Finding>)> {
-    let mut out = Vec::new();
-    let mut findings = Vec::new();
-    let budget = crate::formats::encoding::Budget::per_target();
-    let files = config.pointer("/storage/files").and_then(Value::as_array);
-    for (i, f) in files.into_iter().flatten().enumerate() {
-        let Some(path) = f.get("path").and_then(Value::as_str) else {
-            continue;
-        };
-        if !path.starts_with(dir) {
-            continue;
-        }
-        let name = chain.then(path).to_string();
-        match crate::targets::installdir::file_bytes(f, &budget) {
-            Ok(b) => out.push(Manifest { name, bytes: b }),
-            Err(e) => findings.push(
-                Finding::new(
-                    Code::ManifestUnreadable,
-                    format!("{chain} $.storage.files[{i}] ({path}): {e:#}"),
-                )
-                .at(path.to_string()),
-            ),
-        }
-    }
-    if budget.exceeded() {
-        bail!("{chain}: {}", budget.message());
-    }
-    out.sort_by(|a, b| a.name.cmp(&b.name));
-    Ok((out, findings))
-}
-
-/// One inline file of a config (the last entry for the path), decoded.
-fn file_of(chain: &Chain, config: &Value, path: &str) -> Result<Option<Vec<u8>>> {
-    let files = config.pointer("/storage/files").and_then(Value::as_array);
-    let Some(f) = files
-        .into_iter()
-        .flatten()
-        .rev()
-        .find(|f| f.get("path").and_then(Value::as_str) == Some(path))
-    else {
-        return Ok(None);
-    };
-    let budget = crate::formats::encoding::Budget::per_target();
-    crate::targets::installdir::file_bytes(f, &budget)
-        .map(Some)
-        .with_context(|| format!("{}", chain.then(path)))
+/// The files an Ignition config writes under a directory, named by chain.
+fn files_under(chain: &Origin, config: &Value, dir: &str) -> Result<(Vec<Manifest>, Vec<Finding>)> {
+    nest::ignition_files(chain, config, |p| p.starts_with(dir))
 }
 
 /// The installer's options from `/etc/coreos/installer.d/*.yaml` (in name order, lists added
@@ -175,7 +131,7 @@ fn file_of(chain: &Chain, config: &Value, path: &str) -> Result<Option<Vec<u8>>>
 #[derive(Debug, Default)]
 pub struct InstallerOpts {
     /// `append-karg`, each with the file it came from.
-    pub append: Vec<(String, String)>,
+    pub append: Vec<(String, Origin)>,
     /// `delete-karg`.
     pub delete: Vec<String>,
     /// `ignition-file`.
@@ -186,16 +142,17 @@ pub struct InstallerOpts {
     pub present: bool,
 }
 
-fn installer_opts(chain: &Chain, config: &Value) -> Result<InstallerOpts> {
+fn installer_opts(chain: &Origin, config: &Value) -> Result<InstallerOpts> {
     let (files, _) = files_under(chain, config, INSTALLER_D)?;
     let mut o = InstallerOpts::default();
     for m in files {
-        if !(m.name.ends_with(".yaml") || m.name.ends_with(".yml")) {
+        let name = m.name();
+        if !(name.ends_with(".yaml") || name.ends_with(".yml")) {
             continue;
         }
         o.present = true;
         let text = String::from_utf8_lossy(&m.bytes).into_owned();
-        let doc = first_document(&m.name, &text).unwrap_or(Value::Null);
+        let doc = first_document(&name, &text).unwrap_or(Value::Null);
         let list = |k: &str| -> Vec<String> {
             match doc.get(k) {
                 Some(Value::Array(a)) => a
@@ -208,7 +165,7 @@ fn installer_opts(chain: &Chain, config: &Value) -> Result<InstallerOpts> {
             }
         };
         for a in list("append-karg") {
-            o.append.push((a, m.name.clone()));
+            o.append.push((a, m.origin.clone()));
         }
         o.delete.extend(list("delete-karg"));
         if let Some(f) = doc.get("ignition-file").and_then(Value::as_str) {
@@ -236,7 +193,8 @@ fn is_agent(config: &Value) -> bool {
 fn installer_kargs(node: &mut NodeView, o: &InstallerOpts) {
     for (a, from) in &o.append {
         for arg in split_kernel_args(a) {
-            node.kernel_args.push((arg, format!("{from} append-karg")));
+            node.kernel_args
+                .push((arg, from.clone().with_words("append-karg")));
         }
     }
     for d in &o.delete {
@@ -246,7 +204,7 @@ fn installer_kargs(node: &mut NodeView, o: &InstallerOpts) {
 
 /// Judge a plain (non-agent) config: overlay on the base, with findings named by chain.
 fn config_view(
-    chain: &Chain,
+    chain: &Origin,
     bytes: &[u8],
     node: &mut NodeView,
     findings: &mut Vec<Finding>,
@@ -258,19 +216,19 @@ fn config_view(
             .into_iter()
             .map(|w| Finding::new(Code::UnusedKey, w)),
     );
-    ignition::overlay(&value, spec, &name, node, findings)
+    ignition::overlay(&value, spec, chain, node, findings)
 }
 
 /// The views of a medium's config: live (with its kernel arguments), installed (dest config and
 /// installer kargs) or agent (pools). `live_kargs` are the medium's own (ISO) kernel arguments.
 pub fn config_views(
-    root: &Chain,
+    root: &Origin,
     config: Option<&[u8]>,
-    live_kargs: Option<(&str, String)>,
+    live_kargs: Option<(&str, Origin)>,
     layer: &Layer,
     opts: &VerifyOpts,
 ) -> Result<Vec<View>> {
-    let ign = root.then("ignition");
+    let ign = root.inner("ignition");
     let mut node = opts.base_for(layer);
     let Some(bytes) = config else {
         let f = no_config(
@@ -287,8 +245,8 @@ pub fn config_views(
     let mut findings = Vec::new();
     let inst = installer_opts(&ign, &value)?;
     let dest = match &inst.ignition_file {
-        Some(f) => file_of(&ign, &value, f)?.map(|b| (f.clone(), b)),
-        None => file_of(&ign, &value, DEST_IGN)?.map(|b| (DEST_IGN.to_string(), b)),
+        Some(f) => nest::ignition_file(&ign, &value, f)?.map(|b| (f.clone(), b)),
+        None => nest::ignition_file(&ign, &value, DEST_IGN)?.map(|b| (DEST_IGN.to_string(), b)),
     };
     if opts.live || !inst.present {
         if let Some((args, origin)) = live_kargs {
@@ -301,7 +259,7 @@ pub fn config_views(
     }
     installer_kargs(&mut node, &inst);
     match (dest, &inst.ignition_url) {
-        (Some((path, d)), _) => config_view(&ign.then(path), &d, &mut node, &mut findings)?,
+        (Some((path, d)), _) => config_view(&ign.inner(path), &d, &mut node, &mut findings)?,
         (None, Some(url)) => findings.push(Finding::new(
             Code::RemoteConfig,
             format!("{ign}: the installer fetches the installed system's config from {url}: it cannot be seen offline (judged without it)"),
@@ -316,7 +274,12 @@ pub fn config_views(
 
 /// An agent ISO: the MachineConfigs of the extra manifests, rendered per pool; SNO and compact
 /// clusters (no worker agents) judge the master pool by default.
-fn agent_views(ign: &Chain, config: &Value, layer: &Layer, opts: &VerifyOpts) -> Result<Vec<View>> {
+fn agent_views(
+    ign: &Origin,
+    config: &Value,
+    layer: &Layer,
+    opts: &VerifyOpts,
+) -> Result<Vec<View>> {
     // The one inventory judges master only when the AgentClusterInstall says there are no
     // workers (single-node or compact), as for an install directory.
     agent_inventory(ign, config)?
@@ -326,7 +289,7 @@ fn agent_views(ign: &Chain, config: &Value, layer: &Layer, opts: &VerifyOpts) ->
 
 /// The agent manifests read by the one inventory: the extra manifests' MachineConfigs, and the
 /// cluster manifests for the topology (the AgentClusterInstall's `provisionRequirements`).
-fn agent_inventory(ign: &Chain, config: &Value) -> Result<Inventory> {
+fn agent_inventory(ign: &Origin, config: &Value) -> Result<Inventory> {
     let (cluster, mut findings) = files_under(ign, config, AGENT_MANIFESTS)?;
     let (mut manifests, f2) = files_under(ign, config, AGENT_EXTRA)?;
     findings.extend(f2);
@@ -349,12 +312,12 @@ pub struct Patched {
 
 /// Apply a layer to a medium's config (`None`: there is none yet).
 pub fn patch_config(
-    root: &Chain,
+    root: &Origin,
     config: Option<&[u8]>,
     layer: &Layer,
     opts: &ApplyOpts,
 ) -> Result<Patched> {
-    let ign = root.then("ignition");
+    let ign = root.inner("ignition");
     let name = ign.to_string();
     let Some(bytes) = config else {
         let spec = opts
@@ -404,9 +367,9 @@ pub fn patch_config(
     } else {
         let inst = installer_opts(&ign, &value)?;
         let dest_path = inst.ignition_file.clone().unwrap_or(DEST_IGN.to_string());
-        match file_of(&ign, &value, &dest_path)? {
+        match nest::ignition_file(&ign, &value, &dest_path)? {
             Some(d) if inst.present => {
-                let dchain = ign.then(&dest_path);
+                let dchain = ign.inner(&dest_path);
                 let (nd, changes, warnings) =
                     crate::targets::ignition::patch(&dchain.to_string(), &d, layer)?;
                 if nd == d {
@@ -423,20 +386,14 @@ pub fn patch_config(
                 }
                 let mut w = warnings;
                 w.extend(blocks);
-                let (nb, _, w2) = crate::targets::ignition::patch(
-                    &name,
-                    bytes,
-                    &Layer {
-                        name: "dest".into(),
-                        module: layer.module.clone(),
-                        description: String::new(),
-                        files: vec![LayerFile {
-                            path: dest_path.clone(),
-                            mode: 0o600,
-                            bytes: nd,
-                        }],
-                    },
-                )?;
+                // The installed system's config goes back into the live one, as the installer
+                // reads it (0600).
+                let dest = LayerFile {
+                    path: dest_path.clone(),
+                    mode: 0o600,
+                    bytes: nd,
+                };
+                let (nb, _, w2) = nest::put_ignition_files(&ign, bytes, &layer.module, vec![dest])?;
                 w.extend(w2);
                 let changes = changes
                     .into_iter()
@@ -644,7 +601,7 @@ impl Target for IsoTarget {
             _ => PathBuf::from(given),
         };
         let m = Medium::read(given)?;
-        let root = Chain::new(given.as_str());
+        let root = Origin::file(given.as_str());
         let config = m.config();
         let Patched {
             config: new,
@@ -684,11 +641,11 @@ impl Target for IsoTarget {
 
     fn views(&self, layer: &Layer, opts: &VerifyOpts) -> Result<Vec<View>> {
         let m = Medium::read(&self.given)?;
-        let root = Chain::new(self.given.as_str());
+        let root = Origin::file(self.given.as_str());
         let kargs = m
             .kargs
             .as_ref()
-            .map(|k| (k.args.as_str(), root.then("coreos/kargs.json").to_string()));
+            .map(|k| (k.args.as_str(), root.inner("coreos/kargs.json")));
         config_views(&root, m.config().map(|c| c.0), kargs, layer, opts)
     }
 }

@@ -33,7 +33,7 @@ impl Target for MachineConfigTarget {
 
     fn views(&self, layer: &Layer, opts: &VerifyOpts) -> Result<Vec<View>> {
         let manifests = [Manifest {
-            name: self.file.name.clone(),
+            origin: self.file.origin(),
             bytes: self.file.bytes.to_vec(),
         }];
         manifest_views(&self.file.name, &manifests, layer, opts)
@@ -96,7 +96,7 @@ fn views_of(
 /// and `kind`); manifests that cannot be read hold none.
 fn holds_objects(manifests: &[Manifest]) -> bool {
     manifests.iter().any(|m| {
-        crate::mco::file::documents(&m.name, &m.bytes).is_ok_and(|docs| {
+        crate::mco::file::documents(&m.name(), &m.bytes).is_ok_and(|docs| {
             docs.iter()
                 .flat_map(crate::mco::file::objects)
                 .any(|(_, o)| {

@@ -15,6 +15,7 @@ use crate::layer::Layer;
 use crate::mco::file::McFile;
 use crate::mco::inventory::{Inventory, Manifest};
 use crate::mco::render::{machineconfig_name, render_machineconfigs};
+use crate::origin::Origin;
 use crate::report::View;
 use crate::targets::machineconfig::{folder_views, manifest_views};
 use crate::targets::{in_place_only, Applied, ApplyOpts, Kind, Target, VerifyOpts};
@@ -108,7 +109,7 @@ pub fn read_folder(dir: &Path) -> Result<Vec<Manifest>> {
                 .into_owned();
             let bytes = read_config(&p.to_string_lossy())?;
             progress.0.inc(1);
-            Ok(Manifest { name, bytes })
+            Ok(Manifest::file(name, bytes))
         })
         .collect()
 }
@@ -197,7 +198,7 @@ impl ManifestFolder {
                 let note = Finding::new(Code::KustomizeBuilt, format!("built with `{ran}`"));
                 Ok((
                     vec![Manifest {
-                        name: format!("{} (kustomize build)", self.given),
+                        origin: Origin::file(self.given.as_str()).inner("kustomize build"),
                         bytes,
                     }],
                     Some(note),
@@ -208,7 +209,7 @@ impl ManifestFolder {
                 let shown = self.given.trim_end_matches('/');
                 let mut manifests = read_folder(dir)?;
                 for m in &mut manifests {
-                    m.name = format!("{shown}/{}", m.name);
+                    m.origin = Origin::file(format!("{shown}/{}", m.name()));
                 }
                 Ok((manifests, None))
             }
@@ -258,16 +259,16 @@ impl Target for ManifestFolder {
         for role in &roles {
             let name = machineconfig_name(layer, role);
             let holder = manifests.iter().find(|m| {
-                McFile::parse(&m.name, &m.bytes)
+                McFile::parse(&m.name(), &m.bytes)
                     .is_ok_and(|f| f.configs.iter().any(|c| c.name == name))
             });
             let (path, new) = match holder {
                 Some(m) => {
-                    let f = McFile::parse(&m.name, &m.bytes)?;
+                    let f = McFile::parse(&m.name(), &m.bytes)?;
                     let patched = f.apply(layer, std::slice::from_ref(role))?;
                     applied.warnings.extend(patched.warnings);
                     applied.changes.extend(patched.changes);
-                    (dir.join(&m.name), patched.bytes)
+                    (dir.join(m.name()), patched.bytes)
                 }
                 None => {
                     let text = render_machineconfigs(layer, std::slice::from_ref(role), None, spec);
@@ -382,11 +383,11 @@ pub fn read_dump_archive(path: &Path) -> Result<Vec<Manifest>> {
             bail!("{shown}: more than {MAX_FILES} manifests");
         }
         out.push(Manifest {
-            name: format!("{shown} {name}"),
+            origin: Origin::file(shown.as_str()).inner(name),
             bytes,
         });
     }
-    out.sort_by(|a, b| a.name.cmp(&b.name));
+    out.sort_by_key(Manifest::name);
     Ok(out)
 }
 

@@ -3,13 +3,13 @@
 //! [`Target::views`]; it never matches on kinds. Adding a kind is adding a module here.
 
 pub mod butane;
-pub mod chain;
 pub mod hub;
 pub mod ignition;
 pub mod installdir;
 pub mod iso;
 pub mod machineconfig;
 pub mod manifests;
+pub mod nest;
 pub mod oci;
 pub mod pxe;
 pub mod tar;
@@ -28,6 +28,7 @@ use crate::mco::inventory::PoolChoice;
 use crate::mco::release::Release;
 use crate::node::base::Base;
 use crate::node::NodeView;
+use crate::origin::Origin;
 use crate::report::{assess_all, TargetReport, View};
 
 /// The kinds of target.
@@ -428,6 +429,11 @@ impl FileTarget {
             },
             bytes: read_config_mapped(target)?,
         })
+    }
+
+    /// Where its contents come from: the file as named (`<stdin>` for standard input).
+    pub fn origin(&self) -> Origin {
+        Origin::file(self.name.as_str())
     }
 
     /// Check that a destination suits a file target.

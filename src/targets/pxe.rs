@@ -11,8 +11,8 @@ use crate::formats::json::MAX_CONFIG_BYTES;
 use crate::layer::Layer;
 use crate::media::cpio::{self, Archive, Compression, Limits};
 use crate::media::Source;
+use crate::origin::Origin;
 use crate::report::View;
-use crate::targets::chain::Chain;
 use crate::targets::iso::{
     config_of, config_views, patch_config, reencode, unchanged_to, write_patched, Patched,
     CONFIG_MEMBER,
@@ -120,7 +120,7 @@ impl Target for PxeTarget {
             _ => given.into(),
         };
         let (src, archives) = self.read()?;
-        let root = Chain::new(given.as_str());
+        let root = Origin::file(given.as_str());
         let config = config_of(&archives);
         let Patched {
             config: new,
@@ -188,7 +188,7 @@ impl Target for PxeTarget {
 
     fn views(&self, layer: &Layer, opts: &VerifyOpts) -> Result<Vec<View>> {
         let (_, archives) = self.read()?;
-        let root = Chain::new(self.given.as_str());
+        let root = Origin::file(self.given.as_str());
         config_views(&root, config_of(&archives).map(|c| c.0), None, layer, opts)
     }
 }

@@ -22,6 +22,7 @@ use crate::mco::render::render_pool_at;
 use crate::mco::ROLE_LABEL;
 use crate::node::rules::ModuleAction;
 use crate::node::{evaluate, normalize_module, NodeView};
+use crate::origin::Origin;
 use crate::report::View;
 use crate::workloads::{role_label, Nodes, Workload, Workloads};
 
@@ -37,14 +38,30 @@ pub use topology::*;
 /// Replicas the installer gives a compute pool whose `replicas` is not set.
 const INSTALLER_DEFAULT_REPLICAS: u64 = 3;
 
-/// One manifest file: its name for messages (`openshift/x.yaml`, `bootstrap.ign /opt/…/x.yaml`)
-/// and its bytes.
+/// One manifest file: where it is (`openshift/x.yaml`, `bootstrap.ign > /opt/…/x.yaml`,
+/// `site.yaml > ConfigMap ns/name > data.x.yaml`) and its bytes.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Manifest {
-    /// Where it is (relative to the directory, inside bootstrap.ign, or the file as named).
-    pub name: String,
+    /// Where it is: the file as named (relative to a folder target), or what holds it.
+    pub origin: Origin,
     /// Its bytes.
     pub bytes: Vec<u8>,
+}
+
+impl Manifest {
+    /// A manifest that is a file of its own, named as the user named it (or relative to the
+    /// folder target holding it).
+    pub fn file(name: impl Into<String>, bytes: Vec<u8>) -> Manifest {
+        Manifest {
+            origin: Origin::file(name),
+            bytes,
+        }
+    }
+
+    /// Its name for messages: its origin rendered.
+    pub fn name(&self) -> String {
+        self.origin.to_string()
+    }
 }
 
 /// A MachineConfigPool: its name and the role label values its `machineConfigSelector` takes.
@@ -130,9 +147,9 @@ struct Found {
     /// The whole object (to tell duplicates with different content).
     object: Value,
     /// The manifest it is in.
-    file: String,
-    /// `MachineConfig NAME (FILE)`.
-    origin: String,
+    file: Origin,
+    /// `FILE > MachineConfig NAME`.
+    origin: Origin,
     /// Problems of its config, explained with their places.
     problems: Vec<String>,
 }
@@ -197,13 +214,13 @@ impl Inventory {
     /// [`Inventory::read`] for objects already read (a KRM function's items), each named for
     /// messages (no text to parse again, places given as JSON paths), with pools known to exist
     /// elsewhere (`assumed`) added where the objects declare no pool of that name.
-    pub fn read_objects(objects: &[(String, Value)], assumed: &[Pool]) -> Inventory {
+    pub fn read_objects(objects: &[(Origin, Value)], assumed: &[Pool]) -> Inventory {
         let mut inv = Inventory::default();
         let mut found = Vec::new();
         let mut declared = Vec::new();
-        for (name, obj) in objects {
-            let file = McFile::of_values(name, vec![obj.clone()]);
-            inv.read_docs(name, &file, &mut found, &mut declared, 0);
+        for (origin, obj) in objects {
+            let file = McFile::of_values(&origin.to_string(), vec![obj.clone()]);
+            inv.read_docs(origin, &file, &mut found, &mut declared, 0);
         }
         inv.settle(found, declared, assumed);
         inv

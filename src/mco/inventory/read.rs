@@ -34,7 +34,8 @@ impl Inventory {
         {
             return;
         }
-        let file = match McFile::read(&m.name, &m.bytes) {
+        let name = m.name();
+        let file = match McFile::read(&name, &m.bytes) {
             Ok(f) => f,
             Err(e) => {
                 let code = if e.downcast_ref::<template::Unrendered>().is_some() {
@@ -49,19 +50,20 @@ impl Inventory {
         for w in file.duplicate_warnings() {
             self.findings.push(Finding::new(Code::DuplicateKey, w));
         }
-        self.read_docs(&m.name, &file, found, pools, depth);
+        self.read_docs(&m.origin, &file, found, pools, depth);
     }
 
-    /// Read the documents of one manifest `name`; `file` reads its MachineConfigs (with their
-    /// places) when it holds any.
+    /// Read the documents of one manifest (at `holder`); `file` reads its MachineConfigs (with
+    /// their places) when it holds any.
     pub(super) fn read_docs(
         &mut self,
-        name: &str,
+        holder: &Origin,
         file: &McFile,
         found: &mut Vec<Found>,
         pools: &mut Vec<Pool>,
         depth: usize,
     ) {
+        let name = &holder.to_string();
         let mut has_mc = false;
         let mut refused: BTreeSet<(usize, String)> = BTreeSet::new();
         let docs = file.documents();
@@ -90,7 +92,7 @@ impl Inventory {
                 self.refused += 1;
                 continue;
             }
-            let taken = self.operators.add(name, obj);
+            let taken = self.operators.add(holder, obj);
             match kind_of(obj) {
                 _ if taken => {}
                 Some("MachineConfig") => has_mc = true,
@@ -116,7 +118,7 @@ impl Inventory {
                         });
                     }
                 }
-                Some("ConfigMap") => self.read_configmap(name, obj, found, pools, depth),
+                Some("ConfigMap") => self.read_configmap(holder, obj, found, pools, depth),
                 Some(other) => {
                     self.workloads.add(name, obj);
                     *self.ignored.entry(other.to_string()).or_default() += 1
@@ -148,8 +150,8 @@ impl Inventory {
                 .unwrap_or(Value::Null);
             let f = Found {
                 object,
-                file: name.to_string(),
-                origin: format!("MachineConfig {} ({name})", mc.name),
+                file: holder.clone(),
+                origin: holder.object("MachineConfig", mc.name.as_str()),
                 problems: file.problems_of(mc),
                 mc: mc.clone(),
             };
@@ -163,10 +165,10 @@ impl Inventory {
 
     /// A ConfigMap: the install-config it keeps (`cluster-config-v1`), and manifests carried in
     /// its `data` (ZTP SiteConfig / ClusterInstance extra manifests), read as install-time
-    /// manifests named `FILE data.KEY`.
+    /// manifests at `FILE > ConfigMap NS/NAME > data.KEY`.
     pub(super) fn read_configmap(
         &mut self,
-        name: &str,
+        holder: &Origin,
         obj: &Value,
         found: &mut Vec<Found>,
         pools: &mut Vec<Pool>,
@@ -179,7 +181,8 @@ impl Inventory {
             let Some(text) = value.as_str() else {
                 continue;
             };
-            let from = format!("{name} data.{key}");
+            let inner = carried_origin(holder, obj, key);
+            let from = inner.to_string();
             if key == "install-config" {
                 if let Ok(ic) = first_document(&from, text) {
                     self.install_config = Some(schedulable_from_install_config(&from, &ic));
@@ -192,13 +195,27 @@ impl Inventory {
                         && crate::mco::operators::mentions(text.as_bytes())))
             {
                 let carried = Manifest {
-                    name: from,
+                    origin: inner,
                     bytes: text.as_bytes().to_vec(),
                 };
                 self.read_manifest_at(&carried, found, pools, depth + 1);
             }
         }
     }
+}
+
+/// Where a ConfigMap's `data.KEY` is: `HOLDER > ConfigMap NS/NAME > data.KEY` (`HOLDER >
+/// data.KEY` for a ConfigMap without a name).
+pub fn carried_origin(holder: &Origin, cm: &Value, key: &str) -> Origin {
+    let key = format!("data.{key}");
+    let Some(name) = cm.pointer("/metadata/name").and_then(Value::as_str) else {
+        return holder.inner(key);
+    };
+    let object = match cm.pointer("/metadata/namespace").and_then(Value::as_str) {
+        Some(ns) => format!("{ns}/{name}"),
+        None => name.to_string(),
+    };
+    holder.object("ConfigMap", object).inner(key)
 }
 
 /// Whether a ConfigMap carries what modlayer reads: an install-config, or manifests holding

@@ -7,7 +7,7 @@ fn mc(name: &str, role: Option<&str>) -> Manifest {
         .map(|r| format!("  labels:\n    {ROLE_LABEL}: {r}\n"))
         .unwrap_or_default();
     Manifest {
-            name: format!("openshift/{name}.yaml"),
+            origin: Origin::file(format!("openshift/{name}.yaml")),
             bytes: format!(
                 "apiVersion: machineconfiguration.openshift.io/v1\nkind: MachineConfig\nmetadata:\n  name: {name}\n{labels}spec:\n  config:\n    ignition:\n      version: 3.2.0\n"
             )
@@ -17,7 +17,7 @@ fn mc(name: &str, role: Option<&str>) -> Manifest {
 
 fn infra_pool() -> Manifest {
     Manifest {
-            name: "openshift/infra-pool.yaml".into(),
+            origin: Origin::file("openshift/infra-pool.yaml"),
             bytes: format!("apiVersion: machineconfiguration.openshift.io/v1\nkind: MachineConfigPool\nmetadata:\n  name: infra\nspec:\n  machineConfigSelector:\n    matchExpressions:\n      - key: {ROLE_LABEL}\n        operator: In\n        values: [worker, infra]\n").into_bytes(),
         }
 }
@@ -27,7 +27,7 @@ fn documentation_machineconfig_verifies() {
     let layer = Layer::builtin("sctp").unwrap();
     let text = include_str!("../../../testdata/doc-machineconfig.yaml");
     let inv = Inventory::read(&[Manifest {
-        name: "doc.yaml".into(),
+        origin: Origin::file("doc.yaml"),
         bytes: text.as_bytes().to_vec(),
     }]);
     let views = inv
@@ -46,7 +46,7 @@ fn documentation_machineconfig_verifies() {
     assert!(r.identical);
     let quoted = text.replacen("mode: 0644", "mode: '0644'", 1);
     let inv = Inventory::read(&[Manifest {
-        name: "q.yaml".into(),
+        origin: Origin::file("q.yaml"),
         bytes: quoted.into_bytes(),
     }]);
     let v = inv
@@ -97,7 +97,7 @@ fn roles_no_pool_renders_are_errors_and_undeclared_pools_are_assumed() {
 fn duplicates_with_different_content_name_both_files() {
     let a = mc("x", Some("worker"));
     let mut b = mc("x", Some("master"));
-    b.name = "manifests/other.yaml".into();
+    b.origin = Origin::file("manifests/other.yaml");
     let inv = Inventory::read(&[a.clone(), b]);
     let f = &inv.findings[0];
     assert_eq!(f.code, "duplicate-machineconfig");
@@ -109,7 +109,7 @@ fn duplicates_with_different_content_name_both_files() {
 #[test]
 fn topology_comes_from_the_install_manifests_and_workers_win() {
     let m = |name: &str, text: &str| Manifest {
-        name: name.into(),
+        origin: Origin::file(name),
         bytes: text.as_bytes().to_vec(),
     };
     let sno = m("sno/aci.yaml", "apiVersion: extensions.hive.openshift.io/v1beta1\nkind: AgentClusterInstall\nmetadata:\n  name: sno\nspec:\n  provisionRequirements:\n    controlPlaneAgents: 1\n");
@@ -153,7 +153,7 @@ fn worker_counts_follow_installer_defaults() {
 #[test]
 fn schedulable_masters_come_from_the_scheduler_or_the_install_config() {
     let sched = Manifest {
-            name: "manifests/cluster-scheduler-02-config.yml".into(),
+            origin: Origin::file("manifests/cluster-scheduler-02-config.yml"),
             bytes: b"apiVersion: config.openshift.io/v1\nkind: Scheduler\nmetadata:\n  name: cluster\nspec:\n  mastersSchedulable: true\n".to_vec(),
         };
     assert_eq!(
@@ -161,7 +161,7 @@ fn schedulable_masters_come_from_the_scheduler_or_the_install_config() {
         ["worker", "master"]
     );
     let cm = Manifest {
-            name: "manifests/cluster-config.yaml".into(),
+            origin: Origin::file("manifests/cluster-config.yaml"),
             bytes: b"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cluster-config-v1\ndata:\n  install-config: |\n    compute:\n    - name: worker\n      replicas: 0\n".to_vec(),
         };
     assert_eq!(

@@ -12,7 +12,7 @@ impl Inventory {
         for f in members {
             let mut own = Vec::new();
             let view = render_pool_at(
-                &[(&f.mc, f.origin.as_str())],
+                &[(&f.mc, &f.origin)],
                 &NodeView::default(),
                 None,
                 &mut own,
@@ -255,7 +255,7 @@ impl Inventory {
         }
         spec_findings(current, release, &mut findings);
         let node = render_pool_at(
-            &[(&current.mc, current.origin.as_str())],
+            &[(&current.mc, &current.origin)],
             base,
             release,
             &mut findings,
@@ -331,8 +331,8 @@ impl Inventory {
                 ),
             ));
         }
-        let pairs: Vec<(&MachineConfig, &str)> =
-            members.iter().map(|f| (&f.mc, f.origin.as_str())).collect();
+        let pairs: Vec<(&MachineConfig, &Origin)> =
+            members.iter().map(|f| (&f.mc, &f.origin)).collect();
         let node = render_pool_at(
             &pairs,
             base,

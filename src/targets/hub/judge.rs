@@ -16,8 +16,8 @@ use super::Hub;
 use crate::findings::{Code, Finding, Severity};
 use crate::layer::Layer;
 use crate::mco::inventory::Inventory;
+use crate::origin::{Link, Origin};
 use crate::report::{assess_all, ClusterInfo, TargetReport};
-use crate::targets::chain::Chain;
 use crate::targets::VerifyOpts;
 
 /// What names the cluster in a shared report, replaced per cluster.
@@ -26,6 +26,9 @@ const PH_CLUSTER: &str = "zz-hub-cluster-zz";
 const PH_FILE: &str = "zz-hub-file-zz";
 /// What names the cluster's target string.
 const PH_TARGET: &str = "zz-hub-target-zz";
+
+/// The first link of what a cluster's day-0 sources carry.
+const DAY0: &str = "day-0";
 
 fn ph_day0(i: usize) -> String {
     format!("zz-hub-day0-{i}-zz")
@@ -114,8 +117,12 @@ pub fn judge(
                     if *remove {
                         removed.push((
                             format!(
-                                "{kind} {name} (day-0 ({}) data.{k}): removed by policy {} (mustnothave)",
-                                d.source, hub.policies[*p].id
+                                "{}: removed by policy {} (mustnothave)",
+                                Origin::note(DAY0)
+                                    .then(Link::Note(d.source.clone()))
+                                    .inner(format!("data.{k}"))
+                                    .object(kind.as_str(), name.as_str()),
+                                hub.policies[*p].id
                             ),
                             hub.policies[*p].id.clone(),
                         ));
@@ -150,10 +157,10 @@ fn render(
     base: &crate::node::NodeView,
     opts: &VerifyOpts,
 ) -> Result<Vec<TargetReport>> {
-    let mut objects: Vec<(String, Value)> = Vec::new();
+    let mut objects: Vec<(Origin, Value)> = Vec::new();
     let nodes: Vec<Value> = c.roles.iter().map(|r| json!({ "role": r })).collect();
     objects.push((
-        PH_FILE.to_string(),
+        Origin::file(PH_FILE),
         json!({
             "apiVersion": "siteconfig.open-cluster-management.io/v1alpha1",
             "kind": "ClusterInstance",
@@ -176,12 +183,13 @@ fn render(
         if data.is_empty() {
             continue;
         }
+        // Named by a placeholder, which each cluster's day-0 source replaces.
         objects.push((
-            format!("day-0 ({})", ph_day0(i)),
+            Origin::note(DAY0),
             json!({
                 "apiVersion": "v1",
                 "kind": "ConfigMap",
-                "metadata": { "name": "extra-manifests" },
+                "metadata": { "name": ph_day0(i) },
                 "data": data,
             }),
         ));
@@ -207,16 +215,24 @@ fn for_cluster(
     shared: &[TargetReport],
     target: &str,
 ) -> Vec<TargetReport> {
-    let name = Chain::new(target)
-        .then(format!("cluster {}", c.name))
+    let name = Origin::file(target)
+        .inner(format!("cluster {}", c.name))
         .to_string();
     let mut subs: Vec<(String, String)> = vec![
         (PH_TARGET.into(), name.clone()),
         (PH_CLUSTER.into(), c.name.clone()),
         (PH_FILE.into(), c.file.clone()),
     ];
-    for (i, d) in c.day0.iter().enumerate() {
-        subs.push((ph_day0(i), d.source.clone()));
+    let day0: Vec<(String, &str)> = c
+        .day0
+        .iter()
+        .enumerate()
+        .map(|(i, d)| (ph_day0(i), d.source.as_str()))
+        .collect();
+    for (ph, src) in &day0 {
+        // Messages name the placeholder ConfigMap as the origin renders it.
+        subs.push((format!("ConfigMap {ph}"), src.to_string()));
+        subs.push((ph.clone(), src.to_string()));
     }
     let fix = |s: &mut String| {
         if s.contains("zz-hub-") {
@@ -226,6 +242,21 @@ fn for_cluster(
                 }
             }
         }
+    };
+    // The placeholder ConfigMap of a day-0 source becomes the source itself.
+    let fix_origin = |o: &mut Origin| {
+        o.map_links(|l| {
+            let Link::Object { kind, name } = l else {
+                return;
+            };
+            if let Some((_, src)) = day0
+                .iter()
+                .find(|(ph, _)| kind == "ConfigMap" && ph == name)
+            {
+                *l = Link::Note(src.to_string());
+            }
+        });
+        o.map_texts(fix);
     };
     let mut extra: Vec<Finding> = c.findings.clone();
     let mut policies = Vec::new();
@@ -243,12 +274,12 @@ fn for_cluster(
             for f in &mut r.findings {
                 fix(&mut f.message);
                 if let Some(o) = &mut f.origin {
-                    fix(o);
+                    fix_origin(o);
                 }
             }
             for f in &mut r.files {
                 if let Some(o) = &mut f.origin {
-                    fix(o);
+                    fix_origin(o);
                 }
             }
             for w in &mut r.workloads {
@@ -286,50 +317,25 @@ fn for_cluster(
 /// one that writes the layer's files; else the one behind the first error; `day-0 (…)` or
 /// `policy NS/NAME`.
 fn deciding_source(r: &TargetReport) -> Option<String> {
-    let origins: Vec<&str> = if r.enabled {
-        r.files.iter().filter_map(|f| f.origin.as_deref()).collect()
+    let origins: Vec<&Origin> = if r.enabled {
+        r.files.iter().filter_map(|f| f.origin.as_ref()).collect()
     } else {
         r.findings
             .iter()
             .filter(|f| f.severity == Severity::Error && f.code != Code::PoolNotJudged)
-            .filter_map(|f| f.origin.as_deref())
+            .filter_map(|f| f.origin.as_ref())
             .collect()
     };
     origins.iter().rev().find_map(|o| source_in(o))
 }
 
-/// `day-0 (…)` or `policy NS/NAME` inside an origin.
-pub fn source_in(origin: &str) -> Option<String> {
-    let policy = origin
-        .find("(policy ")
-        .map(|i| i + 1)
-        .or_else(|| origin.starts_with("policy ").then_some(0));
-    let day0 = origin.find("day-0 (");
-    if let Some(i) = policy.filter(|p| day0.is_none_or(|d| *p < d)) {
-        let rest = &origin[i..];
-        let end = rest
-            .char_indices()
-            .skip(7)
-            .find(|(_, ch)| *ch == ')' || *ch == ' ' || *ch == ',')
-            .map(|(j, _)| j)
-            .unwrap_or(rest.len());
-        return Some(rest[..end].to_string());
-    }
-    if let Some(i) = origin.find("day-0 (") {
-        let rest = &origin[i..];
-        let mut depth = 0;
-        for (j, ch) in rest.char_indices() {
-            match ch {
-                '(' => depth += 1,
-                ')' => {
-                    depth -= 1;
-                    if depth == 0 {
-                        return Some(rest[..=j].to_string());
-                    }
-                }
-                _ => {}
-            }
-        }
-    }
-    None
+/// The source an origin passes through: `policy NS/NAME` (a Policy object) or `day-0 (SOURCE)`
+/// (the day-0 source holding it).
+pub fn source_in(origin: &Origin) -> Option<String> {
+    let links = origin.links();
+    links.iter().enumerate().find_map(|(i, l)| match l {
+        Link::Object { kind, name } if kind == "Policy" => Some(format!("policy {name}")),
+        Link::Note(n) if n == DAY0 => links.get(i + 1).map(|s| format!("{DAY0} ({s})")),
+        _ => None,
+    })
 }

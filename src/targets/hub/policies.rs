@@ -26,6 +26,7 @@ use super::merge;
 use super::placement::{self, Reach, Selector};
 use super::{display, read_docs, Obj};
 use crate::findings::{Code, Finding};
+use crate::origin::Origin;
 
 /// One object a policy delivers.
 #[derive(Clone, Debug)]
@@ -54,9 +55,9 @@ pub struct Policy {
 }
 
 impl Policy {
-    /// The name objects of this policy carry in messages: `policy NS/NAME`.
-    pub fn origin(&self) -> String {
-        format!("policy {}", self.id)
+    /// Where objects of this policy come from: `FILE > Policy NS/NAME`.
+    pub fn origin(&self) -> Origin {
+        Origin::file(self.file.as_str()).object("Policy", self.id.as_str())
     }
 }
 
