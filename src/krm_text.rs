@@ -309,7 +309,7 @@ fn walk(v: &Value, ptr: &str, f: &mut dyn FnMut(&str, &Value)) {
     match v {
         Value::Object(m) => {
             for (k, c) in m {
-                let key = k.replace('~', "~0").replace('/', "~1");
+                let key = crate::formats::json::pointer_token(k);
                 walk(c, &format!("{ptr}/{key}"), f);
             }
         }

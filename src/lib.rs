@@ -12,6 +12,7 @@
 //! | [`butane`] | Butane sources translated as Butane does (variants, versions, errors) |
 //! | [`ignition`] | Ignition configs: specs, checks, the layer's entries, merge |
 //! | [`node`] | the view of a booted node, the kmod/systemd rules and the one evaluation |
+//! | [`origin`] | where something came from through nested artifacts, rendered one way everywhere |
 //! | [`findings`] | the finding codes, each with its severity and description |
 //! | [`report`] | a view judged into a report, as text or JSON |
 //! | [`krm`] | the KRM function (kustomize, kpt) and the kustomize legacy exec plugin |
@@ -21,7 +22,8 @@
 //! | [`tar`] | tar archives: read, write, rewrite, compress |
 //! | [`media`] | boot media: ISO9660 lookups, embed areas, cpio archives (read by position) |
 //! | [`fsutil`] | reading inputs and writing outputs atomically |
-//! | [`hub`] | fleets: a hub repository's clusters, their day-0 manifests and bound policies |
+//! | `targets::hub` | fleets: a hub repository's clusters, their day-0 manifests and bound policies |
+//! | `targets::nest` | nesting: files an Ignition config holds, in and out (ConfigMaps' data: the inventory) |
 
 pub mod butane;
 pub mod cli;

@@ -67,6 +67,9 @@ pub struct Origin {
     links: Vec<Link>,
     at: Option<At>,
     words: Vec<String>,
+    /// Where in the root file the nested thing begins (not rendered: for reports that link to
+    /// a line of the user's file).
+    root_at: Option<(u64, Option<u64>)>,
 }
 
 impl Origin {
@@ -93,8 +96,13 @@ impl Origin {
     pub fn then(&self, link: Link) -> Origin {
         let mut links = self.links.clone();
         links.push(link);
+        let root_at = self.root_at.or(match (&self.links[..], &self.at) {
+            ([Link::File(_)], Some(At::Line { line, column })) => Some((*line, *column)),
+            _ => None,
+        });
         Origin {
             links,
+            root_at,
             ..Origin::default()
         }
     }
@@ -128,6 +136,18 @@ impl Origin {
             format!("$.{p}")
         }));
         self
+    }
+
+    /// The same origin, beginning at a line (and column) of its root file: what is nested deeper
+    /// starts there (a document, a ConfigMap's entry). Reports link to it; it is not rendered.
+    pub fn at_root_line(mut self, line: u64, column: Option<u64>) -> Origin {
+        self.root_at = Some((line, column));
+        self
+    }
+
+    /// Whether the origin is a file as the user named it, and nothing nested in it.
+    pub fn is_root_file(&self) -> bool {
+        matches!(&self.links[..], [Link::File(_)])
     }
 
     /// The same origin with words that qualify it, rendered after the place.
@@ -176,11 +196,12 @@ impl Origin {
         }
     }
 
-    /// The line and column in [`Origin::root_file`], when the place is a line of that file
-    /// itself (not of something nested in it).
+    /// The line and column in [`Origin::root_file`]: the place, when it is a line of that file
+    /// itself, else where the nested thing begins in it ([`Origin::at_root_line`]), if known.
     pub fn line_in_root(&self) -> Option<(u64, Option<u64>)> {
         match (&self.links[..], &self.at) {
             ([Link::File(_)], Some(At::Line { line, column })) => Some((*line, *column)),
+            ([Link::File(_), ..], _) => self.root_at,
             _ => None,
         }
     }
@@ -268,6 +289,17 @@ mod tests {
         );
         assert_eq!(o.root_file(), Some("agent.iso"));
         assert_eq!(o.line_in_root(), None, "the line is inside the medium");
+        // What begins at a line of the root file keeps that line, deeper too, unrendered.
+        let cm = Origin::file("site.yaml")
+            .at_root_line(12, Some(3))
+            .object("ConfigMap", "a/b")
+            .inner("data.x.yaml");
+        assert_eq!(cm.to_string(), "site.yaml > ConfigMap a/b > data.x.yaml");
+        assert_eq!(cm.line_in_root(), Some((12, Some(3))));
+        let doc = Origin::file("mc.yaml")
+            .at_line(4, Some(1))
+            .object("MachineConfig", "x");
+        assert_eq!(doc.line_in_root(), Some((4, Some(1))));
         let mc = Origin::file("site.yaml")
             .object("ConfigMap", "ztp/extra")
             .inner("data.sctp.yaml")

@@ -493,3 +493,87 @@ fn krm_validator_verdicts_reach_the_ci_formats() {
         "{line} vs {krm_errors:?}"
     );
 }
+
+/// A ZTP extra-manifests ConfigMap, as SiteConfig and ClusterInstance users keep them, with a
+/// Namespace before it: a finding about a MachineConfig carried in one of its entries names the
+/// chain (`FILE > ConfigMap NS/NAME > data.KEY > MachineConfig NAME`) and points, in SARIF and
+/// GitHub annotations, at the line of the file where that entry's text begins; a finding about
+/// a MachineConfig document of a plain file points at the document's first line.
+#[test]
+fn nested_findings_point_at_the_line_that_holds_them() {
+    let d = tempfile::tempdir().unwrap();
+    let mc = |name: &str, spec: &str, indent: &str| -> String {
+        format!(
+            "apiVersion: machineconfiguration.openshift.io/v1\nkind: MachineConfig\nmetadata:\n  name: {name}\n  labels:\n    machineconfiguration.openshift.io/role: worker\nspec:\n{spec}"
+        )
+        .lines()
+        .map(|l| format!("{indent}{l}\n"))
+        .collect()
+    };
+    let load = "  config:\n    ignition:\n      version: 3.2.0\n    storage:\n      files:\n      - path: /etc/modules-load.d/sctp-load.conf\n        mode: 0644\n        contents:\n          source: data:,sctp\n";
+    let block = "  kernelArguments: [module_blacklist=sctp]\n";
+    let ztp = format!(
+        "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: ztp-site\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: sno-extra-manifests\n  namespace: ztp-site\ndata:\n  # SCTP for the DU\n  01-sctp.yaml: |\n{}  99-block.yaml: |\n{}",
+        mc("load-sctp", load, "    "),
+        mc("zz-block", block, "    ")
+    );
+    std::fs::write(d.path().join("ztp.yaml"), &ztp).unwrap();
+    let plain = format!(
+        "{}---\n{}",
+        mc("load-sctp", load, ""),
+        mc("zz-block", block, "")
+    );
+    std::fs::write(d.path().join("plain.yaml"), &plain).unwrap();
+    // The 1-based line after the line `after` (where a block's text begins), or of `at`.
+    let line_after = |text: &str, after: &str| -> u64 {
+        text.lines().position(|l| l == after).unwrap() as u64 + 2
+    };
+    let cases = [
+        (
+            "ztp.yaml",
+            line_after(&ztp, "  99-block.yaml: |"),
+            line_after(&ztp, "  01-sctp.yaml: |"),
+            "ztp.yaml > ConfigMap ztp-site/sno-extra-manifests > data.99-block.yaml > MachineConfig zz-block",
+        ),
+        (
+            "plain.yaml",
+            line_after(&plain, "---"),
+            1,
+            "plain.yaml > MachineConfig zz-block",
+        ),
+    ];
+    for (file, block_line, load_line, origin) in cases {
+        let t = [file.to_string()];
+        let (code, json) = verify(d.path(), "json", &t, false);
+        assert_eq!(code, 1, "{json}");
+        let v: Value = serde_json::from_str(&json).unwrap();
+        let findings = v["targets"][0]["findings"].as_array().unwrap();
+        let f = findings
+            .iter()
+            .find(|f| f["code"] == "kernel-arg-module-blacklist")
+            .unwrap_or_else(|| panic!("{json}"));
+        assert_eq!(f["origin"], origin);
+        let (_, sarif) = verify(d.path(), "sarif", &t, false);
+        let s: Value = serde_json::from_str(&sarif).unwrap();
+        let results = s["runs"][0]["results"].as_array().unwrap();
+        let line_of = |code: &str| {
+            let r = results.iter().find(|r| r["ruleId"] == code).unwrap();
+            let loc = &r["locations"][0]["physicalLocation"];
+            assert_eq!(loc["artifactLocation"]["uri"], file, "{r}");
+            loc["region"]["startLine"].as_u64()
+        };
+        assert_eq!(
+            line_of("kernel-arg-module-blacklist"),
+            Some(block_line),
+            "{file}"
+        );
+        assert_eq!(line_of("module-listed"), Some(load_line), "{file}");
+        let (_, gh) = verify(d.path(), "github", &t, false);
+        let want = format!("::error file={file},line={block_line},");
+        assert!(
+            gh.lines()
+                .any(|l| l.starts_with(&want) && l.contains("title=kernel-arg-module-blacklist")),
+            "{want} in:\n{gh}"
+        );
+    }
+}

@@ -365,7 +365,7 @@ impl Translator<'_> {
             for k in map.keys() {
                 let ptr = format!(
                     "/metadata/labels/{}",
-                    k.replace('~', "~0").replace('/', "~1")
+                    crate::formats::json::pointer_token(k)
                 );
                 if let Some(v) = self.ctx.string(&ptr) {
                     labels.insert(k.clone(), json!(v));

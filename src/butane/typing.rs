@@ -271,7 +271,7 @@ impl<'a> Ctx<'a> {
             return false;
         };
         for key in map.keys() {
-            let child = format!("{pointer}/{}", key.replace('~', "~0").replace('/', "~1"));
+            let child = format!("{pointer}/{}", crate::formats::json::pointer_token(key));
             let why = match fields.iter().find(|(k, _)| k == key) {
                 Some((_, since)) if *since <= base => continue,
                 Some(_) => {

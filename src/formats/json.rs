@@ -87,6 +87,11 @@ impl<'de> Visitor<'de> for StrictVisitor {
     }
 }
 
+/// One JSON pointer reference token for `key` (RFC 6901: `~` as `~0`, `/` as `~1`).
+pub fn pointer_token(key: &str) -> String {
+    key.replace('~', "~0").replace('/', "~1")
+}
+
 /// Render a JSON pointer (`/storage/files/0`) as a JSON path (`$.storage.files[0]`).
 pub fn pointer_to_path(pointer: &str) -> String {
     let mut out = String::from("$");

@@ -289,6 +289,22 @@ impl McFile {
         self.locate(doc, pointer)
     }
 
+    /// The line and column where a JSON pointer of document `doc` (or the nearest node above it)
+    /// is written, for YAML.
+    pub fn position(&self, doc: usize, pointer: &str) -> Option<(u64, u64)> {
+        let Format::Yaml(docs) = &self.format else {
+            return None;
+        };
+        let mut p = pointer.to_string();
+        loop {
+            if let Some(pos) = docs.get(doc).and_then(|d| d.pos(&p)) {
+                return Some((pos.line as u64, pos.col as u64));
+            }
+            let i = p.rfind('/')?;
+            p.truncate(i);
+        }
+    }
+
     /// Where a JSON pointer of document `doc` is, for messages: `file:line:col` or `file $.path`.
     pub fn locate(&self, doc: usize, pointer: &str) -> String {
         if let Format::Yaml(docs) = &self.format {

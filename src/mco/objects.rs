@@ -31,6 +31,7 @@
 use serde_json::{Map, Value};
 
 use crate::findings::Code;
+use crate::formats::json::pointer_token as escape;
 use crate::formats::template;
 
 /// One thing the API server would say about an object: the code, the JSON pointer (relative to
@@ -221,11 +222,6 @@ fn invalid(pointer: &str, message: String) -> Refusal {
         pointer: pointer.to_string(),
         message,
     }
-}
-
-/// RFC 6901 escaping of one reference token.
-fn escape(key: &str) -> String {
-    key.replace('~', "~0").replace('/', "~1")
 }
 
 /// The JSON type of a value, for messages.

@@ -648,7 +648,7 @@ pub(super) fn into_json(
             let mut out = Map::with_capacity(entries.len());
             for (key, value) in entries {
                 pointer.push('/');
-                pointer.push_str(&key.replace('~', "~0").replace('/', "~1"));
+                pointer.push_str(&crate::formats::json::pointer_token(&key));
                 out.insert(key, into_json(value, pointer, meta, (copied, bom)));
                 pointer.truncate(len);
             }

@@ -118,7 +118,17 @@ impl Inventory {
                         });
                     }
                 }
-                Some("ConfigMap") => self.read_configmap(holder, obj, found, pools, depth),
+                Some("ConfigMap") => {
+                    let key_at = |key: &str| {
+                        begins_at(
+                            holder,
+                            file,
+                            doc,
+                            &format!("{at}/data/{}", crate::formats::json::pointer_token(key)),
+                        )
+                    };
+                    self.read_configmap(&key_at, obj, found, pools, depth)
+                }
                 Some(other) => {
                     self.workloads.add(name, obj);
                     *self.ignored.entry(other.to_string()).or_default() += 1
@@ -151,7 +161,8 @@ impl Inventory {
             let f = Found {
                 object,
                 file: holder.clone(),
-                origin: holder.object("MachineConfig", mc.name.as_str()),
+                origin: begins_at(holder, file, mc.doc, &mc.at)
+                    .object("MachineConfig", mc.name.as_str()),
                 problems: file.problems_of(mc),
                 mc: mc.clone(),
             };
@@ -165,10 +176,11 @@ impl Inventory {
 
     /// A ConfigMap: the install-config it keeps (`cluster-config-v1`), and manifests carried in
     /// its `data` (ZTP SiteConfig / ClusterInstance extra manifests), read as install-time
-    /// manifests at `FILE > ConfigMap NS/NAME > data.KEY`.
+    /// manifests at `FILE > ConfigMap NS/NAME > data.KEY`; `key_at` is the manifest holding the
+    /// ConfigMap, beginning where a data key is written.
     pub(super) fn read_configmap(
         &mut self,
-        holder: &Origin,
+        key_at: &dyn Fn(&str) -> Origin,
         obj: &Value,
         found: &mut Vec<Found>,
         pools: &mut Vec<Pool>,
@@ -181,7 +193,7 @@ impl Inventory {
             let Some(text) = value.as_str() else {
                 continue;
             };
-            let inner = carried_origin(holder, obj, key);
+            let inner = carried_origin(&key_at(key), obj, key);
             let from = inner.to_string();
             if key == "install-config" {
                 if let Ok(ic) = first_document(&from, text) {
@@ -201,6 +213,15 @@ impl Inventory {
                 self.read_manifest_at(&carried, found, pools, depth + 1);
             }
         }
+    }
+}
+
+/// `holder` (a manifest) beginning where the node at `pointer` of its document `doc` is written,
+/// when the manifest is a file of its own (its lines are the file's).
+fn begins_at(holder: &Origin, file: &McFile, doc: usize, pointer: &str) -> Origin {
+    match file.position(doc, pointer) {
+        Some((line, col)) if holder.is_root_file() => holder.clone().at_root_line(line, Some(col)),
+        _ => holder.clone(),
     }
 }
 

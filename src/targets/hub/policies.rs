@@ -688,7 +688,7 @@ fn walk_strings(v: &mut Value, at: String, f: &mut dyn FnMut(&str, &mut String))
             for (k, e) in m.iter_mut() {
                 walk_strings(
                     e,
-                    format!("{at}/{}", k.replace('~', "~0").replace('/', "~1")),
+                    format!("{at}/{}", crate::formats::json::pointer_token(k)),
                     f,
                 );
             }
