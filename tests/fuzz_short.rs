@@ -142,24 +142,13 @@ fn apply_opts() -> ApplyOpts {
 
 fn verify_and_apply(name: &str, kind: Kind, data: &[u8]) {
     let layer = common::sctp();
-    let file = FileTarget {
-        given: name.into(),
-        name: name.into(),
-        bytes: data.to_vec().into(),
-    };
+    let file = FileTarget::from_bytes(name, data.to_vec());
     let t = from_file(file, Some(kind));
     let _ = judge(t.as_ref(), name, &layer, &VerifyOpts::default());
     if let Ok(a) = t.apply(&layer, &apply_opts()) {
         // What apply writes, verify reads.
         let out = a.output.unwrap_or_default();
-        let again = from_file(
-            FileTarget {
-                given: name.into(),
-                name: name.into(),
-                bytes: out.into(),
-            },
-            Some(kind),
-        );
+        let again = from_file(FileTarget::from_bytes(name, out), Some(kind));
         let _ = judge(again.as_ref(), name, &layer, &VerifyOpts::default());
     }
 }
@@ -249,11 +238,7 @@ fn ignition_differential_on_mutated_seeds() {
     let layer = common::sctp();
     runner
         .run(&strategy, |data| {
-            let file = FileTarget {
-                given: "m.ign".into(),
-                name: "m.ign".into(),
-                bytes: data.clone().into(),
-            };
+            let file = FileTarget::from_bytes("m.ign", data.clone());
             let t = from_file(file, Some(Kind::Ignition));
             let enabled = matches!(
                 judge(t.as_ref(), "m.ign", &layer, &VerifyOpts::default()),

@@ -39,11 +39,7 @@ pub enum Ours {
 /// Judge one config as `modlayer verify` does.
 pub fn ours(text: &[u8]) -> Ours {
     let layer = common::sctp();
-    let file = FileTarget {
-        given: "c.ign".into(),
-        name: "c.ign".into(),
-        bytes: text.to_vec().into(),
-    };
+    let file = FileTarget::from_bytes("c.ign", text.to_vec());
     let t = from_file(file, Some(Kind::Ignition));
     match judge(t.as_ref(), "c.ign", &layer, &VerifyOpts::default()) {
         Err(e) => Ours::Refused(format!("{e:#}")),

@@ -397,6 +397,29 @@ fn dest_ignition_and_installer_kargs_decide_the_installed_system() {
     let livecfg: Value = serde_json::from_slice(&shown.stdout).unwrap();
     let destcfg = config_file(&livecfg, "/etc/coreos/dest.ign").unwrap();
     common::ignition_validate(&destcfg).unwrap();
+    // Apply through nesting is apply to each level: the installed config inside the medium is
+    // byte for byte what applying to that config on its own gives ...
+    let before_cfg: Value = serde_json::from_slice(
+        &run(&ci, &["iso", "ignition", "show", clean.to_str().unwrap()]).stdout,
+    )
+    .unwrap();
+    let inner = config_file(&before_cfg, "/etc/coreos/dest.ign").unwrap();
+    let inner_file = write(d.path(), "inner.ign", &inner);
+    let alone = modlayer(&["apply", inner_file.to_str().unwrap()]);
+    assert_eq!(code(&alone), 0, "{}", alone.transcript());
+    assert_eq!(destcfg, alone.stdout);
+    // ... and the live config around it changed in that file's entry only.
+    let without_dest = |c: &Value| -> Value {
+        let mut c = c.clone();
+        if let Some(files) = c
+            .pointer_mut("/storage/files")
+            .and_then(Value::as_array_mut)
+        {
+            files.retain(|f| f["path"] != "/etc/coreos/dest.ign");
+        }
+        c
+    };
+    assert_eq!(without_dest(&livecfg), without_dest(&before_cfg));
     let root = common::rhcos_root();
     common::ignition_apply(&destcfg, root.path()).unwrap();
     assert_eq!(

@@ -6,11 +6,7 @@ use modlayer::report::TargetReport;
 use modlayer::targets::{from_file, judge, ApplyOpts, Dest, FileTarget, Kind, VerifyOpts};
 
 fn file(name: &str, bytes: &[u8]) -> FileTarget {
-    FileTarget {
-        given: name.into(),
-        name: name.into(),
-        bytes: bytes.to_vec().into(),
-    }
+    FileTarget::from_bytes(name, bytes.to_vec())
 }
 
 /// Apply through the trait; the new bytes.

@@ -72,6 +72,7 @@ impl ButaneTarget {
         let file = |bytes: Vec<u8>| FileTarget {
             given: self.file.given.clone(),
             name: format!("{} (translated)", self.file.name),
+            origin: self.file.origin.clone().with_words("(translated)"),
             bytes: bytes.into(),
         };
         let target: Box<dyn Target> = match config {

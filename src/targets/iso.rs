@@ -202,21 +202,21 @@ fn installer_kargs(node: &mut NodeView, o: &InstallerOpts) {
     }
 }
 
-/// Judge a plain (non-agent) config: overlay on the base, with findings named by chain.
+/// Judge a config the medium holds (live or installed) as an Ignition target of its own, laid
+/// over `node` (the base with the kernel arguments the medium gives).
 fn config_view(
     chain: &Origin,
     bytes: &[u8],
-    node: &mut NodeView,
-    findings: &mut Vec<Finding>,
-) -> Result<()> {
-    let name = chain.to_string();
-    let (value, spec, warnings) = crate::targets::ignition::read_ignition(&name, bytes)?;
-    findings.extend(
-        warnings
-            .into_iter()
-            .map(|w| Finding::new(Code::UnusedKey, w)),
-    );
-    ignition::overlay(&value, spec, chain, node, findings)
+    node: NodeView,
+    findings: Vec<Finding>,
+    layer: &Layer,
+    opts: &VerifyOpts,
+) -> Result<Vec<View>> {
+    let mut views = nest::inner_views(chain, bytes, Kind::Ignition, layer, node, opts)?;
+    for v in &mut views {
+        v.findings.splice(0..0, findings.iter().cloned());
+    }
+    Ok(views)
 }
 
 /// The views of a medium's config: live (with its kernel arguments), installed (dest config and
@@ -254,12 +254,13 @@ pub fn config_views(
                 node.kernel_args.push((a, origin.clone()));
             }
         }
-        config_view(&ign, bytes, &mut node, &mut findings)?;
-        return Ok(vec![View::whole(node, findings)]);
+        return config_view(&ign, bytes, node, findings, layer, opts);
     }
     installer_kargs(&mut node, &inst);
     match (dest, &inst.ignition_url) {
-        (Some((path, d)), _) => config_view(&ign.inner(path), &d, &mut node, &mut findings)?,
+        (Some((path, d)), _) => {
+            return config_view(&ign.inner(path), &d, node, findings, layer, opts)
+        }
         (None, Some(url)) => findings.push(Finding::new(
             Code::RemoteConfig,
             format!("{ign}: the installer fetches the installed system's config from {url}: it cannot be seen offline (judged without it)"),
@@ -369,15 +370,19 @@ pub fn patch_config(
         let dest_path = inst.ignition_file.clone().unwrap_or(DEST_IGN.to_string());
         match nest::ignition_file(&ign, &value, &dest_path)? {
             Some(d) if inst.present => {
+                // The installed system's config is a target of its own, inside the live one.
                 let dchain = ign.inner(&dest_path);
-                let (nd, changes, warnings) =
-                    crate::targets::ignition::patch(&dchain.to_string(), &d, layer)?;
-                if nd == d {
+                let nest::InnerApplied {
+                    bytes: new_dest,
+                    changes,
+                    warnings,
+                } = nest::apply_inner(&dchain, &d, Kind::Ignition, layer, opts)?;
+                let Some(nd) = new_dest else {
                     return Ok(Patched {
                         warnings,
                         ..Patched::default()
                     });
-                }
+                };
                 let mut blocks = Vec::new();
                 for (a, from) in &inst.append {
                     if crate::node::kernel_arg_blocks(a, &layer.module) {
@@ -395,10 +400,6 @@ pub fn patch_config(
                 };
                 let (nb, _, w2) = nest::put_ignition_files(&ign, bytes, &layer.module, vec![dest])?;
                 w.extend(w2);
-                let changes = changes
-                    .into_iter()
-                    .map(|c| format!("{dchain}: {c}"))
-                    .collect();
                 return Ok(Patched {
                     config: Some(nb),
                     changes,
@@ -408,16 +409,18 @@ pub fn patch_config(
             _ => (layer.clone(), "the live config".into()),
         }
     };
-    let (nb, changes, warnings) = crate::targets::ignition::patch(&name, bytes, &inner)?;
-    if nb == bytes {
+    let applied = nest::apply_inner(&ign, bytes, Kind::Ignition, &inner, opts)?;
+    let warnings = applied.warnings;
+    let Some(nb) = applied.bytes else {
         return Ok(Patched {
             warnings,
             ..Patched::default()
         });
-    }
-    let changes = changes
+    };
+    let changes = applied
+        .changes
         .into_iter()
-        .map(|c| format!("{ign} ({what}): {c}"))
+        .map(|c| format!("{c} ({what})"))
         .collect();
     Ok(Patched {
         config: Some(nb),

@@ -411,8 +411,10 @@ pub fn from_file(file: FileTarget, kind: Option<Kind>) -> Box<dyn Target> {
 pub struct FileTarget {
     /// The target as given (`-` for standard input).
     pub given: String,
-    /// Its name for messages (`<stdin>` for standard input).
+    /// Its name for messages (`<stdin>` for standard input): its origin rendered.
     pub name: String,
+    /// Where its contents come from: the file as named, or what holds it.
+    pub origin: Origin,
     /// Its bytes.
     pub bytes: FileBytes,
 }
@@ -420,20 +422,37 @@ pub struct FileTarget {
 impl FileTarget {
     /// Read a file target (bounded; `-` is standard input).
     pub fn read(target: &str) -> Result<FileTarget> {
-        Ok(FileTarget {
-            given: target.to_string(),
-            name: if target == "-" {
-                "<stdin>".into()
-            } else {
-                target.into()
-            },
-            bytes: read_config_mapped(target)?,
-        })
+        let name = if target == "-" { "<stdin>" } else { target };
+        let mut f = FileTarget::from_bytes(name, read_config_mapped(target)?);
+        f.given = target.to_string();
+        Ok(f)
     }
 
-    /// Where its contents come from: the file as named (`<stdin>` for standard input).
+    /// A file target of these bytes, named `name` (as given and in messages).
+    pub fn from_bytes(name: &str, bytes: impl Into<FileBytes>) -> FileTarget {
+        FileTarget {
+            given: name.to_string(),
+            name: name.to_string(),
+            origin: Origin::file(name),
+            bytes: bytes.into(),
+        }
+    }
+
+    /// What a holder holds, as a file target of its own: its bytes at `origin` (messages name
+    /// the whole chain; nothing is written for it but through its holder).
+    pub fn inner(origin: Origin, bytes: impl Into<FileBytes>) -> FileTarget {
+        let name = origin.to_string();
+        FileTarget {
+            given: name.clone(),
+            name,
+            origin,
+            bytes: bytes.into(),
+        }
+    }
+
+    /// Where its contents come from.
     pub fn origin(&self) -> Origin {
-        Origin::file(self.name.as_str())
+        self.origin.clone()
     }
 
     /// Check that a destination suits a file target.

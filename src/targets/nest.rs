@@ -12,7 +12,10 @@
 //!   data.KEY`, [`crate::mco::inventory::carried_origin`]); a hub holds clusters (`HUB > cluster
 //!   NAME`); a KRM ResourceList holds items (`PATH > document N`).
 //!
-//! Inner manifests are [`Manifest`]s, read by the one inventory whatever holds them, so a
+//! An inner thing of a kind modlayer reads as a target (an Ignition config inside a medium or
+//! inside another config) is opened as one ([`open_inner`]): judged through the same trait
+//! ([`inner_views`]) and patched through its own apply ([`apply_inner`]), then put back into its
+//! holder. Inner manifests are [`Manifest`]s, read by the one inventory whatever holds them, so a
 //! finding about one names the whole chain.
 
 use anyhow::{bail, Result};
@@ -23,7 +26,10 @@ use crate::formats::encoding::{decode_contents, is_data_url, Budget, Decoded};
 use crate::formats::json::MAX_CONFIG_BYTES;
 use crate::layer::{Layer, LayerFile};
 use crate::mco::inventory::Manifest;
+use crate::node::NodeView;
 use crate::origin::Origin;
+use crate::report::View;
+use crate::targets::{from_file, ApplyOpts, Dest, FileTarget, Kind, Target, VerifyOpts};
 
 /// The files an Ignition config (`holder`) writes at paths `keep` takes, decoded from their
 /// inline data, each a [`Manifest`] at `HOLDER > PATH` (in path order); a finding for each one
@@ -140,6 +146,68 @@ pub fn put_ignition_files(
         .map(|c| format!("{holder}: {c}"))
         .collect();
     Ok((out, changes, warnings))
+}
+
+/// What a holder holds, opened as a target of its own kind (`kind`, or the kind its bytes show)
+/// at `origin`: the same trait, the same readers and rules as a file of that kind.
+pub fn open_inner(origin: &Origin, bytes: &[u8], kind: Option<Kind>) -> Box<dyn Target> {
+    from_file(FileTarget::inner(origin.clone(), bytes.to_vec()), kind)
+}
+
+/// What a node sees of an inner target laid over `base` (a medium's base with its kernel
+/// arguments, say): its views, read as a target of its own.
+pub fn inner_views(
+    origin: &Origin,
+    bytes: &[u8],
+    kind: Kind,
+    layer: &Layer,
+    base: NodeView,
+    opts: &VerifyOpts,
+) -> Result<Vec<View>> {
+    let seen = VerifyOpts {
+        base: Some(base),
+        ..opts.clone()
+    };
+    open_inner(origin, bytes, Some(kind)).views(layer, &seen)
+}
+
+/// An inner target with a layer applied, as its holder takes it back.
+#[derive(Clone, Debug, Default)]
+pub struct InnerApplied {
+    /// Its new bytes; `None` when it is already up to date.
+    pub bytes: Option<Vec<u8>>,
+    /// What changed, named by chain.
+    pub changes: Vec<String>,
+    /// Things worth a look.
+    pub warnings: Vec<String>,
+}
+
+/// Apply a layer to an inner target through its kind's own apply (byte-minimal), for its holder
+/// to take back ([`put_ignition_files`] for a file of an Ignition config, a medium's area for its
+/// config).
+pub fn apply_inner(
+    origin: &Origin,
+    bytes: &[u8],
+    kind: Kind,
+    layer: &Layer,
+    opts: &ApplyOpts,
+) -> Result<InnerApplied> {
+    let to_buffer = ApplyOpts {
+        dest: Dest::Buffer,
+        several: false,
+        dry_run: false,
+        ..opts.clone()
+    };
+    let applied = open_inner(origin, bytes, Some(kind)).apply(layer, &to_buffer)?;
+    Ok(InnerApplied {
+        bytes: applied.output.filter(|o| o.as_slice() != bytes),
+        changes: applied
+            .changes
+            .into_iter()
+            .map(|c| format!("{origin}: {c}"))
+            .collect(),
+        warnings: applied.warnings,
+    })
 }
 
 #[cfg(test)]
