@@ -6,7 +6,7 @@ use std::fmt;
 
 use serde::{Serialize, Serializer};
 
-use crate::origin::Origin;
+use crate::origin::{Origin, Placed};
 
 /// How serious a finding is. Any `Error` means the module will not be loaded.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -343,6 +343,10 @@ pub struct Finding {
     /// What decided it (file and JSON path, MachineConfig, layer…), rendered as a string.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub origin: Option<Origin>,
+    /// Where in the user's files the problem is written, when that is known more closely than
+    /// the origin (a line inside a MachineConfig); for reports that link to a place.
+    #[serde(skip)]
+    pub place: Option<Origin>,
 }
 
 impl Finding {
@@ -354,6 +358,7 @@ impl Finding {
             message: message.into(),
             path: None,
             origin: None,
+            place: None,
         }
     }
 
@@ -361,6 +366,24 @@ impl Finding {
     pub fn at(mut self, path: impl Into<String>) -> Finding {
         self.path = Some(path.into());
         self
+    }
+
+    /// The same finding, written at `place` in the user's files.
+    pub fn placed(mut self, place: Origin) -> Finding {
+        self.place = Some(place);
+        self
+    }
+
+    /// A finding for something said of a place ([`Placed`]): its text, written there.
+    pub fn of(code: Code, said: &Placed) -> Finding {
+        Finding::new(code, said.text.clone()).placed(said.origin.clone())
+    }
+
+    /// The origin to show after the message: none when the message already starts with it.
+    pub fn shown_origin(&self) -> Option<&Origin> {
+        self.origin
+            .as_ref()
+            .filter(|o| !self.message.starts_with(&o.to_string()))
     }
 
     /// The same finding with an origin.

@@ -712,7 +712,7 @@ fn pool_results(r: &TargetReport) -> Vec<Value> {
         } else {
             format!("pool {pool}: {}", f.message)
         };
-        if let Some(o) = &f.origin {
+        if let Some(o) = f.shown_origin() {
             message.push_str(&format!(" (from {o})"));
         }
         let mut r = result(

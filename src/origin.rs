@@ -69,7 +69,17 @@ pub struct Origin {
     words: Vec<String>,
     /// Where in the root file the nested thing begins (not rendered: for reports that link to
     /// a line of the user's file).
-    root_at: Option<(u64, Option<u64>)>,
+    root_at: Option<RootAt>,
+}
+
+/// Where a nested thing begins in the root file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+struct RootAt {
+    line: u64,
+    column: Option<u64>,
+    /// The last link's text is the root file's text from there on, line for line (a YAML
+    /// literal block): its lines and columns map to the root file's.
+    continues: bool,
 }
 
 impl Origin {
@@ -96,10 +106,20 @@ impl Origin {
     pub fn then(&self, link: Link) -> Origin {
         let mut links = self.links.clone();
         links.push(link);
-        let root_at = self.root_at.or(match (&self.links[..], &self.at) {
-            ([Link::File(_)], Some(At::Line { line, column })) => Some((*line, *column)),
+        let from_at = match &self.at {
+            Some(At::Line { line, column }) => self.root_position(*line, *column),
             _ => None,
-        });
+        };
+        let root_at = from_at
+            .map(|(line, column)| RootAt {
+                line,
+                column,
+                continues: false,
+            })
+            .or(self.root_at.map(|r| RootAt {
+                continues: false,
+                ..r
+            }));
         Origin {
             links,
             root_at,
@@ -141,8 +161,40 @@ impl Origin {
     /// The same origin, beginning at a line (and column) of its root file: what is nested deeper
     /// starts there (a document, a ConfigMap's entry). Reports link to it; it is not rendered.
     pub fn at_root_line(mut self, line: u64, column: Option<u64>) -> Origin {
-        self.root_at = Some((line, column));
+        self.root_at = Some(RootAt {
+            line,
+            column,
+            continues: false,
+        });
         self
+    }
+
+    /// The same origin, its last link's text being the root file's from `line` and `column` on,
+    /// line for line (a YAML literal block): places in it are places of the root file too.
+    pub fn continuing_root_at(mut self, line: u64, column: Option<u64>) -> Origin {
+        self.root_at = Some(RootAt {
+            line,
+            column,
+            continues: true,
+        });
+        self
+    }
+
+    /// Where a line and column of the last link's text are in the root file: the same place
+    /// when the origin is the root file, mapped when its text continues the root file's
+    /// ([`Origin::continuing_root_at`]); else unknown.
+    pub fn root_position(&self, line: u64, column: Option<u64>) -> Option<(u64, Option<u64>)> {
+        if self.is_root_file() {
+            return Some((line, column));
+        }
+        let r = self
+            .root_at
+            .filter(|r| r.continues && self.root_file().is_some())?;
+        let column = match (column, r.column) {
+            (Some(c), Some(start)) => Some(start + c.max(1) - 1),
+            _ => None,
+        };
+        Some((r.line + line.max(1) - 1, column))
     }
 
     /// Whether the origin is a file as the user named it, and nothing nested in it.
@@ -199,11 +251,13 @@ impl Origin {
     /// The line and column in [`Origin::root_file`]: the place, when it is a line of that file
     /// itself, else where the nested thing begins in it ([`Origin::at_root_line`]), if known.
     pub fn line_in_root(&self) -> Option<(u64, Option<u64>)> {
-        match (&self.links[..], &self.at) {
-            ([Link::File(_)], Some(At::Line { line, column })) => Some((*line, *column)),
-            ([Link::File(_), ..], _) => self.root_at,
-            _ => None,
+        if let Some(At::Line { line, column }) = &self.at {
+            if let Some(p) = self.root_position(*line, *column) {
+                return Some(p);
+            }
         }
+        self.root_file()?;
+        self.root_at.map(|r| (r.line, r.column))
     }
 
     /// The name of the innermost object of `kind` the origin passes through.
@@ -242,6 +296,32 @@ impl fmt::Display for Origin {
         Ok(())
     }
 }
+
+/// Something said of a place (an error, a problem in a config): its text starts with the
+/// place rendered (`FILE:LINE:COL (spec.x): …`), and the place is kept for reports.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Placed {
+    /// Where.
+    pub origin: Origin,
+    /// What, with the place at its head.
+    pub text: String,
+}
+
+impl Placed {
+    /// `message` said of `origin`: `ORIGIN: MESSAGE`.
+    pub fn new(origin: Origin, message: impl fmt::Display) -> Placed {
+        let text = format!("{origin}: {message}");
+        Placed { origin, text }
+    }
+}
+
+impl fmt::Display for Placed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+impl std::error::Error for Placed {}
 
 impl Serialize for Origin {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
@@ -300,6 +380,32 @@ mod tests {
             .at_line(4, Some(1))
             .object("MachineConfig", "x");
         assert_eq!(doc.line_in_root(), Some((4, Some(1))));
+        // A literal block's lines are the file's: line 3 column 7 of the entry is line 10
+        // column 11 of the file when the block's text starts at line 8 column 5.
+        let block = Origin::file("cm.yaml")
+            .inner("data.x.yaml")
+            .continuing_root_at(8, Some(5));
+        assert_eq!(
+            block.clone().at_line(3, Some(7)).line_in_root(),
+            Some((10, Some(11)))
+        );
+        assert_eq!(block.line_in_root(), Some((8, Some(5))));
+        // Deeper, the thing begins where the block does, unless placed.
+        assert_eq!(
+            block.object("MachineConfig", "m").line_in_root(),
+            Some((8, Some(5)))
+        );
+        assert_eq!(
+            block
+                .clone()
+                .at_line(2, Some(1))
+                .object("MachineConfig", "m")
+                .line_in_root(),
+            Some((9, Some(5)))
+        );
+        // Without a root file, nothing maps.
+        let note = Origin::note("x").continuing_root_at(8, Some(5));
+        assert_eq!(note.at_line(1, None).line_in_root(), None);
         let mc = Origin::file("site.yaml")
             .object("ConfigMap", "ztp/extra")
             .inner("data.sctp.yaml")

@@ -577,3 +577,65 @@ fn nested_findings_point_at_the_line_that_holds_them() {
         );
     }
 }
+
+/// A mistake inside a ZTP ConfigMap's entry, written as a literal block (`|`): the message names
+/// the place inside the entry (`FILE > ConfigMap NS/NAME > data.KEY:LINE:COL`), and SARIF and
+/// GitHub annotations point at that place in the user's file, whether the MachineConfig is
+/// invalid (a quoted mode) or the entry is no YAML at all.
+#[test]
+fn mistakes_inside_a_configmap_entry_point_at_the_users_line() {
+    let d = tempfile::tempdir().unwrap();
+    let entry = |mode: &str| -> String {
+        format!(
+            "    apiVersion: machineconfiguration.openshift.io/v1\n    kind: MachineConfig\n    metadata:\n      name: load-sctp\n      labels:\n        machineconfiguration.openshift.io/role: worker\n    spec:\n      config:\n        ignition:\n          version: 3.2.0\n        storage:\n          files:\n          - path: /etc/modules-load.d/sctp-load.conf\n            mode: {mode}\n            contents:\n              source: data:,sctp\n"
+        )
+    };
+    let cm = |body: &str| {
+        format!("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: extra\n  namespace: ztp-site\ndata:\n  # the DU's extra manifests\n  01-sctp.yaml: |\n{body}")
+    };
+    let quoted = cm(&entry("\"0644\""));
+    let broken = cm(&entry("[0644"));
+    for (file, text, needle, inner, code) in [
+        // (the line inside the entry that the reader names)
+        ("quoted.yaml", &quoted, "\"0644\"", 14, "bad-input"),
+        ("broken.yaml", &broken, "[0644", 15, "bad-input"),
+    ] {
+        std::fs::write(d.path().join(file), text).unwrap();
+        let t = [file.to_string()];
+        let (status, json) = verify(d.path(), "json", &t, false);
+        assert_eq!(status, 2, "{json}");
+        let v: Value = serde_json::from_str(&json).unwrap();
+        let message = v["targets"][0]["findings"][0]["message"].as_str().unwrap();
+        // The place in the message is the entry's own line and column.
+        let head = format!(
+            "{file} > ConfigMap ztp-site/extra > data.01-sctp.yaml:{}:",
+            inner
+        );
+        assert!(message.starts_with(&head), "{message}");
+        let (_, sarif) = verify(d.path(), "sarif", &t, false);
+        let s: Value = serde_json::from_str(&sarif).unwrap();
+        let r = s["runs"][0]["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["ruleId"] == code)
+            .unwrap()
+            .clone();
+        let region = &r["locations"][0]["physicalLocation"]["region"];
+        // The same place in the file: the entry's text starts on the line after its key, four
+        // columns in.
+        let first = text.lines().position(|l| l == "  01-sctp.yaml: |").unwrap() as u64 + 2;
+        assert_eq!(region["startLine"], first + inner - 1, "{file}: {r}");
+        if file == "quoted.yaml" {
+            let line = text.lines().nth((first + inner - 2) as usize).unwrap();
+            assert_eq!(
+                region["startColumn"].as_u64(),
+                Some(line.find(needle).unwrap() as u64 + 1),
+                "{line}"
+            );
+        }
+        let (_, gh) = verify(d.path(), "github", &t, false);
+        let want = format!("::error file={file},line={},", first + inner - 1);
+        assert!(gh.starts_with(&want), "{want} in:\n{gh}");
+    }
+}

@@ -57,7 +57,13 @@ pub(super) fn run(args: VerifyArgs, out: &Output) -> Result<i32> {
                 if args.format == Format::Text {
                     crate::fsutil::stderr_line(&format!("modlayer: error: {msg}"));
                 }
-                reports.push(TargetReport::failed(t, wanted.layer(), msg));
+                let mut failed = TargetReport::failed(t, wanted.layer(), msg);
+                // Where the input is bad, for reports that link to the place.
+                let place = e.downcast_ref::<crate::origin::Placed>();
+                for f in &mut failed.findings {
+                    f.place = place.map(|p| p.origin.clone());
+                }
+                reports.push(failed);
             }
         }
     }

@@ -1,6 +1,7 @@
 //! MachineConfig files: one or more Kubernetes documents read as `oc` reads them (YAML 1.1 plain
 //! scalars, or JSON), each MachineConfig located for messages and patched document by document.
 
+use crate::origin::{Origin, Placed};
 use std::collections::BTreeMap;
 
 use anyhow::{bail, Context, Result};
@@ -52,6 +53,8 @@ enum Format {
 /// A file of one or more documents holding MachineConfigs.
 pub struct McFile {
     name: String,
+    /// Where it is (its name is this rendered).
+    origin: Origin,
     text: String,
     format: Format,
     values: Vec<Value>,
@@ -81,12 +84,17 @@ type Read = (String, Format, Vec<Value>, Vec<yaml::Duplicate>);
 /// Read a file of Kubernetes documents: one JSON object, or a YAML stream read as `oc` reads it
 /// (a duplicate key keeps the last value, returned for a warning). Errors say `file:line:col`; a
 /// template left unrendered where the YAML cannot be read is a [`template::Unrendered`] error.
-fn read_documents(name: &str, bytes: &[u8], lenient: bool) -> Result<Read> {
+fn read_documents(origin: &Origin, bytes: &[u8], lenient: bool) -> Result<Read> {
+    let name = &origin.to_string();
+    let at = |l: usize, c: usize, message: &str| -> anyhow::Error {
+        let place = origin.clone().at_line(l as u64, Some(c as u64));
+        anyhow::Error::new(Placed::new(place, message))
+    };
     let text = match std::str::from_utf8(bytes) {
         Ok(t) => t.to_string(),
         Err(e) => {
             let (l, c) = line_col(bytes, e.valid_up_to());
-            bail!("{name}:{l}:{c}: invalid UTF-8");
+            return Err(at(l, c, "invalid UTF-8"));
         }
     };
     let trimmed = text.trim_start_matches('\u{feff}').trim_start();
@@ -114,7 +122,7 @@ fn read_documents(name: &str, bytes: &[u8], lenient: bool) -> Result<Read> {
             if let Some(Err(json_error)) = json {
                 return Err(json_error);
             }
-            bail!("{name}:{}:{}: {}", e.pos.line, e.pos.col, e.message)
+            return Err(at(e.pos.line, e.pos.col, &e.message));
         }
     };
     let values = docs.iter().map(|d| d.value.clone()).collect();
@@ -186,7 +194,7 @@ pub const GENERATED_BY: &str = "machineconfiguration.openshift.io/generated-by-c
 /// The documents of a manifest file as JSON values (JSON, or YAML as `oc` reads it), with
 /// duplicate keys refused (as kustomize, kpt and the installer's strict reading refuse them).
 pub fn documents(name: &str, bytes: &[u8]) -> Result<Vec<Value>> {
-    read_documents(name, bytes, false).map(|(_, _, values, _)| values)
+    read_documents(&Origin::file(name), bytes, false).map(|(_, _, values, _)| values)
 }
 
 impl McFile {
@@ -198,9 +206,16 @@ impl McFile {
     /// Read the documents of a file (YAML as `oc` reads it, or JSON), with their places, without
     /// reading its MachineConfigs yet ([`McFile::read_configs`]).
     pub fn read(name: &str, bytes: &[u8]) -> Result<McFile> {
-        let (text, format, values, duplicates) = read_documents(name, bytes, true)?;
+        McFile::read_at(&Origin::file(name), bytes)
+    }
+
+    /// [`McFile::read`] of a manifest at `origin` (a file, or what holds it): places in it are
+    /// given one link deeper, and mapped to the user's file where they can be.
+    pub fn read_at(origin: &Origin, bytes: &[u8]) -> Result<McFile> {
+        let (text, format, values, duplicates) = read_documents(origin, bytes, true)?;
         Ok(McFile {
-            name: name.to_string(),
+            name: origin.to_string(),
+            origin: origin.clone(),
             text,
             format,
             values,
@@ -224,8 +239,14 @@ impl McFile {
 
     /// [`McFile::from_values`] without reading its MachineConfigs yet.
     pub fn of_values(name: &str, values: Vec<Value>) -> McFile {
+        McFile::of_values_at(&Origin::file(name), values)
+    }
+
+    /// [`McFile::of_values`] of documents at `origin`.
+    pub fn of_values_at(origin: &Origin, values: Vec<Value>) -> McFile {
         McFile {
-            name: name.to_string(),
+            name: origin.to_string(),
+            origin: origin.clone(),
             text: String::new(),
             format: Format::Json,
             values,
@@ -269,8 +290,8 @@ impl McFile {
     }
 
     /// Where the key of the entry at a JSON pointer is written (`file:line:col (path)`), for
-    /// messages about the key itself (an unknown field); else [`McFile::locate`].
-    pub fn locate_key(&self, doc: usize, pointer: &str) -> String {
+    /// messages about the key itself (an unknown field); else [`McFile::place`].
+    pub fn place_key(&self, doc: usize, pointer: &str) -> Origin {
         if let Format::Yaml(docs) = &self.format {
             if let Some(place) = docs.get(doc).and_then(|d| d.place(pointer)) {
                 let (line, col) = line_col(self.text.as_bytes(), place.entry);
@@ -283,10 +304,23 @@ impl McFile {
                 let col = std::str::from_utf8(&before[start..]).map_or(col, |s| {
                     s.trim_start_matches('\u{feff}').chars().count() + 1
                 });
-                return format!("{}:{line}:{col} ({})", self.name, dotted(pointer));
+                return self.at_line(line, col, pointer);
             }
         }
-        self.locate(doc, pointer)
+        self.place(doc, pointer)
+    }
+
+    /// [`McFile::place_key`] rendered.
+    pub fn locate_key(&self, doc: usize, pointer: &str) -> String {
+        self.place_key(doc, pointer).to_string()
+    }
+
+    /// `file:line:col (path)`.
+    fn at_line(&self, line: usize, col: usize, pointer: &str) -> Origin {
+        self.origin
+            .clone()
+            .at_line(line as u64, Some(col as u64))
+            .with_words(format!("({})", dotted(pointer)))
     }
 
     /// The line and column where a JSON pointer of document `doc` (or the nearest node above it)
@@ -305,19 +339,22 @@ impl McFile {
         }
     }
 
-    /// Where a JSON pointer of document `doc` is, for messages: `file:line:col` or `file $.path`.
-    pub fn locate(&self, doc: usize, pointer: &str) -> String {
+    /// How the scalar at a JSON pointer of document `doc` is written, for YAML.
+    pub fn style(&self, doc: usize, pointer: &str) -> Option<yaml::Style> {
+        match &self.format {
+            Format::Yaml(docs) => docs.get(doc).and_then(|d| d.style(pointer)),
+            _ => None,
+        }
+    }
+
+    /// Where a JSON pointer of document `doc` is: `file:line:col (path)` (the nearest node
+    /// written, for YAML), or `file $.path`.
+    pub fn place(&self, doc: usize, pointer: &str) -> Origin {
         if let Format::Yaml(docs) = &self.format {
             let mut p = pointer.to_string();
             loop {
                 if let Some(pos) = docs.get(doc).and_then(|d| d.pos(&p)) {
-                    return format!(
-                        "{}:{}:{} ({})",
-                        self.name,
-                        pos.line,
-                        pos.col,
-                        dotted(pointer)
-                    );
+                    return self.at_line(pos.line, pos.col, pointer);
                 }
                 match p.rfind('/') {
                     Some(i) => p.truncate(i),
@@ -326,21 +363,25 @@ impl McFile {
             }
         }
         if self.values.len() > 1 {
-            format!(
-                "{} document {} {}",
-                self.name,
+            self.origin.clone().with_words(format!(
+                "document {} {}",
                 doc + 1,
                 pointer_to_path(pointer)
-            )
+            ))
         } else {
-            format!("{} {}", self.name, pointer_to_path(pointer))
+            self.origin.clone().at_path(pointer_to_path(pointer))
         }
     }
 
+    /// [`McFile::place`] rendered, for messages.
+    pub fn locate(&self, doc: usize, pointer: &str) -> String {
+        self.place(doc, pointer).to_string()
+    }
+
     /// Explain a problem in a MachineConfig's config, with where it is and, for YAML, how it was read.
-    fn explain(&self, doc: usize, base: &str, p: &Problem) -> String {
+    fn explain(&self, doc: usize, base: &str, p: &Problem) -> Placed {
         let pointer = format!("{base}/spec/config{}", p.pointer);
-        let mut msg = format!("{}: {}", self.locate(doc, &pointer), p.message);
+        let mut msg = p.message.clone();
         if let Format::Yaml(docs) = &self.format {
             let style = docs.get(doc).and_then(|d| d.style(&pointer));
             if matches!(
@@ -351,7 +392,7 @@ impl McFile {
                 msg.push_str("; it is quoted, so oc and kubectl read a string: write mode: 0644 without quotes (YAML 1.1 octal) or 420");
             }
         }
-        msg
+        Placed::new(self.place(doc, &pointer), msg)
     }
 
     fn read_mc(&self, doc: usize, base: &str, v: &Value) -> Result<MachineConfig> {
@@ -411,7 +452,7 @@ impl McFile {
     }
 
     /// Problems in every MachineConfig's config, explained with their places.
-    pub fn problems(&self) -> Vec<String> {
+    pub fn problems(&self) -> Vec<Placed> {
         self.configs
             .iter()
             .flat_map(|mc| self.problems_of(mc))
@@ -419,7 +460,7 @@ impl McFile {
     }
 
     /// Problems in one MachineConfig's config, explained with their places.
-    pub fn problems_of(&self, mc: &MachineConfig) -> Vec<String> {
+    pub fn problems_of(&self, mc: &MachineConfig) -> Vec<Placed> {
         match &mc.config {
             Some((c, spec)) => ignition::check(c, *spec)
                 .iter()
@@ -597,11 +638,15 @@ mod tests {
         let f = McFile::parse("q.yaml", text.as_bytes()).unwrap();
         let p = f.problems();
         assert!(
-            p[0].starts_with("q.yaml:14:17 (spec.config.storage.files.0.mode)")
-                || p[0].contains("q.yaml:14:"),
+            p[0].text
+                .starts_with("q.yaml:14:17 (spec.config.storage.files.0.mode)")
+                || p[0].text.contains("q.yaml:14:"),
             "{p:?}"
         );
-        assert!(p[0].contains("quoted"), "{p:?}");
+        assert!(p[0].text.contains("quoted"), "{p:?}");
+        // The place is kept with it: line 14 of q.yaml.
+        assert_eq!(p[0].origin.line_in_root().map(|(l, _)| l), Some(14));
+        assert!(p[0].text.starts_with(&p[0].origin.to_string()));
     }
 
     #[test]

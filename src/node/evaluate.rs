@@ -84,6 +84,7 @@ fn finding(code: Code, message: String, path: Option<&str>, origin: Option<&Orig
         message,
         path: path.map(str::to_string),
         origin: origin.cloned(),
+        place: None,
     }
 }
 

@@ -40,7 +40,7 @@ fn case_name(r: &TargetReport) -> String {
 
 /// The message of a finding with its origin, as every CI format shows it.
 fn full_message(f: &Finding) -> String {
-    match &f.origin {
+    match f.shown_origin() {
         Some(o) => format!("{} (from {o})", f.message),
         None => f.message.clone(),
     }

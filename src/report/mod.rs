@@ -217,7 +217,7 @@ pub fn to_text(reports: &[TargetReport], verbose: bool) -> String {
                 Severity::Info => "info",
             };
             let _ = write!(out, "  {sev}[{}]: {}", f.code, f.message);
-            if let Some(o) = &f.origin {
+            if let Some(o) = f.shown_origin() {
                 let _ = write!(out, " (from {o})");
             }
             out.push('\n');

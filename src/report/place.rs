@@ -25,11 +25,15 @@ pub struct Place {
     pub column: Option<u64>,
 }
 
-/// Where `finding` points, for the target `target` (as given on the command line): its origin's
-/// root file at the line of that file it names; else the place at the head of its message; else
-/// its origin's root file; else the target itself when it is a file. `None` for standard input
-/// and places that name no file.
+/// Where `finding` points, for the target `target` (as given on the command line): where it is
+/// written ([`Finding::place`]) or its origin's root file, at the line of that file they name;
+/// else the place at the head of its message; else its origin's root file; else the target
+/// itself when it is a file. `None` for standard input and places that name no file.
 pub fn place_of(finding: &Finding, target: &str) -> Option<Place> {
+    let written = finding.place.as_ref().and_then(|o| root_place(o, target));
+    if written.as_ref().is_some_and(|p| p.line.is_some()) {
+        return written;
+    }
     let root = finding.origin.as_ref().and_then(|o| root_place(o, target));
     if root.as_ref().is_some_and(|p| p.line.is_some()) {
         return root;

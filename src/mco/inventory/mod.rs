@@ -22,7 +22,7 @@ use crate::mco::render::render_pool_at;
 use crate::mco::ROLE_LABEL;
 use crate::node::rules::ModuleAction;
 use crate::node::{evaluate, normalize_module, NodeView};
-use crate::origin::Origin;
+use crate::origin::{Origin, Placed};
 use crate::report::View;
 use crate::workloads::{role_label, Nodes, Workload, Workloads};
 
@@ -151,7 +151,7 @@ struct Found {
     /// `FILE > MachineConfig NAME`.
     origin: Origin,
     /// Problems of its config, explained with their places.
-    problems: Vec<String>,
+    problems: Vec<Placed>,
 }
 
 /// Whether masters run workloads, and what says so.
@@ -219,7 +219,7 @@ impl Inventory {
         let mut found = Vec::new();
         let mut declared = Vec::new();
         for (origin, obj) in objects {
-            let file = McFile::of_values(&origin.to_string(), vec![obj.clone()]);
+            let file = McFile::of_values_at(origin, vec![obj.clone()]);
             inv.read_docs(origin, &file, &mut found, &mut declared, 0);
         }
         inv.settle(found, declared, assumed);
@@ -315,22 +315,35 @@ impl Inventory {
     }
 
     fn refuse(self, all: bool) -> Result<Inventory> {
-        let bad: Vec<&str> = self
+        let bad: Vec<(&str, Option<&Origin>)> = self
             .findings
             .iter()
             .filter(|f| (all && f.code.input_invalid()) || f.code == Code::MachineconfigInvalid)
-            .map(|f| f.message.as_str())
+            .map(|f| (f.message.as_str(), f.place.as_ref()))
             .chain(
                 self.found
                     .iter()
                     .chain(self.rendered.values())
-                    .flat_map(|f| f.problems.iter().map(String::as_str)),
+                    .flat_map(|f| {
+                        f.problems
+                            .iter()
+                            .map(|p| (p.text.as_str(), Some(&p.origin)))
+                    }),
             )
             .collect();
-        if !bad.is_empty() {
-            bail!("{}", bad.join("\n"));
+        let Some((_, first)) = bad.first() else {
+            return Ok(self);
+        };
+        let text: Vec<&str> = bad.iter().map(|(t, _)| *t).collect();
+        let text = text.join("\n");
+        match first {
+            // The first problem's place, for reports that link to it.
+            Some(origin) => Err(anyhow::Error::new(Placed {
+                origin: (*origin).clone(),
+                text,
+            })),
+            None => bail!("{text}"),
         }
-        Ok(self)
     }
 
     /// Drop duplicate object names (the last one read is the one applied), reporting the ones whose

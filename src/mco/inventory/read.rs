@@ -34,8 +34,7 @@ impl Inventory {
         {
             return;
         }
-        let name = m.name();
-        let file = match McFile::read(&name, &m.bytes) {
+        let file = match McFile::read_at(&m.origin, &m.bytes) {
             Ok(f) => f,
             Err(e) => {
                 let code = if e.downcast_ref::<template::Unrendered>().is_some() {
@@ -43,7 +42,9 @@ impl Inventory {
                 } else {
                     Code::ManifestUnreadable
                 };
-                self.findings.push(Finding::new(code, format!("{e:#}")));
+                let mut f = Finding::new(code, format!("{e:#}"));
+                f.place = e.downcast_ref::<Placed>().map(|p| p.origin.clone());
+                self.findings.push(f);
                 return;
             }
         };
@@ -76,15 +77,15 @@ impl Inventory {
                 for r in crate::mco::objects::check(obj) {
                     let pointer = format!("{at}{}", r.pointer);
                     let place = if r.code == Code::UnknownField {
-                        file.locate_key(doc, &pointer)
+                        file.place_key(doc, &pointer)
                     } else {
-                        file.locate(doc, &pointer)
+                        file.place(doc, &pointer)
                     };
                     if r.code != Code::UnknownField {
                         refused.insert((doc, at.clone()));
                     }
                     self.findings
-                        .push(Finding::new(r.code, format!("{place}: {}", r.message)));
+                        .push(Finding::of(r.code, &Placed::new(place, &r.message)));
                 }
             }
             if refused.contains(&(doc, at.clone())) {
@@ -119,13 +120,10 @@ impl Inventory {
                     }
                 }
                 Some("ConfigMap") => {
-                    let key_at = |key: &str| {
-                        begins_at(
-                            holder,
-                            file,
-                            doc,
-                            &format!("{at}/data/{}", crate::formats::json::pointer_token(key)),
-                        )
+                    let key_at = |key: &str, text: &str| {
+                        let pointer =
+                            format!("{at}/data/{}", crate::formats::json::pointer_token(key));
+                        entry_at(holder, file, doc, &pointer, obj, key, text)
                     };
                     self.read_configmap(&key_at, obj, found, pools, depth)
                 }
@@ -176,11 +174,11 @@ impl Inventory {
 
     /// A ConfigMap: the install-config it keeps (`cluster-config-v1`), and manifests carried in
     /// its `data` (ZTP SiteConfig / ClusterInstance extra manifests), read as install-time
-    /// manifests at `FILE > ConfigMap NS/NAME > data.KEY`; `key_at` is the manifest holding the
-    /// ConfigMap, beginning where a data key is written.
+    /// manifests at `FILE > ConfigMap NS/NAME > data.KEY` (`key_at` gives it for a key and its
+    /// text).
     pub(super) fn read_configmap(
         &mut self,
-        key_at: &dyn Fn(&str) -> Origin,
+        key_at: &dyn Fn(&str, &str) -> Origin,
         obj: &Value,
         found: &mut Vec<Found>,
         pools: &mut Vec<Pool>,
@@ -193,7 +191,7 @@ impl Inventory {
             let Some(text) = value.as_str() else {
                 continue;
             };
-            let inner = carried_origin(&key_at(key), obj, key);
+            let inner = key_at(key, text);
             let from = inner.to_string();
             if key == "install-config" {
                 if let Ok(ic) = first_document(&from, text) {
@@ -219,9 +217,38 @@ impl Inventory {
 /// `holder` (a manifest) beginning where the node at `pointer` of its document `doc` is written,
 /// when the manifest is a file of its own (its lines are the file's).
 fn begins_at(holder: &Origin, file: &McFile, doc: usize, pointer: &str) -> Origin {
-    match file.position(doc, pointer) {
-        Some((line, col)) if holder.is_root_file() => holder.clone().at_root_line(line, Some(col)),
-        _ => holder.clone(),
+    let at = file
+        .position(doc, pointer)
+        .and_then(|(line, col)| holder.root_position(line, Some(col)));
+    match at {
+        Some((line, col)) => holder.clone().at_root_line(line, col),
+        None => holder.clone(),
+    }
+}
+
+/// A ConfigMap's (`cm`) entry `key` at `pointer`, holding `text`, as a manifest of its own
+/// ([`carried_origin`]): beginning where its text is written, and when that is a literal block
+/// (`|`, as ZTP's extra manifests are written) its lines and columns are the holder's, so places
+/// in it map to the user's file.
+fn entry_at(
+    holder: &Origin,
+    file: &McFile,
+    doc: usize,
+    pointer: &str,
+    cm: &Value,
+    key: &str,
+    text: &str,
+) -> Origin {
+    let inner = carried_origin(holder, cm, key);
+    let literal = file.style(doc, pointer) == Some(crate::formats::yaml::Style::Literal)
+        && !text.starts_with(['\n', '\r']);
+    let at = file
+        .position(doc, pointer)
+        .and_then(|(line, col)| holder.root_position(line, Some(col)));
+    match at {
+        Some((line, col)) if literal => inner.continuing_root_at(line, col),
+        Some((line, col)) => inner.at_root_line(line, col),
+        None => inner,
     }
 }
 

@@ -249,9 +249,7 @@ impl Inventory {
             .cloned()
             .collect();
         for p in &current.problems {
-            findings.push(
-                Finding::new(Code::MachineconfigInvalid, p.clone()).with_origin(&current.origin),
-            );
+            findings.push(Finding::of(Code::MachineconfigInvalid, p).with_origin(&current.origin));
         }
         spec_findings(current, release, &mut findings);
         let node = render_pool_at(
@@ -309,10 +307,9 @@ impl Inventory {
         let mut problems = BTreeSet::new();
         for f in &members {
             for p in &f.problems {
-                if problems.insert(p.clone()) {
-                    findings.push(
-                        Finding::new(Code::MachineconfigInvalid, p.clone()).with_origin(&f.origin),
-                    );
+                if problems.insert(p.text.clone()) {
+                    findings
+                        .push(Finding::of(Code::MachineconfigInvalid, p).with_origin(&f.origin));
                 }
             }
             spec_findings(f, release, &mut findings);
