@@ -16,7 +16,7 @@ use modlayer::mco::release::Release;
 use modlayer::mco::render::{layer_machineconfig, render_machineconfigs};
 use modlayer::report::TargetReport;
 use modlayer::targets::installdir::{apply_dir, detect_stage, DirApply, Stage};
-use modlayer::targets::{Kind, VerifyOpts};
+use modlayer::targets::{self, ApplyOpts, Dest, Kind, VerifyOpts};
 
 /// Verify an install directory: with `roles`, the reports of those pools; without, of every pool.
 fn verify_dir(
@@ -749,6 +749,90 @@ fn bootstrap_stage_later_blacklist_is_found_inside_bootstrap_ign() {
         origin_of(&worker, BLACKLIST).split(" $").next().unwrap(),
         "bootstrap.ign > /opt/openshift/openshift/99_openshift-machineconfig_restore-sctp-blacklist.yaml > MachineConfig restore-sctp-blacklist"
     );
+}
+
+/// bootstrap.ign already holds the layer's MachineConfig, as its owner edited it (a comment, a
+/// kernel argument of theirs, the load list gone): apply patches that manifest inside the config
+/// as it patches the same file on its own (byte for byte), and nothing else of bootstrap.ign
+/// changes but that entry.
+#[test]
+fn a_manifest_inside_bootstrap_ign_is_patched_as_a_file_of_its_own() {
+    let (_t, src) = copy_of("standard");
+    let edited = "# site: DU workers, reviewed by net-team
+apiVersion: machineconfiguration.openshift.io/v1
+kind: MachineConfig
+metadata:
+  labels:
+    machineconfiguration.openshift.io/role: worker
+  name: load-sctp-module-worker
+spec:
+  kernelArguments:
+  - nosmt
+  config:
+    ignition:
+      version: 3.2.0
+    storage:
+      files:
+      - path: /etc/modprobe.d/sctp-blacklist.conf
+        contents:
+          source: data:,
+        mode: 420
+        overwrite: true
+";
+    let name = "99_openshift-machineconfig_load-sctp-module-worker.yaml";
+    std::fs::write(src.join("openshift").join(name), edited).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("dir");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("bootstrap.ign"), build_bootstrap(&src)).unwrap();
+    let before = std::fs::read(dir.join("bootstrap.ign")).unwrap();
+    assert!(!verify(&dir, &["worker"]).remove(0).enabled);
+
+    apply_dir(&dir, &sctp(), &DirApply::default()).unwrap();
+    let after = std::fs::read(dir.join("bootstrap.ign")).unwrap();
+    let path = format!("/opt/openshift/openshift/{name}");
+    let inner = ign_file(&after, &path).unwrap();
+    // The same as apply on that file alone.
+    let alone = tempfile::tempdir().unwrap();
+    let file = alone.path().join(name);
+    std::fs::write(&file, edited).unwrap();
+    let a = targets::apply(
+        file.to_str().unwrap(),
+        None,
+        &sctp(),
+        &ApplyOpts {
+            dest: Dest::Buffer,
+            several: false,
+            dry_run: false,
+            roles: vec!["worker".into()],
+            platform: None,
+            tag: None,
+            release: None,
+            files_dir: None,
+            patch_pointers: false,
+            day_n: false,
+        },
+    )
+    .unwrap();
+    assert_eq!(Some(inner.clone()), a.output);
+    let text = String::from_utf8(inner).unwrap();
+    assert!(
+        text.starts_with("# site: DU workers, reviewed by net-team\n"),
+        "{text}"
+    );
+    assert!(text.contains("- nosmt"), "{text}");
+    assert!(text.contains("sctp-load.conf"), "{text}");
+    // Every other entry of bootstrap.ign is as it was.
+    let others = |b: &[u8]| -> Value {
+        let mut v: Value = serde_json::from_slice(b).unwrap();
+        v["storage"]["files"]
+            .as_array_mut()
+            .unwrap()
+            .retain(|f| f["path"] != path.as_str());
+        v
+    };
+    assert_eq!(others(&after), others(&before));
+    assert!(verify(&dir, &["worker"]).remove(0).enabled);
 }
 
 #[test]

@@ -17,7 +17,7 @@ use crate::findings::{Finding, Severity};
 use crate::formats::json::MAX_CONFIG_BYTES;
 use crate::fsutil::{read_config, write_atomic};
 use crate::ignition::Spec;
-use crate::layer::{Layer, LayerFile};
+use crate::layer::Layer;
 use crate::mco::inventory::{first_document, Inventory, Manifest, PoolChoice};
 use crate::mco::release::Release;
 use crate::mco::render::{machineconfig_name, manifest_file_name, render_machineconfigs};
@@ -96,6 +96,24 @@ pub struct DirApply {
     pub patch_pointers: bool,
     /// The OpenShift release: picks the Ignition spec the MachineConfigs are written in.
     pub release: Option<Release>,
+}
+
+impl DirApply {
+    /// The same choices as options for applying to a target the directory holds.
+    fn as_apply(&self) -> ApplyOpts {
+        ApplyOpts {
+            dest: Dest::Buffer,
+            several: false,
+            dry_run: self.dry_run,
+            roles: self.roles.clone(),
+            platform: None,
+            tag: None,
+            release: self.release,
+            files_dir: None,
+            patch_pointers: self.patch_pointers,
+            day_n: false,
+        }
+    }
 }
 
 /// What [`apply_dir`] did (or, in a dry run, would do).
@@ -332,14 +350,17 @@ fn apply_to_bootstrap(
     inv.at_install();
     let roles = pick_roles(opts, &inv, changes);
     warn_unknown_roles(&inv, &roles, changes);
-    let files: Vec<LayerFile> = rendered(layer, &roles, spec)
-        .into_iter()
-        .map(|(_, file, bytes)| LayerFile {
-            path: format!("{BOOTSTRAP_OPENSHIFT}/{file}"),
-            mode: 0o644,
-            bytes,
-        })
-        .collect();
+    let holder = Origin::file(BOOTSTRAP_IGN);
+    let config = crate::formats::json::parse_named(BOOTSTRAP_IGN, &bytes)?;
+    let files = crate::targets::nest::layer_manifests(
+        &holder,
+        &config,
+        &format!("{BOOTSTRAP_OPENSHIFT}/"),
+        layer,
+        &roles,
+        spec,
+        &opts.as_apply(),
+    )?;
     let added: Vec<Manifest> = files
         .iter()
         .map(|f| Manifest {

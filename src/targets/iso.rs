@@ -24,7 +24,6 @@ use crate::ignition;
 use crate::layer::{Layer, LayerFile};
 use crate::mco::inventory::{first_document, Inventory, Manifest};
 use crate::mco::release::Release;
-use crate::mco::render::{manifest_file_name, render_machineconfigs};
 use crate::media::area::{self, Area, Kargs};
 use crate::media::cpio::{self, Archive, Compression};
 use crate::media::iso9660::Iso;
@@ -347,15 +346,7 @@ pub fn patch_config(
             .release
             .map(Release::newest_spec)
             .unwrap_or(ignition::DEFAULT_SPEC);
-        let files = roles
-            .iter()
-            .map(|r| LayerFile {
-                path: format!("{AGENT_EXTRA}{}", manifest_file_name(layer, r)),
-                mode: 0o644,
-                bytes: render_machineconfigs(layer, std::slice::from_ref(r), None, spec)
-                    .into_bytes(),
-            })
-            .collect();
+        let files = nest::layer_manifests(&ign, &value, AGENT_EXTRA, layer, &roles, spec, opts)?;
         (
             Layer {
                 name: format!("{}-machineconfigs", layer.name),

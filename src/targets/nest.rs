@@ -24,8 +24,10 @@ use serde_json::Value;
 use crate::findings::{Code, Finding};
 use crate::formats::encoding::{decode_contents, is_data_url, Budget, Decoded};
 use crate::formats::json::MAX_CONFIG_BYTES;
+use crate::ignition::Spec;
 use crate::layer::{Layer, LayerFile};
 use crate::mco::inventory::Manifest;
+use crate::mco::render::{manifest_file_name, render_machineconfigs};
 use crate::node::NodeView;
 use crate::origin::Origin;
 use crate::report::View;
@@ -146,6 +148,46 @@ pub fn put_ignition_files(
         .map(|c| format!("{holder}: {c}"))
         .collect();
     Ok((out, changes, warnings))
+}
+
+/// The MachineConfig manifests that carry `layer` for `roles` inside an Ignition config
+/// (`holder`, its value `config`), one file per role at `DIR/99_openshift-machineconfig_NAME.yaml`
+/// (the installer's and the agent's naming): a manifest the config already holds there is
+/// patched as a MachineConfig target of its own (its comments, quoting and other entries kept);
+/// else the layer's MachineConfig is rendered in spec `spec`.
+pub fn layer_manifests(
+    holder: &Origin,
+    config: &Value,
+    dir: &str,
+    layer: &Layer,
+    roles: &[String],
+    spec: Spec,
+    opts: &ApplyOpts,
+) -> Result<Vec<LayerFile>> {
+    let mut out = Vec::new();
+    for role in roles {
+        let path = format!("{dir}{}", manifest_file_name(layer, role));
+        let bytes = match ignition_file(holder, config, &path)? {
+            Some(old) => {
+                let one_role = ApplyOpts {
+                    roles: vec![role.clone()],
+                    ..opts.clone()
+                };
+                let origin = holder.inner(path.as_str());
+                let inner = apply_inner(&origin, &old, Kind::Machineconfig, layer, &one_role)?;
+                inner.bytes.unwrap_or(old)
+            }
+            None => {
+                render_machineconfigs(layer, std::slice::from_ref(role), None, spec).into_bytes()
+            }
+        };
+        out.push(LayerFile {
+            path,
+            mode: 0o644,
+            bytes,
+        });
+    }
+    Ok(out)
 }
 
 /// What a holder holds, opened as a target of its own kind (`kind`, or the kind its bytes show)
