@@ -9,6 +9,8 @@
 # 1. apply: modlayer's apply_stream (tests/tar.rs bench_apply_stream, and `modlayer apply -o` when
 #    the binary has the tar target) against GNU tar doing the same job:
 #    `tar -xzf; edit the two files; tar -czf`.        Goal: modlayer <= 0.5x GNU tar.
+#    `modlayer apply --module sctp -o` (one read: judged, layer built, rewritten) against
+#    `gzip -dc`.
 # 2. verify: verify_tar against `gzip -dc >/dev/null`. Goal: <= 1.5x gzip, peak RSS < 64 MB.
 #
 # Needs python3, GNU tar, gzip, /usr/bin/time. Everything is written under one mktemp directory in
@@ -123,6 +125,12 @@ time_of modlayer-apply_stream env MODLAYER_TAR_BENCH="$W/rootfs.tar.gz" \
     MODLAYER_TAR_BENCH_OUT="$W/ml.tar.gz" "$TESTBIN" --ignored --exact bench_apply_stream
 if [ -n "$CLI" ] && "$CLI" apply --help 2>/dev/null | grep -q tar; then
     time_of modlayer-apply-cli "$CLI" apply "$W/rootfs.tar.gz" -o "$W/cli.tar.gz" || true
+    # --module: the layer built from the archive's own blacklist in the same pass that rewrites it
+    # (src/tar/once.rs), against one decompression of the archive.
+    time_of gzip-dc-apply gzip -dc "$W/rootfs.tar.gz"
+    time_of modlayer-apply-module "$CLI" apply --module sctp "$W/rootfs.tar.gz" -o "$W/mod.tar.gz" || true
+    python3 -c "import sys; print('apply --module ratio modlayer/gzip -dc: %.2f' % (float(sys.argv[1]) / float(sys.argv[2])))" \
+        "$(secs modlayer-apply-module)" "$(secs gzip-dc-apply)"
 fi
 gzip -t "$W/ml.tar.gz"
 [ "$(tar -xzf "$W/ml.tar.gz" -O ./etc/modules-load.d/sctp-load.conf)" = sctp ]

@@ -2,7 +2,8 @@
 //! that a command reads ([`modlayer::fsutil::image_bytes_read`]) equal their size, for verify and
 //! apply, with a built-in layer and with `--module` (whose layer is built from the image itself);
 //! an archive named without `--kind` also has its first 64 KiB read to tell an OS root from a
-//! cluster dump.
+//! cluster dump. An archive applied to standard output is read twice (judged before anything is
+//! written), and is not measured here.
 //! One test in its own binary: the count is per process.
 
 mod common;
@@ -141,6 +142,32 @@ fn each_image_is_read_once_per_command() {
         (tgz_size..=tgz_size + sniff).contains(&n),
         "verify read {n} bytes of a {tgz_size}-byte archive"
     );
+    // apply reads it once too: judged (the module's kernels), the layer built from its own
+    // blacklist file (--module) and rewritten in the same pass; a dry run, -o and in place.
+    let out = d.path().join("out.tar.gz");
+    for (wanted, dest, dry_run) in [
+        (module_sctp(), Dest::InPlace, true),
+        (module_sctp(), Dest::File(out.clone()), false),
+        (sctp.clone(), Dest::InPlace, false),
+    ] {
+        let size = std::fs::metadata(&tgz).unwrap().len();
+        let opts = ApplyOpts {
+            dest,
+            dry_run,
+            ..apply_opts()
+        };
+        let (applied, n) = reads(|| targets::apply_wanted(name, None, &wanted, &opts));
+        assert!(!applied.unwrap().changes.is_empty());
+        assert!(
+            (size..=size + sniff).contains(&n),
+            "apply read {n} bytes of a {size}-byte archive"
+        );
+    }
+    let (reports, _) = reads(|| {
+        let t = targets::open(name, None).unwrap();
+        targets::judge_wanted(t.as_ref(), name, &sctp, &VerifyOpts::default()).unwrap()
+    });
+    assert!(reports[0].enabled, "{:?}", reports[0].findings);
 
     // A PXE initramfs of 24 MiB with a config appended (as `pxe ignition wrap` writes it): only
     // its end is read, for verify and for apply, and the bytes before the config stay.

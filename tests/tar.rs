@@ -860,3 +860,333 @@ fn links_in_config_directories_are_followed_inside_the_archive() {
         r[0].findings
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// One pass: apply reads the archive once (judged, layer built, rewritten)
+// ---------------------------------------------------------------------------------------------
+
+use modlayer::node::NodeView;
+use modlayer::targets::{Applied, ApplyOpts, Dest, Wanted};
+
+/// `apply --module MODULE`'s layer as the CLI asks for it.
+fn module(name: &str) -> Wanted {
+    Wanted::Module {
+        name: name.into(),
+        over_base: Layer::for_module(name, &NodeView::rhcos(name)).unwrap(),
+    }
+}
+
+/// Apply through the trait, as the CLI does.
+fn apply_wanted(
+    target: &Path,
+    wanted: &Wanted,
+    dest: Dest,
+    dry_run: bool,
+) -> anyhow::Result<Applied> {
+    let opts = ApplyOpts {
+        dest,
+        several: false,
+        dry_run,
+        roles: Vec::new(),
+        platform: None,
+        tag: None,
+        release: None,
+        files_dir: None,
+        patch_pointers: false,
+        day_n: false,
+    };
+    modlayer::targets::apply_wanted(target.to_str().unwrap(), None, wanted, &opts)
+}
+
+/// The CLI's standard output for these arguments (it must succeed).
+fn cli_stdout(args: &[&str]) -> Vec<u8> {
+    let o = common::modlayer().args(args).output().unwrap();
+    assert!(
+        o.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    o.stdout
+}
+
+#[test]
+fn one_pass_apply_writes_what_the_stream_rewrite_writes() {
+    let d = tempfile::tempdir().unwrap();
+    let Some(path) = python_rootfs(d.path(), false) else {
+        eprintln!("SKIP one_pass_apply_writes_what_the_stream_rewrite_writes: no python3");
+        return;
+    };
+    let input = std::fs::read(&path).unwrap();
+    let (expected, changes) = rewritten(&input);
+    let out = d.path().join("out.tar");
+    let a = apply_wanted(
+        &path,
+        &Wanted::Layer(sctp()),
+        Dest::File(out.clone()),
+        false,
+    )
+    .unwrap();
+    assert_eq!(a.changes, changes);
+    assert!(
+        std::fs::read(&out).unwrap() == expected,
+        "-o differs from rewrite"
+    );
+    // The same through gzip, and to standard output.
+    let gz = d.path().join("rootfs.tar.gz");
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    std::io::Write::write_all(&mut e, &input).unwrap();
+    std::fs::write(&gz, e.finish().unwrap()).unwrap();
+    let out_gz = d.path().join("out.tar.gz");
+    apply_wanted(
+        &gz,
+        &Wanted::Layer(sctp()),
+        Dest::File(out_gz.clone()),
+        false,
+    )
+    .unwrap();
+    assert!(gunzip(&std::fs::read(&out_gz).unwrap()) == expected);
+    let piped = cli_stdout(&["apply", "--layer", "sctp", gz.to_str().unwrap()]);
+    assert!(
+        piped == std::fs::read(&out_gz).unwrap(),
+        "stdout differs from -o"
+    );
+    // A dry run says the same and writes nothing.
+    let before = std::fs::read(&gz).unwrap();
+    let dry = apply_wanted(&gz, &Wanted::Layer(sctp()), Dest::InPlace, true).unwrap();
+    assert_eq!(dry.changes, changes);
+    assert!(dry.written.is_empty());
+    assert!(std::fs::read(&gz).unwrap() == before);
+}
+
+#[test]
+fn module_apply_holds_modprobe_entries_back() {
+    let d = tempfile::tempdir().unwrap();
+    let Some(path) = python_rootfs(d.path(), false) else {
+        eprintln!("SKIP module_apply_holds_modprobe_entries_back: no python3");
+        return;
+    };
+    let input = std::fs::read(&path).unwrap();
+    let out = d.path().join("out.tar");
+    let a = apply_wanted(&path, &module("sctp"), Dest::File(out.clone()), false).unwrap();
+    assert_eq!(
+        a.changes,
+        [
+            "replace etc/modprobe.d/sctp-blacklist.conf",
+            "add etc/modules-load.d/sctp-load.conf"
+        ]
+    );
+    let output = std::fs::read(&out).unwrap();
+    let (a, b) = (walk(&input), walk(&output));
+    assert_eq!(a.tail, b.tail);
+    // Every entry outside /etc/modprobe.d stays, in its order and byte for byte; the entries in
+    // it follow them (as they were, or replaced), then the layer's new file.
+    let held = |n: &str| n.starts_with("etc/modprobe.d/") && n != "etc/modprobe.d/";
+    let others: Vec<_> = a.entries.iter().filter(|(n, _)| !held(n)).collect();
+    let modprobe: Vec<_> = a.entries.iter().filter(|(n, _)| held(n)).collect();
+    assert_eq!(modprobe.len(), 2);
+    assert_eq!(b.entries.len(), a.entries.len() + 1);
+    for (i, e) in others.iter().enumerate() {
+        assert!(b.entries[i] == **e, "entry {i} ({}) moved or changed", e.0);
+    }
+    let tail = &b.entries[others.len()..];
+    assert_eq!(tail[0].0, "etc/modprobe.d/sctp-blacklist.conf");
+    assert_eq!(tail[0].1.len(), 512, "emptied: a ustar header and no data");
+    assert!(tail[1] == *modprobe[1], "other.conf kept byte for byte");
+    assert_eq!(tail[2].0, "etc/modules-load.d/sctp-load.conf");
+    // Standard output and a gzip archive carry the same entries.
+    let piped = cli_stdout(&["apply", "--module", "sctp", path.to_str().unwrap()]);
+    assert!(piped == output, "stdout differs from -o");
+    // The result is what a node needs, and applying again changes nothing.
+    let r = verify_tar(out.to_str().unwrap(), &sctp()).unwrap();
+    assert!(r[0].enabled, "{:?}", r[0].findings);
+    let again = apply_wanted(&out, &module("sctp"), Dest::InPlace, false).unwrap();
+    assert!(again.changes.is_empty(), "{:?}", again.changes);
+    assert!(again.written.is_empty());
+    assert!(std::fs::read(&out).unwrap() == output);
+    if !have_gnu_tar() {
+        eprintln!("SKIP GNU tar part: no GNU tar");
+        return;
+    }
+    let x = d.path().join("x");
+    std::fs::create_dir(&x).unwrap();
+    run(Command::new("tar").arg("-xf").arg(&out).arg("-C").arg(&x));
+    assert_eq!(
+        std::fs::read(x.join("etc/modprobe.d/sctp-blacklist.conf")).unwrap(),
+        b""
+    );
+    assert_eq!(
+        std::fs::read(x.join("etc/modprobe.d/other.conf")).unwrap(),
+        b"options foo bar=1\n"
+    );
+    assert_eq!(
+        std::fs::read(x.join("etc/modules-load.d/sctp-load.conf")).unwrap(),
+        b"sctp"
+    );
+
+    // A vendor blacklist (/usr/lib/modprobe.d) read after an /etc entry: the layer's emptied
+    // /etc file is new, the /etc entry is held back and kept.
+    let vendor = archive(&[
+        E(
+            "etc/modprobe.d/other.conf",
+            b'0',
+            b"options foo bar=1\n",
+            "",
+        ),
+        E(
+            "usr/lib/modprobe.d/sctp-blacklist.conf",
+            b'0',
+            RHEL_SCTP_BLACKLIST,
+            "",
+        ),
+        E("usr/bin/true", b'0', b"#!/bin/sh\n", ""),
+    ]);
+    let p = d.path().join("vendor.tar");
+    std::fs::write(&p, &vendor).unwrap();
+    let a = apply_wanted(&p, &module("sctp"), Dest::InPlace, false).unwrap();
+    assert_eq!(
+        a.changes,
+        [
+            "add etc/modprobe.d/sctp-blacklist.conf",
+            "add etc/modules-load.d/sctp-load.conf"
+        ]
+    );
+    let names: Vec<String> = walk(&std::fs::read(&p).unwrap())
+        .entries
+        .into_iter()
+        .map(|e| e.0)
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "usr/lib/modprobe.d/sctp-blacklist.conf",
+            "usr/bin/true",
+            "etc/modprobe.d/other.conf",
+            "etc/modprobe.d/sctp-blacklist.conf",
+            "etc/modules-load.d/sctp-load.conf"
+        ]
+    );
+    let r = verify_tar(p.to_str().unwrap(), &sctp()).unwrap();
+    assert!(r[0].enabled, "{:?}", r[0].findings);
+}
+
+#[test]
+fn one_pass_gives_way_where_it_cannot_settle_the_archive() {
+    use modlayer::tar::{rewrite_collecting, Once, Plan};
+    let bare = Layer::bare("sctp").unwrap();
+    let first = Layer::for_module("sctp", &NodeView::default()).unwrap();
+    let plan = Plan::Module {
+        probe: &bare,
+        first: &first,
+    };
+    let pass = |bytes: &[u8]| {
+        rewrite_collecting(bytes, std::io::sink(), plan, "t.tar", |n: &NodeView| {
+            Layer::for_module("sctp", n)
+        })
+        .unwrap()
+    };
+    let blacklist = RHEL_SCTP_BLACKLIST;
+    // A blacklist reached through a link to a file read before it.
+    let linked = archive(&[
+        E("usr/share/bl.conf", b'0', blacklist, ""),
+        E(
+            "etc/modprobe.d/sctp-blacklist.conf",
+            b'2',
+            b"",
+            "../../usr/share/bl.conf",
+        ),
+    ]);
+    // A hardlink to an entry held back.
+    let hardlinked = archive(&[
+        E("etc/modprobe.d/sctp-blacklist.conf", b'0', blacklist, ""),
+        E(
+            "usr/share/copy.conf",
+            b'1',
+            b"",
+            "etc/modprobe.d/sctp-blacklist.conf",
+        ),
+    ]);
+    let plain = archive(&[E("etc/modprobe.d/sctp-blacklist.conf", b'0', blacklist, "")]);
+    assert!(matches!(pass(&linked), Once::Again(w) if w.contains("/usr/share/bl.conf")));
+    assert!(matches!(pass(&hardlinked), Once::Again(w) if w.contains("hardlink")));
+    assert!(matches!(pass(&plain), Once::Done { .. }));
+    // Apply still does it right, reading twice.
+    let d = tempfile::tempdir().unwrap();
+    for (name, bytes) in [("linked.tar", &linked), ("hardlinked.tar", &hardlinked)] {
+        let p = d.path().join(name);
+        std::fs::write(&p, bytes).unwrap();
+        let a = apply_wanted(&p, &module("sctp"), Dest::InPlace, false).unwrap();
+        assert!(
+            a.changes
+                .contains(&"replace etc/modprobe.d/sctp-blacklist.conf".to_string()),
+            "{name}: {:?}",
+            a.changes
+        );
+        let r = verify_tar(p.to_str().unwrap(), &sctp()).unwrap();
+        assert!(r[0].enabled, "{name}: {:?}", r[0].findings);
+        let order: Vec<String> = walk(&std::fs::read(&p).unwrap())
+            .entries
+            .into_iter()
+            .map(|e| e.0)
+            .collect();
+        assert_eq!(
+            order[..2],
+            [bytes_names(bytes)[0].clone(), bytes_names(bytes)[1].clone()],
+            "{name}: in place"
+        );
+    }
+}
+
+/// The entry names of an archive, in order.
+fn bytes_names(bytes: &[u8]) -> Vec<String> {
+    walk(bytes).entries.into_iter().map(|e| e.0).collect()
+}
+
+#[test]
+fn refusals_come_before_anything_is_written() {
+    let d = tempfile::tempdir().unwrap();
+    // A kernel without the module.
+    let bytes = archive(&[
+        E(
+            "etc/modprobe.d/sctp-blacklist.conf",
+            b'0',
+            RHEL_SCTP_BLACKLIST,
+            "",
+        ),
+        E("usr/lib/modules/5.14.0-427.el9.x86_64/", b'5', b"", ""),
+        E(
+            "usr/lib/modules/5.14.0-427.el9.x86_64/kernel/net/dccp/dccp.ko.xz",
+            b'0',
+            b"x",
+            "",
+        ),
+    ]);
+    let p = d.path().join("root.tar");
+    std::fs::write(&p, &bytes).unwrap();
+    let out = d.path().join("out.tar");
+    for wanted in [module("sctp"), Wanted::Layer(sctp())] {
+        for dest in [Dest::InPlace, Dest::File(out.clone())] {
+            let err = apply_wanted(&p, &wanted, dest, false).unwrap_err();
+            let text = format!("{err:#}");
+            assert!(
+                text.contains(
+                    "no installed kernel carries a sctp module (kernels: 5.14.0-427.el9.x86_64)"
+                ),
+                "{text}"
+            );
+            assert!(std::fs::read(&p).unwrap() == bytes, "changed");
+            assert!(!out.exists(), "-o written");
+        }
+    }
+    let names: Vec<_> = std::fs::read_dir(d.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names.len(), 1, "a temporary file left: {names:?}");
+    let o = common::modlayer()
+        .args(["apply", "--module", "sctp", p.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(o.stdout.is_empty(), "{} bytes on stdout", o.stdout.len());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("no installed kernel carries"));
+}

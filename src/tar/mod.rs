@@ -25,6 +25,7 @@ use crate::layer::{Layer, LayerFile};
 use crate::node::collect::{self, node_path, Collector, Interest};
 
 mod compress;
+mod once;
 mod read;
 mod rewrite;
 #[cfg(test)]
@@ -33,10 +34,16 @@ mod view;
 mod write;
 
 pub use compress::*;
+pub use once::*;
 use read::*;
 pub use rewrite::*;
 pub use view::*;
 pub use write::*;
+
+/// Why a zstd archive is not rewritten.
+const ZSTD_REFUSAL: &str =
+    "zstd-compressed archives can be verified but not rewritten (modlayer writes no zstd); \
+     decompress it first (zstd -d) or recompress it with gzip";
 
 /// Size of a tar block.
 const BLOCK: usize = 512;
@@ -121,9 +128,6 @@ fn rewrite_compressed(
             gz.finish().context("cannot write the output")?;
             Ok(changes)
         }
-        Compression::Zstd => bail!(
-            "zstd-compressed archives can be verified but not rewritten (modlayer writes no zstd); \
-             decompress it first (zstd -d) or recompress it with gzip"
-        ),
+        Compression::Zstd => bail!(ZSTD_REFUSAL),
     }
 }

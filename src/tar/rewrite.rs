@@ -7,8 +7,11 @@ use super::*;
 pub(super) type OldFile = Option<(Vec<u8>, Meta)>;
 
 /// State of one rewrite pass.
-pub(super) struct Rewrite<'l> {
-    pub(super) wanted: BTreeMap<String, &'l LayerFile>,
+pub(super) struct Rewrite {
+    pub(super) wanted: BTreeMap<String, LayerFile>,
+    /// Directories whose files the layer may write once the archive is read (held back by
+    /// [`rewrite_collecting`]): their ancestors are watched as the layer's are.
+    pub(super) future: Vec<String>,
     pub(super) seen: BTreeSet<String>,
     pub(super) replaced: HashMap<String, OldFile>,
     pub(super) changes: Vec<String>,
@@ -18,10 +21,15 @@ pub(super) struct Rewrite<'l> {
     pub(super) not_dirs: BTreeMap<String, String>,
 }
 
-impl<'l> Rewrite<'l> {
-    pub(super) fn new(layer: &'l Layer) -> Rewrite<'l> {
+impl Rewrite {
+    pub(super) fn new(layer: &Layer) -> Rewrite {
         Rewrite {
-            wanted: layer.files.iter().map(|f| (f.path.clone(), f)).collect(),
+            wanted: layer
+                .files
+                .iter()
+                .map(|f| (f.path.clone(), f.clone()))
+                .collect(),
+            future: Vec::new(),
             seen: BTreeSet::new(),
             replaced: HashMap::new(),
             changes: Vec::new(),
@@ -32,9 +40,10 @@ impl<'l> Rewrite<'l> {
 
     /// Whether `path` is a directory above some layer path.
     pub(super) fn is_layer_ancestor(&self, path: &str) -> bool {
-        self.wanted.keys().any(|w| {
+        let below = |w: &String| {
             w.len() > path.len() && w.starts_with(path) && w.as_bytes()[path.len()] == b'/'
-        })
+        };
+        self.wanted.keys().any(below) || self.future.iter().any(|d| d == path || below(d))
     }
 
     /// Refuse a layer path beneath an entry that is not a directory (GNU tar refuses to extract
@@ -84,10 +93,10 @@ impl<'l> Rewrite<'l> {
                 self.not_dirs.insert(path.clone(), what);
             }
         }
-        if let Some(f) = self.wanted.get(&path).copied() {
+        if let Some(f) = self.wanted.get(&path).cloned() {
             self.check_parents(&path)?;
             self.seen.insert(path.clone());
-            return self.layer_entry(rd, e, f, &path, out);
+            return self.layer_entry(rd, e, &f, &path, out);
         }
         if e.kind == b'1' && self.replaced.contains_key(&e.link_path()) {
             return self.unlink(rd, e, out);
@@ -176,11 +185,11 @@ impl<'l> Rewrite<'l> {
 
     /// Append the layer files the archive did not have (sorted by path).
     pub(super) fn append_missing<W: Write>(&mut self, out: &mut W) -> Result<()> {
-        let missing: Vec<&LayerFile> = self
+        let missing: Vec<LayerFile> = self
             .wanted
             .iter()
             .filter(|(p, _)| !self.seen.contains(*p))
-            .map(|(_, f)| *f)
+            .map(|(_, f)| f.clone())
             .collect();
         let mut added = Vec::new();
         for f in &missing {

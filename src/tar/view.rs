@@ -69,37 +69,44 @@ pub fn collect(
             }
         }
         let interest = delta.entries.interest(&path);
-        if interest == Interest::None {
+        let data = if wants_data(&e, interest) {
+            Some(rd.read_data(&e)?)
+        } else {
             rd.skip_data(&e)?;
-            continue;
+            None
+        };
+        if interest != Interest::None {
+            collect_entry(&e, &path, interest, data, delta, origin, &mut kept);
         }
-        collect_entry(&mut rd, &e, &path, interest, delta, origin, &mut kept)?;
     }
 }
 
-/// Feed one interesting entry to the collector.
-pub(super) fn collect_entry<R: Read>(
-    rd: &mut Blocks<R>,
+/// Whether the collector keeps an entry's bytes (its data is read, not skipped).
+pub(super) fn wants_data(e: &RawEntry, interest: Interest) -> bool {
+    interest == Interest::Contents && e.is_file() && e.sparse.is_empty() && Collector::keeps(e.size)
+}
+
+/// Feed one interesting entry to the collector; `data` is its data with padding, read when
+/// [`wants_data`] says so.
+pub(super) fn collect_entry(
     e: &RawEntry,
     path: &str,
     interest: Interest,
+    data: Option<Vec<u8>>,
     delta: &mut collect::LayerDelta,
     origin: &str,
     kept: &mut HashMap<String, (Vec<u8>, u32)>,
-) -> Result<()> {
+) {
     let c = &mut delta.entries;
     let mode = e.meta_fields.mode & 0o7777;
     if e.is_dir() {
         c.dir(path);
     } else if e.is_file() && e.sparse.is_empty() {
-        if interest == Interest::Contents && Collector::keeps(e.size) {
-            let mut raw = rd.read_data(e)?;
+        if let Some(mut raw) = data {
             raw.truncate(e.size as usize);
             kept.insert(path.to_string(), (raw.clone(), mode));
             c.file(path, Some(raw), Some(mode), origin);
-            return Ok(());
-        }
-        if interest == Interest::Contents {
+        } else if interest == Interest::Contents {
             c.unknown(
                 path,
                 &format!("{} bytes, too large to be a configuration file", e.size),
@@ -130,5 +137,4 @@ pub(super) fn collect_entry<R: Read>(
     } else {
         c.unknown(path, kind_name(e.kind), origin);
     }
-    rd.skip_data(e)
 }

@@ -248,6 +248,12 @@ pub trait Target {
     }
     /// Apply a layer: patch the target in its own format.
     fn apply(&self, layer: &Layer, opts: &ApplyOpts) -> Result<Applied>;
+    /// Apply the layer as the command asks for it, where the target does better than the
+    /// default ([`apply_opened`]: a target that is its own base is read for its layer, then
+    /// applied): an archive reads itself once. None: the default.
+    fn apply_wanted(&self, _wanted: &Wanted, _opts: &ApplyOpts) -> Option<Result<Applied>> {
+        None
+    }
     /// What a node booted from the target will see: one view per pool or platform.
     fn views(&self, layer: &Layer, opts: &VerifyOpts) -> Result<Vec<View>>;
     /// Judge the target into reports named `name` (by default: a report per judged view, see
@@ -551,6 +557,21 @@ pub fn apply_wanted(
         crate::fsutil::lock(&path, crate::fsutil::lock_timeout())?
     };
     let t = open(target, kind)?;
+    match t.apply_wanted(wanted, opts) {
+        Some(done) => done,
+        None => apply_opened(t.as_ref(), target, wanted, opts),
+    }
+}
+
+/// Apply the layer [`Wanted`] asks for to an open target (named `target`), the default way: a
+/// target that is its own base ([`Start::Itself`]) is read for the layer and to refuse a module
+/// none of its kernels carries, then applied.
+pub fn apply_opened(
+    t: &dyn Target,
+    target: &str,
+    wanted: &Wanted,
+    opts: &ApplyOpts,
+) -> Result<Applied> {
     let layer = match t.start() {
         Start::Base => wanted.layer().clone(),
         Start::Itself => {
@@ -576,7 +597,11 @@ pub fn apply_wanted(
 
 /// Refuse a module that none of an image's installed kernels carries (naming them); an image that
 /// shows no kernel says nothing.
-fn refuse_module_not_carried(target: &str, module: &str, nodes: &[&NodeView]) -> Result<()> {
+pub(crate) fn refuse_module_not_carried(
+    target: &str,
+    module: &str,
+    nodes: &[&NodeView],
+) -> Result<()> {
     for own in nodes {
         let Some(kernels) = own.kernels.as_ref().filter(|k| !k.is_empty()) else {
             continue;

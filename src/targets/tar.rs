@@ -4,14 +4,17 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 
 use crate::fsutil::write_atomic_with;
 use crate::layer::Layer;
 use crate::node::collect::{Collector, LayerDelta};
+use crate::node::NodeView;
 use crate::report::View;
-use crate::tar::{apply_stream, collect, decompress, open_progress, plan_stream};
-use crate::targets::{Applied, ApplyOpts, Dest, Kind, Start, Target, VerifyOpts};
+use crate::tar::{apply_once, apply_stream, collect, decompress, open_progress, plan_stream};
+use crate::tar::{Once, Plan};
+use crate::targets::{own_layer, refuse_module_not_carried};
+use crate::targets::{Applied, ApplyOpts, Dest, Kind, Start, Target, VerifyOpts, Wanted};
 
 /// A root filesystem archive.
 pub struct TarTarget {
@@ -38,6 +41,98 @@ impl TarTarget {
         progress.finish_and_clear();
         read?;
         Ok(delta.entries)
+    }
+
+    /// Apply in one pass over the archive ([`crate::tar::rewrite_collecting`]): the layer
+    /// written, the module checked against the archive's kernels and, for `--module`, the layer
+    /// built from its own blacklist files, as each entry is read once. None where one pass
+    /// cannot settle the archive (nothing is changed then; the caller reads it twice).
+    fn apply_once(&self, wanted: &Wanted, opts: &ApplyOpts) -> Result<Option<Applied>> {
+        let src = Path::new(&self.given);
+        let (probe, first);
+        let plan = match wanted {
+            Wanted::Layer(l) => Plan::Layer(l),
+            Wanted::Module { name, .. } => {
+                probe = Layer::bare(name)?;
+                first = Layer::for_module(name, &NodeView::default())?;
+                Plan::Module {
+                    probe: &probe,
+                    first: &first,
+                }
+            }
+        };
+        let settle = |node: &NodeView| match wanted {
+            Wanted::Layer(l) => {
+                refuse_module_not_carried(&self.given, &l.module, &[node])?;
+                Ok(l.clone())
+            }
+            Wanted::Module { name, .. } => {
+                refuse_module_not_carried(&self.given, name, &[node])?;
+                own_layer(&self.given, name, &[node])
+            }
+        };
+        if opts.dry_run {
+            return Ok(match apply_once(src, None, plan, settle)? {
+                Once::Done { changes, .. } => Some(Applied {
+                    changes,
+                    ..Applied::default()
+                }),
+                Once::Again(_) => None,
+            });
+        }
+        let dest: PathBuf = match &opts.dest {
+            Dest::File(o) => o.clone(),
+            Dest::InPlace => src.to_path_buf(),
+            Dest::Stdout if !opts.several => {
+                // Standard output cannot be taken back: a pass that writes nothing judges the
+                // archive first (a refusal comes before any output), then the same pass writes.
+                if let Once::Again(_) = apply_once(src, None, plan, settle)? {
+                    return Ok(None);
+                }
+                let mut stdout = std::io::stdout().lock();
+                return match apply_once(src, Some(&mut stdout), plan, settle)? {
+                    Once::Done { changes, .. } => Ok(Some(Applied {
+                        changes,
+                        ..Applied::default()
+                    })),
+                    Once::Again(why) => bail!("{}: changed while it was read ({why})", self.given),
+                };
+            }
+            Dest::Stdout | Dest::Buffer => return Ok(None),
+        };
+        let same = dest == src;
+        let mut again = false;
+        let changes = write_atomic_with(&dest, Some(src), |w| {
+            match apply_once(src, Some(w), plan, settle)? {
+                Once::Done { changes, .. } => {
+                    let keep = !(same && changes.is_empty());
+                    Ok((changes, keep))
+                }
+                Once::Again(_) => {
+                    again = true;
+                    Ok((Vec::new(), false))
+                }
+            }
+        })?;
+        if again {
+            return Ok(None);
+        }
+        Ok(Some(written(changes, dest, same)))
+    }
+}
+
+/// What an apply to `dest` did: an archive patched in place that needed no change is left as
+/// it was (nothing written).
+fn written(changes: Vec<String>, dest: PathBuf, same: bool) -> Applied {
+    let written = if same && changes.is_empty() {
+        Vec::new()
+    } else {
+        vec![dest]
+    };
+    Applied {
+        changes,
+        written,
+        ..Applied::default()
     }
 }
 
@@ -85,16 +180,11 @@ impl Target for TarTarget {
             let keep = !(same && changes.is_empty());
             Ok((changes, keep))
         })?;
-        let written = if same && changes.is_empty() {
-            Vec::new()
-        } else {
-            vec![dest]
-        };
-        Ok(Applied {
-            changes,
-            written,
-            ..Applied::default()
-        })
+        Ok(written(changes, dest, same))
+    }
+
+    fn apply_wanted(&self, wanted: &Wanted, opts: &ApplyOpts) -> Option<Result<Applied>> {
+        self.apply_once(wanted, opts).transpose()
     }
 
     fn views(&self, layer: &Layer, _opts: &VerifyOpts) -> Result<Vec<View>> {
