@@ -126,18 +126,7 @@ fn config() -> ProptestConfig {
 }
 
 fn apply_opts() -> ApplyOpts {
-    ApplyOpts {
-        dest: Dest::Buffer,
-        several: false,
-        dry_run: false,
-        roles: Vec::new(),
-        platform: None,
-        tag: None,
-        release: None,
-        patch_pointers: false,
-        day_n: false,
-        files_dir: None,
-    }
+    ApplyOpts::to(Dest::Buffer)
 }
 
 fn verify_and_apply(name: &str, kind: Kind, data: &[u8]) {

@@ -801,16 +801,8 @@ spec:
         None,
         &sctp(),
         &ApplyOpts {
-            dest: Dest::Buffer,
-            several: false,
-            dry_run: false,
             roles: vec!["worker".into()],
-            platform: None,
-            tag: None,
-            release: None,
-            files_dir: None,
-            patch_pointers: false,
-            day_n: false,
+            ..ApplyOpts::to(Dest::Buffer)
         },
     )
     .unwrap();

@@ -11,18 +11,7 @@ fn file(name: &str, bytes: &[u8]) -> FileTarget {
 
 /// Apply through the trait; the new bytes.
 fn apply_bytes(name: &str, kind: Kind, bytes: &[u8], layer: &Layer) -> Vec<u8> {
-    let opts = ApplyOpts {
-        dest: Dest::Buffer,
-        several: false,
-        dry_run: false,
-        roles: Vec::new(),
-        platform: None,
-        tag: None,
-        release: None,
-        patch_pointers: false,
-        day_n: false,
-        files_dir: None,
-    };
+    let opts = ApplyOpts::to(Dest::Buffer);
     from_file(file(name, bytes), Some(kind))
         .apply(layer, &opts)
         .unwrap()

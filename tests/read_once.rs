@@ -46,18 +46,7 @@ fn module_sctp() -> Wanted {
 }
 
 fn apply_opts() -> ApplyOpts {
-    ApplyOpts {
-        dest: Dest::InPlace,
-        several: false,
-        dry_run: false,
-        roles: Vec::new(),
-        platform: None,
-        tag: None,
-        release: None,
-        files_dir: None,
-        patch_pointers: false,
-        day_n: false,
-    }
+    ApplyOpts::to(Dest::InPlace)
 }
 
 #[test]

@@ -884,16 +884,8 @@ fn apply_wanted(
     dry_run: bool,
 ) -> anyhow::Result<Applied> {
     let opts = ApplyOpts {
-        dest,
-        several: false,
         dry_run,
-        roles: Vec::new(),
-        platform: None,
-        tag: None,
-        release: None,
-        files_dir: None,
-        patch_pointers: false,
-        day_n: false,
+        ..ApplyOpts::to(dest)
     };
     modlayer::targets::apply_wanted(target.to_str().unwrap(), None, wanted, &opts)
 }

@@ -77,16 +77,8 @@ fn apply(via: Via, root: &Path, dry_run: bool) -> Result<Vec<String>, String> {
     match via {
         Via::Lib => {
             let opts = ApplyOpts {
-                dest: Dest::Stdout,
-                several: false,
                 dry_run,
-                roles: Vec::new(),
-                platform: None,
-                tag: None,
-                release: None,
-                patch_pointers: false,
-                day_n: false,
-                files_dir: None,
+                ..ApplyOpts::to(Dest::Stdout)
             };
             TreeTarget::new(target)
                 .apply(&sctp(), &opts)

@@ -9,11 +9,7 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     let Ok(layer) = modlayer::layer::Layer::builtin("sctp") else {
         return;
     };
-    let file = FileTarget {
-        given: "fuzz.ign".into(),
-        name: "fuzz.ign".into(),
-        bytes: data.to_vec().into(),
-    };
+    let file = FileTarget::from_bytes("fuzz.ign", data.to_vec());
     let t = from_file(file, Some(Kind::Ignition));
     let verdict = judge(t.as_ref(), "fuzz.ign", &layer, &VerifyOpts::default());
     if let Some(validate) = std::env::var_os("MODLAYER_FUZZ_IGNITION_VALIDATE") {
@@ -36,16 +32,6 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
             }
         }
     }
-    let opts = ApplyOpts {
-        dest: Dest::Buffer,
-        several: false,
-        dry_run: false,
-        roles: Vec::new(),
-        platform: None,
-        tag: None,
-        release: None,
-        patch_pointers: false,
-        files_dir: None,
-    };
+    let opts = ApplyOpts::to(Dest::Buffer);
     let _ = t.apply(&layer, &opts);
 });

@@ -6,22 +6,9 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     let Ok(layer) = modlayer::layer::Layer::builtin("sctp") else {
         return;
     };
-    let file = FileTarget {
-        given: "fuzz.yaml".into(),
-        name: "fuzz.yaml".into(),
-        bytes: data.to_vec().into(),
-    };
+    let file = FileTarget::from_bytes("fuzz.yaml", data.to_vec());
     let t = from_file(file, Some(Kind::Machineconfig));
     let _ = judge(t.as_ref(), "fuzz.yaml", &layer, &VerifyOpts::default());
-    let opts = ApplyOpts {
-        dest: Dest::Buffer,
-        several: false,
-        dry_run: false,
-        roles: Vec::new(),
-        platform: None,
-        tag: None,
-        release: None,
-        patch_pointers: false,
-    };
+    let opts = ApplyOpts::to(Dest::Buffer);
     let _ = t.apply(&layer, &opts);
 });

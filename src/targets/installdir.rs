@@ -102,16 +102,11 @@ impl DirApply {
     /// The same choices as options for applying to a target the directory holds.
     fn as_apply(&self) -> ApplyOpts {
         ApplyOpts {
-            dest: Dest::Buffer,
-            several: false,
             dry_run: self.dry_run,
             roles: self.roles.clone(),
-            platform: None,
-            tag: None,
             release: self.release,
-            files_dir: None,
             patch_pointers: self.patch_pointers,
-            day_n: false,
+            ..ApplyOpts::to(Dest::Buffer)
         }
     }
 }

@@ -117,6 +117,24 @@ pub struct ApplyOpts {
     pub day_n: bool,
 }
 
+impl ApplyOpts {
+    /// Options that send the result to `dest` and choose nothing else (the defaults).
+    pub fn to(dest: Dest) -> ApplyOpts {
+        ApplyOpts {
+            dest,
+            several: false,
+            dry_run: false,
+            roles: Vec::new(),
+            platform: None,
+            tag: None,
+            release: None,
+            files_dir: None,
+            patch_pointers: false,
+            day_n: false,
+        }
+    }
+}
+
 /// What an apply did (or, in a dry run, would do).
 #[derive(Clone, Debug, Default)]
 pub struct Applied {
