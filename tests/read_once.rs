@@ -134,6 +134,8 @@ fn each_image_is_read_once_per_command() {
     // apply reads it once too: judged (the module's kernels), the layer built from its own
     // blacklist file (--module) and rewritten in the same pass; a dry run, -o and in place.
     let out = d.path().join("out.tar.gz");
+    let orig = d.path().join("orig.tar.gz");
+    std::fs::copy(&tgz, &orig).unwrap();
     for (wanted, dest, dry_run) in [
         (module_sctp(), Dest::InPlace, true),
         (module_sctp(), Dest::File(out.clone()), false),
@@ -157,6 +159,39 @@ fn each_image_is_read_once_per_command() {
         targets::judge_wanted(t.as_ref(), name, &sctp, &VerifyOpts::default()).unwrap()
     });
     assert!(reports[0].enabled, "{:?}", reports[0].findings);
+
+    // To standard output too (which cannot be taken back, so it is written only once the
+    // archive is settled): once, and the same bytes as -o.
+    let size = std::fs::metadata(&orig).unwrap().len();
+    let orig_name = orig.to_str().unwrap();
+    let captured = d.path().join("stdout.tar.gz");
+    let file = std::fs::File::create(&captured).unwrap();
+    let saved = rustix::io::dup(rustix::stdio::stdout()).unwrap();
+    rustix::stdio::dup2_stdout(&file).unwrap();
+    let (applied, n) = reads(|| {
+        targets::apply_wanted(
+            orig_name,
+            None,
+            &module_sctp(),
+            &ApplyOpts::to(Dest::Stdout),
+        )
+    });
+    rustix::stdio::dup2_stdout(&saved).unwrap();
+    assert!(!applied.unwrap().changes.is_empty());
+    assert!(
+        (size..=size + sniff).contains(&n),
+        "apply to standard output read {n} bytes of a {size}-byte archive"
+    );
+    let first = d.path().join("first.tar.gz");
+    let opts = ApplyOpts {
+        dest: Dest::File(first.clone()),
+        ..apply_opts()
+    };
+    targets::apply_wanted(orig_name, None, &module_sctp(), &opts).unwrap();
+    assert_eq!(
+        std::fs::read(&captured).unwrap(),
+        std::fs::read(&first).unwrap()
+    );
 
     // A PXE initramfs of 24 MiB with a config appended (as `pxe ignition wrap` writes it): only
     // its end is read, for verify and for apply, and the bytes before the config stay.

@@ -2,9 +2,10 @@
 //! stream (every other entry passed through byte for byte), verified through the collector.
 
 use std::collections::BTreeSet;
+use std::io::{Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 
 use crate::fsutil::write_atomic_with;
 use crate::layer::Layer;
@@ -84,19 +85,28 @@ impl TarTarget {
             Dest::File(o) => o.clone(),
             Dest::InPlace => src.to_path_buf(),
             Dest::Stdout if !opts.several => {
-                // Standard output cannot be taken back: a pass that writes nothing judges the
-                // archive first (a refusal comes before any output), then the same pass writes.
-                if let Once::Again(_) = apply_once(src, None, plan, settle)? {
-                    return Ok(None);
-                }
-                let mut stdout = std::io::stdout().lock();
-                return match apply_once(src, Some(&mut stdout), plan, settle)? {
-                    Once::Done { changes, .. } => Ok(Some(Applied {
-                        changes,
-                        ..Applied::default()
-                    })),
-                    Once::Again(why) => bail!("{}: changed while it was read ({why})", self.given),
+                // Standard output cannot be taken back: the one pass writes to an unnamed
+                // temporary file (a refusal comes before any output), copied out once settled.
+                let mut spool = tempfile::tempfile().context("a temporary file for the output")?;
+                let once = {
+                    let mut w = std::io::BufWriter::with_capacity(1 << 20, &mut spool);
+                    let once = apply_once(src, Some(&mut w), plan, settle)?;
+                    w.flush().context("a temporary file for the output")?;
+                    once
                 };
+                let Once::Done { changes, .. } = once else {
+                    return Ok(None);
+                };
+                spool
+                    .seek(SeekFrom::Start(0))
+                    .context("a temporary file for the output")?;
+                let mut stdout = std::io::stdout().lock();
+                std::io::copy(&mut spool, &mut stdout).context("standard output")?;
+                stdout.flush().context("standard output")?;
+                return Ok(Some(Applied {
+                    changes,
+                    ..Applied::default()
+                }));
             }
             Dest::Stdout | Dest::Buffer => return Ok(None),
         };
