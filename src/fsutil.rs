@@ -787,12 +787,22 @@ pub fn stdout_write(bytes: &[u8]) -> Result<()> {
 
 /// Write spliced bytes to standard output, piece by piece.
 pub fn stdout_pieces(new: &crate::formats::json::Spliced<'_>) -> Result<()> {
+    stdout_file(|o| new.write_to(o))
+}
+
+/// Copy what `from` reads to standard output (a file: copied by the kernel where it can).
+pub fn stdout_copy(from: &mut std::fs::File) -> Result<()> {
+    stdout_file(|o| std::io::copy(from, o).map(drop))
+}
+
+/// Write to standard output as a file, past the line buffer of `Stdout` (which would scan
+/// megabytes for their last line feed), flushed first.
+fn stdout_file(write: impl FnOnce(&mut std::fs::File) -> std::io::Result<()>) -> Result<()> {
     use std::os::fd::AsFd;
-    // Past the line buffer of `Stdout`, which would scan megabytes for their last line feed.
     let mut o = std::io::stdout().lock();
     o.flush()
         .and_then(|()| o.as_fd().try_clone_to_owned())
-        .and_then(|fd| new.write_to(&mut std::fs::File::from(fd)))
+        .and_then(|fd| write(&mut std::fs::File::from(fd)))
         .context("cannot write to standard output")
 }
 

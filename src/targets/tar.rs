@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 
-use crate::fsutil::write_atomic_with;
+use crate::fsutil::{stdout_copy, write_atomic_with};
 use crate::layer::Layer;
 use crate::node::collect::{Collector, LayerDelta};
 use crate::node::NodeView;
@@ -100,9 +100,7 @@ impl TarTarget {
                 spool
                     .seek(SeekFrom::Start(0))
                     .context("a temporary file for the output")?;
-                let mut stdout = std::io::stdout().lock();
-                std::io::copy(&mut spool, &mut stdout).context("standard output")?;
-                stdout.flush().context("standard output")?;
+                stdout_copy(&mut spool)?;
                 return Ok(Some(Applied {
                     changes,
                     ..Applied::default()
